@@ -1,0 +1,61 @@
+"""agentkit: the helper package behind the agent course.
+
+Everything a notebook needs is importable from here. Names are resolved lazily
+(PEP 562), so `import agentkit` stays fast and a notebook that only takes a quiz
+does not pay for pandas, matplotlib or OpenTelemetry.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # the client: live or simulated
+    "client": "agentkit.client",
+    "async_client": "agentkit.client",
+    "is_live": "agentkit.client",
+    # model ids, prices, tokens
+    "DEFAULT_MODEL": "agentkit.models",
+    "FAST_MODEL": "agentkit.models",
+    "LARGEST_MODEL": "agentkit.models",
+    "count_tokens": "agentkit.tokens",
+    # the simulator's data
+    "Scenario": "agentkit.sim.scenarios",
+    "Simulator": "agentkit.sim.core",
+    "Faults": "agentkit.sim.faults",
+    # tools and the agent loop
+    "tool": "agentkit.tools",
+    "Tool": "agentkit.tools",
+    "Agent": "agentkit.agent",
+    "RunResult": "agentkit.agent",
+    "Step": "agentkit.agent",
+    "StopReason": "agentkit.agent",
+    # tracing
+    "setup_tracing": "agentkit.tracing",
+    "capture": "agentkit.tracing",
+    "Trace": "agentkit.tracing",
+    # course: quizzes, labs, progress, tutor
+    "Quiz": "agentkit.course.quiz",
+    "Lab": "agentkit.course.lab",
+    "Tutor": "agentkit.course.tutor",
+    "show_progress": "agentkit.course.progress",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

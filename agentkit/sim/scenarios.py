@@ -1,0 +1,162 @@
+"""Scenarios: what the simulated model says, as data.
+
+A scenario matches a conversation (by a phrase in the first user message, the
+system prompt, or a tool being offered) and lists, turn by turn, the text and
+tool calls the "model" returns. Turn N is the reply to a conversation that
+already holds N assistant messages. Lessons register their scenarios with the
+simulator; anything no scenario matches gets the default policy's answer.
+
+In YAML (the same keys work as a Python dict)::
+
+    name: current_time
+    match: "what time is it"          # or {user: ..., system: ..., tool: ...}
+    turns:
+      - text: "Let me check the clock."
+        tool_calls:
+          - {name: get_current_time, input: {timezone: Europe/Paris}}
+      - text: "It is {last_tool_result} in Paris."
+        if_error: {text: "The clock tool failed: {last_tool_result}"}
+
+Text may use these placeholders: ``{last_tool_result}`` (the text of the
+tool results in the last user message, joined by "; "), ``{user}`` (the first
+user message's text). A turn may also set ``stop_reason`` (for example
+``refusal``) and ``extra_output_tokens`` (hidden reasoning the model bills for
+but does not show, to model long thinking).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+
+class ScenarioError(ValueError):
+    """A scenario file or dict is malformed; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    stop_reason: str | None = None
+    extra_output_tokens: int = 0
+    if_error: "Turn | None" = None
+
+
+@dataclass(frozen=True)
+class Match:
+    user: str | None = None
+    system: str | None = None
+    tool: str | None = None
+
+    def matches(self, *, user: str, system: str, tools: set[str]) -> bool:
+        if self.user is not None and not re.search(self.user, user, re.IGNORECASE):
+            return False
+        if self.system is not None and not re.search(self.system, system, re.IGNORECASE):
+            return False
+        if self.tool is not None and self.tool not in tools:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scripted conversation the simulator replays. Build with `Scenario.from_dict`
+    or `Scenario.load(path)`; or directly with `Match` and `Turn` objects."""
+
+    name: str
+    match: Match
+    turns: tuple[Turn, ...]
+    #: what to answer once the turns run out (a plain final answer by default)
+    after: Turn = Turn(text="(simulated) I have nothing more to add.")
+
+    def turn(self, index: int) -> Turn:
+        return self.turns[index] if index < len(self.turns) else self.after
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> "Scenario":
+        if not isinstance(data, Mapping):
+            raise ScenarioError(f"{source}: a scenario must be a mapping with name, match and turns")
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ScenarioError(f"{source}: field 'name' must be a non-empty string")
+        where = f"{source} (scenario {name!r})"
+        raw_match = data.get("match")
+        if isinstance(raw_match, str):
+            match = Match(user=raw_match)
+        elif isinstance(raw_match, Mapping):
+            unknown = set(raw_match) - {"user", "system", "tool"}
+            if unknown:
+                raise ScenarioError(f"{where}: 'match' has unknown keys {sorted(unknown)}; use user, system or tool")
+            match = Match(**{k: str(v) for k, v in raw_match.items()})
+        else:
+            raise ScenarioError(f"{where}: field 'match' must be a phrase or a mapping of user/system/tool")
+        for pattern in (match.user, match.system):
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ScenarioError(f"{where}: 'match' pattern {pattern!r} is not a valid regex: {exc}") from None
+        turns_data = data.get("turns")
+        if not isinstance(turns_data, list) or not turns_data:
+            raise ScenarioError(f"{where}: field 'turns' must be a non-empty list")
+        turns = tuple(_turn(t, f"{where} turn {i}") for i, t in enumerate(turns_data))
+        kwargs: dict[str, Any] = {}
+        if "after" in data:
+            kwargs["after"] = _turn(data["after"], f"{where} 'after'")
+        return cls(name=name, match=match, turns=turns, **kwargs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> list["Scenario"]:
+        """Load one scenario, or a list of them, from a YAML file."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        items = data if isinstance(data, list) else [data]
+        return [cls.from_dict(item, source=str(path)) for item in items]
+
+
+def _turn(data: Any, where: str) -> Turn:
+    if isinstance(data, str):
+        return Turn(text=data)
+    if not isinstance(data, Mapping):
+        raise ScenarioError(f"{where}: a turn must be a string or a mapping with text/tool_calls")
+    unknown = set(data) - {"text", "tool_calls", "stop_reason", "extra_output_tokens", "if_error"}
+    if unknown:
+        raise ScenarioError(f"{where}: unknown keys {sorted(unknown)}")
+    calls = []
+    for j, call in enumerate(data.get("tool_calls") or []):
+        if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+            raise ScenarioError(f"{where} tool_calls[{j}]: needs a 'name' string and an 'input' mapping")
+        tool_input = call.get("input") or {}
+        if not isinstance(tool_input, Mapping):
+            raise ScenarioError(f"{where} tool_calls[{j}]: 'input' must be a mapping")
+        calls.append(ToolCall(name=call["name"], input=dict(tool_input)))
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise ScenarioError(f"{where}: 'text' must be a string")
+    if not text and not calls:
+        raise ScenarioError(f"{where}: a turn needs text, tool_calls or both")
+    extra = data.get("extra_output_tokens", 0)
+    if not isinstance(extra, int) or extra < 0:
+        raise ScenarioError(f"{where}: 'extra_output_tokens' must be a whole number >= 0")
+    if_error = _turn(data["if_error"], f"{where} if_error") if data.get("if_error") is not None else None
+    return Turn(
+        text=text,
+        tool_calls=tuple(calls),
+        stop_reason=data.get("stop_reason"),
+        extra_output_tokens=extra,
+        if_error=if_error,
+    )

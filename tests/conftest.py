@@ -1,0 +1,29 @@
+"""Test-session set-up shared by unit tests and nbval notebook runs.
+
+Kernels that nbval starts inherit this process's environment, so setting it in
+`pytest_configure` makes notebooks run offline too and keeps their progress
+records out of the learner's real store.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Offline and deterministic, whatever the machine has set.
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "AGENTKIT_LIVE"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("AGENTKIT_PROGRESS_DB", os.path.join(tempfile.mkdtemp(prefix="agentkit-progress-"), "progress.sqlite"))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def progress_db(tmp_path, monkeypatch):
+    """A fresh, empty progress store for one test."""
+    path = tmp_path / "progress.sqlite"
+    monkeypatch.setenv("AGENTKIT_PROGRESS_DB", str(path))
+    return path
