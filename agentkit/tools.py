@@ -1,0 +1,355 @@
+"""Tools: a typed, documented Python function the model can ask to call.
+
+`tool(fn)` reads the function's type hints and its docstring ("Args:" section)
+and produces the definition the Messages API expects (name, description,
+input_schema). It is a thin layer over the SDK's own `beta_tool` /
+`beta_async_tool`, which derive the JSON schema with pydantic and validate each
+input against the signature before the function runs; we add what an agent
+loop needs around one call:
+
+- every failure becomes a result, never an exception: bad input, a tool that
+  raises, a tool that runs past its timeout, all come back as a `ToolOutput`
+  with ``is_error=True`` and a message the model can act on;
+- a per-tool timeout;
+- an optional TTL cache of successful results for identical inputs.
+
+The agent loop (`agentkit.agent`) decides *when* tools run and how many at
+once; this module only knows how to run one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import pydantic
+from anthropic import beta_async_tool, beta_tool
+from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool, ToolError
+
+__all__ = ["Tool", "ToolOutput", "ToolError", "tool", "unknown_tool_output"]
+
+#: What a tool's result may hold: text, or a list of content blocks (text, image, ...).
+Content = str | list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class ToolOutput:
+    """The outcome of one tool call, ready to go back to the model as a `tool_result`."""
+
+    content: Content
+    is_error: bool = False
+    #: the exception's class name, or "invalid_input", "unknown_tool", "timeout"
+    error_type: str | None = None
+    #: True when the result came from the TTL cache and the function did not run
+    cached: bool = False
+
+
+class Tool:
+    """A function the model can call. Create one with `tool(fn)`.
+
+    Calling the Tool object calls the plain function, so a learner can still
+    test it by hand. The agent uses `invoke` / `ainvoke`, which never raise.
+
+    The cache (when ``cache_ttl`` is set) keys on the tool input as canonical
+    JSON (keys sorted), per Tool object; only successful results are cached,
+    and an entry expires ``cache_ttl`` seconds after it was stored.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+        cache_ttl: float | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"tool() needs a function, got {type(fn).__name__}: {fn!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if cache_ttl is not None and cache_ttl <= 0:
+            raise ValueError(f"cache_ttl must be a positive number of seconds, got {cache_ttl!r}")
+        self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+        make = beta_async_tool if self.is_async else beta_tool
+        try:
+            self._sdk: BetaFunctionTool[Any] | BetaAsyncFunctionTool[Any] = make(fn, name=name, description=description)
+        except (TypeError, pydantic.PydanticUserError, pydantic.PydanticSchemaGenerationError) as exc:
+            raise TypeError(
+                f"cannot turn {getattr(fn, '__name__', fn)!r} into a tool: {exc}. "
+                "Give every parameter a JSON-friendly type hint (str, int, float, bool, list, dict, "
+                "a Literal, or a pydantic model)."
+            ) from None
+        self.name: str = self._sdk.name
+        self.description: str = self._sdk.description
+        if not self.description:
+            raise ValueError(
+                f"tool {self.name!r} has no description: add a docstring saying what it does and when to use it "
+                "(the model reads it to decide whether to call the tool)."
+            )
+        self.input_schema: dict[str, Any] = dict(self._sdk.input_schema)
+        #: the definition sent in the request's ``tools`` list (built once)
+        self.definition: dict[str, Any] = dict(self._sdk.to_dict())
+        self.timeout = timeout
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[float, Content]] = {}
+        self._cache_lock = threading.Lock()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {k}={v}" for k, v in (("timeout", self.timeout), ("cache_ttl", self.cache_ttl)) if v is not None
+        )
+        return f"Tool({self.name!r}{', async' if self.is_async else ''}{extra})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tool definition for the request's ``tools`` list."""
+        return dict(self.definition)
+
+    # -- running one call ---------------------------------------------------
+
+    def invoke(self, input: object) -> ToolOutput:
+        """Run the tool on `input` (the ``tool_use`` block's input); never raises.
+
+        Sync tools run in the calling thread, or (with a timeout) in a daemon
+        thread we stop waiting for. Async tools run on an event loop of their
+        own (in a helper thread if this thread already has a running loop, as
+        in Jupyter).
+        """
+        key, hit = self._cache_get(input)
+        if hit is not None:
+            return hit
+        started = time.monotonic()
+        if self.is_async:
+            out = _run_coroutine_blocking(self._ainvoke_once(input))
+        elif self.timeout is None:
+            out = self._call_sync(input)
+        else:
+            out = _call_with_timeout(self, input)
+        self._cache_put(key, out, started)
+        return out
+
+    async def ainvoke(self, input: object) -> ToolOutput:
+        """Async twin of `invoke`: async tools are awaited, sync tools run in a worker thread."""
+        key, hit = self._cache_get(input)
+        if hit is not None:
+            return hit
+        started = time.monotonic()
+        if self.is_async:
+            out = await self._ainvoke_once(input)
+        else:
+            # asyncio.to_thread copies contextvars, so spans opened in the tool nest correctly.
+            call = asyncio.to_thread(self._call_sync, input)
+            out = await (call if self.timeout is None else _await_with_timeout(self, call))
+        self._cache_put(key, out, started)
+        return out
+
+    async def _ainvoke_once(self, input: object) -> ToolOutput:
+        """Await an async tool once, with its timeout, turning failures into error outputs."""
+        if self.timeout is not None:
+            return await _await_with_timeout(self, self._acall(input))
+        return await self._acall(input)
+
+    async def _acall(self, input: object) -> ToolOutput:
+        try:
+            value = await self._sdk.call(input)  # type: ignore[misc]
+        except Exception as exc:  # a tool's failure is data for the model, not a crash
+            return self._error_output(exc)
+        return ToolOutput(_to_content(value))
+
+    def _call_sync(self, input: object) -> ToolOutput:
+        try:
+            value = self._sdk.call(input)
+        except Exception as exc:  # a tool's failure is data for the model, not a crash
+            return self._error_output(exc)
+        return ToolOutput(_to_content(value))
+
+    # -- errors the model can act on -----------------------------------------
+
+    def _error_output(self, exc: Exception) -> ToolOutput:
+        cause = exc.__cause__
+        # The SDK wraps pydantic's validation of the arguments in a ValueError; the
+        # title check tells it apart from a ValidationError raised inside the tool.
+        if (
+            isinstance(exc, ValueError)
+            and isinstance(cause, pydantic.ValidationError)
+            and cause.title in (getattr(self.fn, "__name__", None), getattr(self.fn, "__qualname__", None))
+        ):
+            return ToolOutput(self._invalid_input_message(cause), True, "invalid_input")
+        if isinstance(exc, TypeError) and str(exc).startswith("Input must be a dictionary"):
+            return ToolOutput(
+                f"Error: tool {self.name!r} needs a JSON object of named arguments, got {exc}. "
+                f"Expected input schema: {_compact(self.input_schema)}",
+                True,
+                "invalid_input",
+            )
+        if isinstance(exc, ToolError):  # the tool chose what the model should see
+            content = exc.content if isinstance(exc.content, str) else list(exc.content)
+            return ToolOutput(content, True, "ToolError")  # type: ignore[arg-type]
+        return ToolOutput(
+            f"Error: tool {self.name!r} failed with {type(exc).__name__}: {exc}. "
+            "Check the arguments, or try a different approach.",
+            True,
+            type(exc).__name__,
+        )
+
+    def _invalid_input_message(self, error: pydantic.ValidationError) -> str:
+        problems = []
+        for item in error.errors(include_url=False):
+            where = ".".join(str(part) for part in item["loc"]) or "(input)"
+            if item["type"].startswith("missing"):
+                problems.append(f"{where}: required but missing")
+            elif item["type"] == "unexpected_keyword_argument":
+                problems.append(f"{where}: not a parameter of this tool")
+            else:
+                problems.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+        return (
+            f"Error: invalid input for tool {self.name!r}: {'; '.join(problems)}. "
+            f"Call it again with input matching this schema: {_compact(self.input_schema)}"
+        )
+
+    def _timeout_output(self) -> ToolOutput:
+        return ToolOutput(
+            f"Error: tool {self.name!r} did not finish within {self.timeout:g} s and was abandoned. "
+            "Try again with a smaller request, or continue without this result.",
+            True,
+            "timeout",
+        )
+
+    # -- TTL cache --------------------------------------------------------------
+
+    def _cache_get(self, input: object) -> tuple[str | None, ToolOutput | None]:
+        if self.cache_ttl is None:
+            return None, None
+        try:
+            key = json.dumps(input, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None, None  # not JSON: cannot come from the API anyway; just don't cache
+        with self._cache_lock:
+            entry = self._cache.get(key)
+            if entry is not None:
+                if entry[0] > time.monotonic():
+                    return key, ToolOutput(entry[1], cached=True)
+                del self._cache[key]
+        return key, None
+
+    def _cache_put(self, key: str | None, out: ToolOutput, started: float) -> None:
+        if key is None or out.is_error:
+            return
+        with self._cache_lock:
+            # the TTL counts from when the call started: the data is as old as the request
+            self._cache[key] = (started + self.cache_ttl, out.content)  # type: ignore[operator]
+
+    def clear_cache(self) -> None:
+        """Forget every cached result."""
+        with self._cache_lock:
+            self._cache.clear()
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    cache_ttl: float | None = None,
+) -> Any:
+    """Turn a typed, documented function into a `Tool`.
+
+    Use it as ``@tool``, ``@tool(timeout=2.0)``, or ``tool(fn, cache_ttl=60)``.
+    The description comes from the docstring (or `description=`), each
+    parameter's from its "Args:" entry; the schema from the type hints.
+    `timeout` is in seconds; `cache_ttl` keeps successful results for identical
+    inputs (see `Tool`).
+    """
+
+    def make(f: Callable[..., Any]) -> Tool:
+        return Tool(f, name=name, description=description, timeout=timeout, cache_ttl=cache_ttl)
+
+    return make(fn) if fn is not None else make
+
+
+def as_tool(obj: object) -> Tool:
+    """Accept what a learner is likely to pass in ``tools=[...]``: a Tool, a plain function, or an SDK function tool."""
+    if isinstance(obj, Tool):
+        return obj
+    if isinstance(obj, (BetaFunctionTool, BetaAsyncFunctionTool)):
+        return Tool(obj.func, name=obj.name, description=obj.description)
+    if callable(obj):
+        return Tool(obj)
+    raise TypeError(
+        f"tools=[...] takes functions or agentkit.tool(...) objects, got {type(obj).__name__}: {obj!r}"
+    )
+
+
+def unknown_tool_output(name: str, available: list[str]) -> ToolOutput:
+    """The result sent back when the model asks for a tool this agent does not have."""
+    offer = ", ".join(repr(n) for n in available) if available else "none"
+    return ToolOutput(
+        f"Error: there is no tool named {name!r}. Available tools: {offer}. Use one of them, or answer without a tool.",
+        True,
+        "unknown_tool",
+    )
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def _to_content(value: Any) -> Content:
+    """A tool's return value as tool_result content: strings and content-block lists
+    pass through; anything else is sent as JSON text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(b, Mapping) and "type" in b for b in value):
+        return [dict(b) for b in value]
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _compact(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, separators=(",", ":"))
+
+
+def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
+    # A daemon thread per timed call: Python cannot kill a thread, so a hung tool is
+    # abandoned; a daemon thread (unlike a ThreadPoolExecutor worker) does not block
+    # interpreter exit, and one hung call cannot starve a shared pool.
+    box: list[ToolOutput] = []
+    ctx = contextvars.copy_context()
+    worker = threading.Thread(target=lambda: box.append(ctx.run(t._call_sync, input)), daemon=True)
+    worker.start()
+    worker.join(t.timeout)
+    return box[0] if box else t._timeout_output()
+
+
+async def _await_with_timeout(t: Tool, call: Any) -> ToolOutput:
+    try:
+        return await asyncio.wait_for(call, t.timeout)
+    except asyncio.TimeoutError:
+        return t._timeout_output()
+
+
+def _run_coroutine_blocking(coro: Any) -> ToolOutput:
+    """Run an async tool from sync code, even when this thread already runs an
+    event loop (Jupyter), by giving it a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: list[ToolOutput] = []
+    ctx = contextvars.copy_context()
+    worker = threading.Thread(target=lambda: box.append(ctx.run(asyncio.run, coro)), daemon=True)
+    worker.start()
+    worker.join()
+    return box[0]
