@@ -1,0 +1,114 @@
+"""`client()`: the official Anthropic client, live or simulated.
+
+With `ANTHROPIC_API_KEY` set (or `live=True`), you get a normal
+`anthropic.Anthropic` that talks to Claude. Without a key you get the *same
+class*, whose HTTP transport is agentkit's in-process simulator, so every
+notebook cell runs offline and identically on every run. Lessons never branch
+on the mode; they only use the SDK's own API on the client.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import anthropic
+import httpx2
+
+from .sim.core import Simulator
+from .sim.faults import Faults
+from .sim.scenarios import Scenario
+from .sim.transport import AsyncSimTransport, SimTransport
+
+# The SDK needs some credential; the simulator ignores it. Not key-shaped on purpose.
+SIMULATED_API_KEY = "simulated-offline"
+
+
+def _want_live(live: bool | None) -> bool:
+    if live is None:
+        return bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
+    if live and not os.environ.get("ANTHROPIC_API_KEY") and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        raise RuntimeError("live=True needs an API key: set the ANTHROPIC_API_KEY environment variable (never "
+                           "paste it into a notebook cell), or call agentkit.client() without live=True to "
+                           "use the offline simulator.")
+    return live
+
+
+def _scenarios(items: Iterable[Scenario | dict[str, Any] | str | Path]) -> list[Scenario]:
+    """Scenario objects, dicts, YAML paths, or names of the kit's own scenario files (e.g. "lesson01")."""
+    out: list[Scenario] = []
+    for item in items:
+        if isinstance(item, Scenario):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(Scenario.from_dict(item))
+        elif isinstance(item, (str, Path)) and (Path(item).suffix in (".yaml", ".yml") or os.sep in str(item)):
+            out.extend(Scenario.load(item))
+        elif isinstance(item, str):
+            packaged = resources.files("agentkit") / "scenarios" / f"{item}.yaml"
+            if not packaged.is_file():
+                raise ValueError(f"no scenario file named {item!r} in agentkit/scenarios/; pass a Scenario, a dict, "
+                                 "or a path to a .yaml file")
+            out.extend(Scenario.load(Path(str(packaged))))
+        else:
+            raise TypeError(f"scenarios takes Scenario objects, dicts, names or paths, not {type(item).__name__}")
+    return out
+
+
+def _simulator(simulator: Simulator | None, scenarios: Iterable[Any], seed: int, faults: Faults | None) -> Simulator:
+    if simulator is not None:
+        if scenarios or faults is not None:
+            simulator.register(*_scenarios(scenarios))
+            if faults is not None:
+                simulator.faults = faults
+        return simulator
+    return Simulator(seed=seed, scenarios=_scenarios(scenarios), faults=faults or Faults())
+
+
+def _announce(live: bool, quiet: bool) -> None:
+    if quiet:
+        return
+    if live:
+        print("agentkit: live mode, requests go to the Claude API and are billed to your key.")
+    else:
+        print("agentkit: simulated mode, an offline Messages API answers (set ANTHROPIC_API_KEY to use Claude).")
+
+
+def client(live: bool | None = None, *, scenarios: Iterable[Any] = (), seed: int = 0, faults: Faults | None = None,
+           simulator: Simulator | None = None, quiet: bool = False, **kwargs: Any) -> anthropic.Anthropic:
+    """An `anthropic.Anthropic`: live if `ANTHROPIC_API_KEY` is set (or `live=True`), simulated otherwise.
+
+    scenarios, seed, faults, simulator: how the simulator behaves (ignored live).
+    kwargs: passed to `anthropic.Anthropic` (max_retries, open_telemetry, middleware, ...).
+    """
+    is_live = _want_live(live)
+    _announce(is_live, quiet)
+    if is_live:
+        return anthropic.Anthropic(**kwargs)
+    sim = _simulator(simulator, scenarios, seed, faults)
+    c = anthropic.Anthropic(api_key=SIMULATED_API_KEY, http_client=httpx2.Client(transport=SimTransport(sim)),
+                            **kwargs)
+    c._agentkit_simulator = sim  # type: ignore[attr-defined]  # read by agentkit.sim.simulator_of
+    return c
+
+
+def async_client(live: bool | None = None, *, scenarios: Iterable[Any] = (), seed: int = 0,
+                 faults: Faults | None = None, simulator: Simulator | None = None, quiet: bool = False,
+                 **kwargs: Any) -> anthropic.AsyncAnthropic:
+    """The `anthropic.AsyncAnthropic` twin of `client()`."""
+    is_live = _want_live(live)
+    _announce(is_live, quiet)
+    if is_live:
+        return anthropic.AsyncAnthropic(**kwargs)
+    sim = _simulator(simulator, scenarios, seed, faults)
+    c = anthropic.AsyncAnthropic(api_key=SIMULATED_API_KEY,
+                                 http_client=httpx2.AsyncClient(transport=AsyncSimTransport(sim)), **kwargs)
+    c._agentkit_simulator = sim  # type: ignore[attr-defined]
+    return c
+
+
+def is_live(c: Any) -> bool:
+    """Whether a client made by `client()` / `async_client()` talks to the real API."""
+    return getattr(c, "_agentkit_simulator", None) is None

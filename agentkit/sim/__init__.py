@@ -1,0 +1,29 @@
+"""agentkit.sim: the Messages API, simulated at the wire level.
+
+The official SDK talks to it exactly as it talks to Claude: in-process through
+an httpx2 transport (`agentkit.client()` does this when no API key is set), or
+over loopback HTTP (`python -m agentkit.sim serve`). See `core.Simulator`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import SimResponse, Simulator
+from .errors import APIError
+from .faults import Faults
+from .latency import LatencyModel, ModelLatency, Timing, asleep, set_time_scale, sleep, time_scale
+from .scenarios import Match, Scenario, ScenarioError, ToolCall, Turn
+from .server import SimServer
+from .transport import AsyncSimTransport, SimTransport
+
+__all__ = [
+    "APIError", "AsyncSimTransport", "Faults", "LatencyModel", "Match", "ModelLatency", "Scenario", "ScenarioError",
+    "SimResponse", "SimServer", "SimTransport", "Simulator", "Timing", "ToolCall", "Turn", "asleep",
+    "set_time_scale", "simulator_of", "sleep", "time_scale",
+]
+
+
+def simulator_of(client: Any) -> Simulator | None:
+    """The simulator behind a client made by `agentkit.client()`, or None for a live client."""
+    return getattr(client, "_agentkit_simulator", None)

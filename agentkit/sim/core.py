@@ -1,0 +1,423 @@
+"""The simulated Messages API: one object that answers HTTP requests.
+
+`Simulator.handle()` takes a method, path, headers and body and returns what
+the API would: a JSON body, an SSE event stream with the delays between its
+events, or an error body with the right status. The in-process transport and
+the loopback HTTP server both sit on top of it, so both behave the same.
+
+State lives on the instance (prompt cache, message threads, batches, the
+simulated clock), so two clients with two simulators never share anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+from ..models import DISPLAY_NAMES, MODELS
+from . import validate
+from .errors import APIError, invalid
+from .faults import Faults
+from .latency import LatencyModel, Timing, time_scale
+from .policy import Reply, respond
+from .scenarios import Scenario
+from .usage import PromptCache, input_tokens, segments
+
+THREADS_BETA = "message-threads-2026-08-12"
+
+
+@dataclass
+class SimResponse:
+    """What to send back. `delay` is slept (real seconds) before the status line;
+    a streamed body is `chunks`, each slept for its delay before it is sent."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    chunks: list[tuple[float, bytes]] | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class _Thread:
+    system: Any
+    tools: Any
+    model: str
+    messages: list[dict[str, Any]]
+    last_id: str
+    busy: bool = False
+
+
+@dataclass
+class _Batch:
+    id: str
+    created_at: datetime
+    ends_at: float  # time.monotonic() when processing ends
+    results: list[dict[str, Any]]
+    canceled_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    def ended(self) -> bool:
+        return self.canceled_at is not None or time.monotonic() >= self.ends_at
+
+
+@dataclass
+class Simulator:
+    """A simulated Messages API. Register scenarios to script what the model says."""
+
+    seed: int = 0
+    scenarios: list[Scenario] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+    latency: LatencyModel = field(default_factory=LatencyModel)
+    #: simulated seconds one batch takes, plus `batch_seconds_per_request` per request
+    batch_seconds: float = 30.0
+    batch_seconds_per_request: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.scenarios = list(self.scenarios)
+        self.cache = PromptCache()
+        self.clock = 0.0  # simulated seconds: advanced by each call's latency and by `advance()`
+        self.requests: list[dict[str, Any]] = []  # every /v1/messages body received, for lessons to inspect
+        self._threads: dict[str, _Thread] = {}
+        self._by_reply: dict[str, str] = {}  # reply id -> thread key
+        self._batches: dict[str, _Batch] = {}
+        self._lock = threading.RLock()
+        self._counter = 0
+        self._attempts = 0
+        self._seen: dict[str, int] = {}
+
+    # -- learner-facing helpers -------------------------------------------------
+    def register(self, *scenarios: Scenario | dict[str, Any] | str) -> None:
+        """Add scenarios (objects, dicts, or YAML file paths); earlier ones win when several match."""
+        for s in scenarios:
+            if isinstance(s, Scenario):
+                self.scenarios.append(s)
+            elif isinstance(s, dict):
+                self.scenarios.append(Scenario.from_dict(s))
+            else:
+                self.scenarios.extend(Scenario.load(s))
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated clock on, e.g. to let a 5-minute prompt cache expire."""
+        with self._lock:
+            self.clock += seconds
+
+    def finish_batches(self) -> None:
+        """End every batch's processing now (tests and impatient learners)."""
+        with self._lock:
+            for b in self._batches.values():
+                b.ends_at = min(b.ends_at, time.monotonic())
+
+    # -- plumbing -----------------------------------------------------------------
+    def _new_id(self, prefix: str) -> str:
+        with self._lock:
+            self._counter += 1
+            n = self._counter
+        digest = hashlib.sha256(f"{self.seed}:{prefix}:{n}".encode()).digest()
+        return f"{prefix}_01" + base64.b32encode(digest).decode().rstrip("=").lower()[:22]
+
+    def _rng(self, body: bytes) -> random.Random:
+        """A generator seeded by the seed and the request itself (plus how often it was seen), so concurrent
+        requests draw the same numbers whatever order they arrive in."""
+        key = hashlib.sha256(body).hexdigest()
+        with self._lock:
+            n = self._seen.get(key, 0)
+            self._seen[key] = n + 1
+        return random.Random(f"{self.seed}:{key}:{n}")
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
+               base_url: str = "https://api.anthropic.com") -> SimResponse:
+        """Answer one HTTP request. Never raises: every failure becomes an API error response."""
+        request_id = self._new_id("req")
+        headers = {k.lower(): v for k, v in headers.items()}
+        try:
+            return self._route(method.upper(), path.split("?")[0].rstrip("/"), headers, body, base_url, request_id)
+        except APIError as err:
+            return _error_response(err, request_id)
+        except Exception as exc:  # a simulator bug must still look like the API, not crash the learner's cell
+            err = APIError(f"Internal error in agentkit's simulator: {type(exc).__name__}: {exc}", "api_error",
+                           headers={"x-should-retry": "false"})
+            return _error_response(err, request_id)
+
+    def _route(self, method: str, path: str, headers: dict[str, str], body: bytes, base_url: str,
+               request_id: str) -> SimResponse:
+        if method == "POST" and path == "/v1/messages":
+            return self._messages(headers, body, request_id)
+        if method == "POST" and path == "/v1/messages/count_tokens":
+            data = validate.parse_json(body)
+            validate.count_tokens_body(data)
+            return _json({"input_tokens": input_tokens(data)}, request_id)
+        if method == "GET" and path == "/v1/models":
+            return _json(_page([_model(m) for m in MODELS]), request_id)
+        m = re.fullmatch(r"/v1/models/([^/]+)", path)
+        if method == "GET" and m:
+            if m.group(1) not in MODELS:
+                raise APIError(f"model: {m.group(1)}", "not_found_error")
+            return _json(_model(m.group(1)), request_id)
+        if path == "/v1/messages/batches":
+            if method == "POST":
+                return self._create_batch(validate.parse_json(body), base_url, request_id)
+            if method == "GET":
+                with self._lock:
+                    batches = list(reversed(self._batches.values()))
+                return _json(_page([self._batch_json(b, base_url) for b in batches]), request_id)
+        m = re.fullmatch(r"/v1/messages/batches/([^/]+)(/cancel|/results)?", path)
+        if m:
+            batch = self._batches.get(m.group(1))
+            if batch is None:
+                raise APIError(f"message_batch_id: no batch with id {m.group(1)!r}", "not_found_error")
+            action = m.group(2)
+            if method == "GET" and action is None:
+                return _json(self._batch_json(batch, base_url), request_id)
+            if method == "POST" and action == "/cancel":
+                with self._lock:
+                    if not batch.ended():
+                        batch.canceled_at = datetime.now(timezone.utc)
+                return _json(self._batch_json(batch, base_url), request_id)
+            if method == "GET" and action == "/results":
+                if not batch.ended():
+                    raise invalid(f"Batch {batch.id} is still processing; results are available once it has ended.")
+                lines = [json.dumps(r) for r in self._final_results(batch)]
+                return SimResponse(200, {"content-type": "application/binary", "request-id": request_id},
+                                   ("\n".join(lines) + "\n").encode())
+            if method == "DELETE" and action is None:
+                if not batch.ended():
+                    raise invalid("A batch must end (or be canceled) before it can be deleted.")
+                with self._lock:
+                    del self._batches[batch.id]
+                return _json({"id": batch.id, "type": "message_batch_deleted"}, request_id)
+        raise APIError(f"Not found: {method} {path} is not part of the simulated API "
+                       "(messages, count_tokens, models, message batches).", "not_found_error")
+
+    # -- POST /v1/messages --------------------------------------------------------
+    def _messages(self, headers: dict[str, str], raw: bytes, request_id: str) -> SimResponse:
+        data = validate.parse_json(raw)
+        with self._lock:
+            attempt = self._attempts
+            self._attempts += 1
+        rng = self._rng(raw)
+        fault = self.faults.draw(rng, attempt)
+        if fault is not None:
+            # The API sends retry-after on 429s; we also send the non-standard retry-after-ms, scaled, which the
+            # SDK prefers, so retries wait simulated time rather than whole real seconds.
+            wait = self.faults.retry_after
+            fault.headers.update({"retry-after": str(max(1, round(wait))),
+                                  "retry-after-ms": f"{wait * time_scale() * 1000:.1f}"})
+            raise fault
+        thread_key, body = self._expand_thread(data, headers)
+        validate.messages_body(body)
+        self.requests.append(body)
+        reply, usage, timing, message = self._answer(body, rng)
+        if thread_key is not None:
+            self._store_thread(thread_key, body, message)
+        timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)
+        with self._lock:
+            self.clock += timing.total
+        hdrs = {"request-id": request_id, "x-agentkit-simulated-seconds": f"{timing.total:.3f}"}
+        if data.get("stream"):
+            return SimResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache", **hdrs},
+                               chunks=list(_sse_events(message, timing)), delay=0.0)
+        return SimResponse(200, {"content-type": "application/json", **hdrs}, json.dumps(message).encode(),
+                           delay=timing.total * time_scale())
+
+    def _answer(self, body: dict[str, Any], rng: random.Random) -> tuple[Reply, Any, Timing, dict[str, Any]]:
+        reply = respond(body, self.scenarios, self._new_id)
+        usage = self.cache.account(body["model"], segments(body), self.clock)
+        timing = self.latency.timing(body["model"], input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
+                                     output_tokens=reply.output_tokens, cached_tokens=usage.cache_read_input_tokens,
+                                     rng=rng)
+        message = {
+            "id": self._new_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": reply.content,
+            "stop_reason": reply.stop_reason,
+            "stop_sequence": reply.stop_sequence,
+            "usage": usage.as_dict(reply.output_tokens),
+        }
+        return reply, usage, timing, message
+
+    # -- server-side message threads ----------------------------------------------
+    def _expand_thread(self, data: dict[str, Any], headers: dict[str, str]) -> tuple[str | None, dict[str, Any]]:
+        """For a threaded request, the full conversation the model sees, and the thread it belongs to."""
+        thread = data.get("thread")
+        if thread is None:
+            return None, data
+        if THREADS_BETA not in headers.get("anthropic-beta", ""):
+            raise invalid(f"thread: requires the beta header 'anthropic-beta: {THREADS_BETA}'")
+        if not isinstance(thread, dict) or thread.get("type") not in ("create", "continue"):
+            raise invalid("thread: must be {\"type\": \"create\"} or {\"type\": \"continue\", "
+                          "\"previous_message_id\": ...}")
+        body = {k: v for k, v in data.items() if k != "thread"}
+        if thread["type"] == "create":
+            return self._new_id("thr"), body
+        prev = thread.get("previous_message_id")
+        with self._lock:
+            key = self._by_reply.get(prev) if isinstance(prev, str) else None
+            t = self._threads.get(key) if key else None
+            if t is None:
+                raise APIError(f"thread.previous_message_id: no thread holds message {prev!r}", "not_found_error",
+                               details={"error_code": "thread_not_found"})
+            if t.last_id != prev:
+                raise invalid(f"thread.previous_message_id: {prev!r} was already continued; continue from "
+                              f"{t.last_id!r}", details={"error_code": "thread_already_continued"})
+        for name in ("system", "tools"):
+            if name in body:
+                raise invalid(f"{name}: cannot be sent when continuing a thread; the thread keeps the one it was "
+                              "created with")
+        if t.system is not None:
+            body["system"] = t.system
+        if t.tools is not None:
+            body["tools"] = t.tools
+        body["messages"] = [*t.messages, *(body.get("messages") or [])]
+        return key, body
+
+    def _store_thread(self, key: str, body: dict[str, Any], message: dict[str, Any]) -> None:
+        reply = {"role": "assistant", "content": message["content"]}
+        with self._lock:
+            self._threads[key] = _Thread(system=body.get("system"), tools=body.get("tools"), model=body["model"],
+                                         messages=[*body["messages"], reply], last_id=message["id"])
+            self._by_reply[message["id"]] = key
+
+    # -- message batches --------------------------------------------------------------
+    def _create_batch(self, data: dict[str, Any], base_url: str, request_id: str) -> SimResponse:
+        requests = data.get("requests")
+        if not isinstance(requests, list) or not requests:
+            raise invalid("requests: must be a non-empty list of {custom_id, params}")
+        if len(requests) > 100_000:
+            raise invalid("requests: a batch holds at most 100,000 requests")
+        seen: set[str] = set()
+        results = []
+        for i, r in enumerate(requests):
+            cid = r.get("custom_id") if isinstance(r, dict) else None
+            if not isinstance(cid, str) or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", cid):
+                raise invalid(f"requests.{i}.custom_id: 1-64 letters, digits, '_' or '-'")
+            if cid in seen:
+                raise invalid(f"requests.{i}.custom_id: {cid!r} is used twice; custom_ids must be unique")
+            seen.add(cid)
+            params = r.get("params")
+            try:
+                if not isinstance(params, dict):
+                    raise invalid(f"requests.{i}.params: must be an object of message parameters")
+                if params.get("stream"):
+                    raise invalid("stream: batched requests cannot stream")
+                validate.messages_body(params)
+                raw = json.dumps(params, sort_keys=True).encode()
+                _, _, _, message = self._answer(params, self._rng(raw))
+                results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
+            except APIError as err:
+                results.append({"custom_id": cid, "result": {"type": "errored", "error": json.loads(
+                    err.body(request_id))}})
+        seconds = self.batch_seconds + self.batch_seconds_per_request * len(requests)
+        batch = _Batch(id=self._new_id("msgbatch"), created_at=datetime.now(timezone.utc),
+                       ends_at=time.monotonic() + seconds * time_scale(), results=results)
+        with self._lock:
+            self._batches[batch.id] = batch
+        return _json(self._batch_json(batch, base_url), request_id)
+
+    def _final_results(self, batch: _Batch) -> list[dict[str, Any]]:
+        if batch.canceled_at is None:
+            return batch.results
+        return [{"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in batch.results]
+
+    def _batch_json(self, b: _Batch, base_url: str) -> dict[str, Any]:
+        ended = b.ended()
+        if ended and b.ended_at is None:
+            b.ended_at = datetime.now(timezone.utc)
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if ended:
+            for r in self._final_results(b):
+                counts[r["result"]["type"]] += 1
+        else:
+            counts["processing"] = len(b.results)
+        status = "ended" if ended else ("canceling" if b.canceled_at else "in_progress")
+        return {
+            "id": b.id,
+            "type": "message_batch",
+            "processing_status": status,
+            "request_counts": counts,
+            "created_at": _iso(b.created_at),
+            "expires_at": _iso(b.created_at + timedelta(hours=24)),
+            "ended_at": _iso(b.ended_at) if ended and b.ended_at else None,
+            "cancel_initiated_at": _iso(b.canceled_at) if b.canceled_at else None,
+            "archived_at": None,
+            "results_url": f"{base_url}/v1/messages/batches/{b.id}/results" if ended else None,
+        }
+
+
+# -- helpers -------------------------------------------------------------------------
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _json(data: Any, request_id: str, status: int = 200) -> SimResponse:
+    return SimResponse(status, {"content-type": "application/json", "request-id": request_id},
+                       json.dumps(data).encode())
+
+
+def _error_response(err: APIError, request_id: str) -> SimResponse:
+    headers = {"content-type": "application/json", "request-id": request_id, **err.headers}
+    return SimResponse(err.status, headers, err.body(request_id))
+
+
+def _model(model_id: str) -> dict[str, Any]:
+    return {"type": "model", "id": model_id, "display_name": DISPLAY_NAMES.get(model_id, model_id),
+            "created_at": "2026-01-01T00:00:00Z"}
+
+
+def _page(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"data": list(items), "has_more": False, "first_id": items[0]["id"] if items else None,
+            "last_id": items[-1]["id"] if items else None}
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _sse_events(message: dict[str, Any], timing: Timing) -> Iterable[tuple[float, bytes]]:
+    """The real event sequence, with real delays: TTFT before the first delta, then output at the model's rate."""
+    scale = time_scale()
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
+             "usage": {**message["usage"], "output_tokens": 1}}
+    yield 0.0, _event("message_start", {"type": "message_start", "message": start})
+    pieces: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
+    total_pieces = 0
+    for i, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            text = block["text"]
+            parts = re.findall(r"\S+\s*|\s+", text) or [""]
+            # ~3 words per delta, as the API groups tokens
+            deltas = [{"type": "text_delta", "text": "".join(parts[j:j + 3])} for j in range(0, len(parts), 3)]
+            pieces.append((i, {"type": "text", "text": ""}, deltas))
+        else:
+            js = json.dumps(block["input"])
+            deltas = [{"type": "input_json_delta", "partial_json": js[j:j + 24]} for j in range(0, len(js), 24)]
+            pieces.append((i, {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}, deltas))
+        total_pieces += len(pieces[-1][2])
+    per_delta = timing.output_seconds / max(total_pieces, 1) * scale
+    first = True
+    for i, block_start, deltas in pieces:
+        yield 0.0, _event("content_block_start", {"type": "content_block_start", "index": i,
+                                                   "content_block": block_start})
+        if i == 0:
+            yield 0.0, _event("ping", {"type": "ping"})
+        for d in deltas:
+            delay = timing.ttft * scale if first else per_delta
+            first = False
+            yield delay, _event("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
+        yield 0.0, _event("content_block_stop", {"type": "content_block_stop", "index": i})
+    yield (timing.ttft * scale if first else 0.0), _event("message_delta", {
+        "type": "message_delta",
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
+        "usage": {"output_tokens": message["usage"]["output_tokens"]},
+    })
+    yield 0.0, _event("message_stop", {"type": "message_stop"})

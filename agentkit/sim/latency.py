@@ -1,0 +1,112 @@
+"""The latency model: how long a simulated call takes.
+
+Time to first token (TTFT) is a fixed overhead plus prefill time that grows
+with the uncached input (cached tokens prefill about ten times faster); then
+output streams at a steady tokens-per-second rate (TPOT = 1 / rate). A seeded,
+log-normal jitter multiplies both, so repeated calls spread like production
+traffic while reruns give the same numbers.
+
+All figures are *simulated* seconds. The simulator really sleeps for
+`seconds * time_scale()` so notebooks stay fast while every ratio holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+
+from ..models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
+
+_time_scale = float(os.environ.get("AGENTKIT_TIME_SCALE", "0.02"))
+
+
+def time_scale() -> float:
+    """Real seconds slept per simulated second (default 0.02: a 5 s call takes 0.1 s).
+    Set it with `set_time_scale` or the AGENTKIT_TIME_SCALE environment variable."""
+    return _time_scale
+
+
+def set_time_scale(scale: float) -> None:
+    if not (isinstance(scale, (int, float)) and 0 <= scale <= 10):
+        raise ValueError(f"time scale must be a number between 0 and 10, got {scale!r}")
+    global _time_scale
+    _time_scale = float(scale)
+
+
+def sleep(seconds: float) -> None:
+    """Sleep for `seconds` of simulated time (for simulated tools: a slow API, a vector DB)."""
+    if seconds > 0 and _time_scale > 0:
+        time.sleep(seconds * _time_scale)
+
+
+async def asleep(seconds: float) -> None:
+    """The async twin of `sleep`, for async simulated tools."""
+    if seconds > 0 and _time_scale > 0:
+        await asyncio.sleep(seconds * _time_scale)
+
+
+@dataclass(frozen=True)
+class ModelLatency:
+    """Latency parameters of one model, in simulated seconds."""
+
+    ttft_base: float  # fixed overhead before the first token
+    prefill_per_1k: float  # extra TTFT per 1,000 uncached input tokens
+    tokens_per_second: float  # output rate; TPOT = 1 / rate
+    jitter: float = 0.15  # sigma of the log-normal multiplier (0 = none)
+
+    @property
+    def tpot(self) -> float:
+        return 1.0 / self.tokens_per_second
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The simulated timing of one response."""
+
+    ttft: float
+    output_seconds: float
+
+    @property
+    def total(self) -> float:
+        return self.ttft + self.output_seconds
+
+
+# Defaults chosen so the course's worked number holds for the default model:
+# 300 ms TTFT + 200 tokens at 40 tokens/s = 5.3 s.
+DEFAULT_LATENCY: dict[str, ModelLatency] = {
+    LARGEST_MODEL: ModelLatency(ttft_base=0.50, prefill_per_1k=0.06, tokens_per_second=30.0),
+    DEFAULT_MODEL: ModelLatency(ttft_base=0.30, prefill_per_1k=0.04, tokens_per_second=40.0),
+    FAST_MODEL: ModelLatency(ttft_base=0.20, prefill_per_1k=0.02, tokens_per_second=100.0),
+}
+
+
+@dataclass
+class LatencyModel:
+    """Per-model latency; `timing()` gives one call's TTFT and output time."""
+
+    models: dict[str, ModelLatency] | None = None
+
+    def params(self, model: str) -> ModelLatency:
+        table = self.models or DEFAULT_LATENCY
+        return table.get(model) or DEFAULT_LATENCY.get(model) or DEFAULT_LATENCY[DEFAULT_MODEL]
+
+    def expected(self, model: str, *, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> Timing:
+        """The timing without jitter: what the formula alone predicts."""
+        p = self.params(model)
+        ttft = p.ttft_base + p.prefill_per_1k * (input_tokens + 0.1 * cached_tokens) / 1000
+        return Timing(ttft=ttft, output_seconds=output_tokens / p.tokens_per_second)
+
+    def timing(self, model: str, *, input_tokens: int, output_tokens: int, cached_tokens: int = 0,
+               rng: random.Random | None = None) -> Timing:
+        base = self.expected(model, input_tokens=input_tokens, output_tokens=output_tokens, cached_tokens=cached_tokens)
+        sigma = self.params(model).jitter
+        if rng is None or sigma <= 0:
+            return base
+        # Separate draws: queueing noise moves TTFT; decode speed varies less.
+        f_ttft = math.exp(rng.gauss(0.0, sigma))
+        f_out = math.exp(rng.gauss(0.0, sigma / 2))
+        return Timing(ttft=base.ttft * f_ttft, output_seconds=base.output_seconds * f_out)

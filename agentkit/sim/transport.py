@@ -1,0 +1,82 @@
+"""In-process transports: the SDK's HTTP requests go straight to a `Simulator`.
+
+anthropic 2.x sends through `httpx2`, so `anthropic.Anthropic(http_client=
+httpx2.Client(transport=SimTransport(sim)))` talks to the simulator with no
+socket at all. Latency is real (scaled) sleeping, and a streamed response
+really trickles out event by event, so the SDK's time-to-first-chunk and the
+learner's stopwatch both see what they would see against the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import AsyncIterator, Iterator
+
+import httpx2
+
+from .core import SimResponse, Simulator
+
+
+def _base_url(request: httpx2.Request) -> str:
+    url = request.url
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+class _SyncChunks(httpx2.SyncByteStream):
+    def __init__(self, chunks: list[tuple[float, bytes]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        for delay, chunk in self._chunks:
+            if delay > 0:
+                time.sleep(delay)
+            yield chunk
+
+
+class _AsyncChunks(httpx2.AsyncByteStream):
+    def __init__(self, chunks: list[tuple[float, bytes]]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for delay, chunk in self._chunks:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            yield chunk
+
+
+def _response(result: SimResponse, request: httpx2.Request, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
+              | None) -> httpx2.Response:
+    if stream is not None:
+        return httpx2.Response(result.status, headers=result.headers, stream=stream, request=request)
+    return httpx2.Response(result.status, headers=result.headers, content=result.body, request=request)
+
+
+class SimTransport(httpx2.BaseTransport):
+    """A synchronous httpx2 transport backed by a simulator."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers),
+                                       request.read(), _base_url(request))
+        if result.delay > 0:
+            time.sleep(result.delay)
+        return _response(result, request, _SyncChunks(result.chunks) if result.chunks is not None else None)
+
+
+class AsyncSimTransport(httpx2.AsyncBaseTransport):
+    """The asynchronous twin, for `anthropic.AsyncAnthropic`; sleeps without blocking the event loop."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers), body,
+                                       _base_url(request))
+        if result.delay > 0:
+            await asyncio.sleep(result.delay)
+        return _response(result, request, _AsyncChunks(result.chunks) if result.chunks is not None else None)

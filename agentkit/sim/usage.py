@@ -1,0 +1,180 @@
+"""Token usage and prompt caching, accounted as the Messages API documents them.
+
+The request is flattened, in the API's prefix order (tools, then system, then
+messages), into segments with a token estimate each. A `cache_control`
+breakpoint caches the prefix that ends at its segment. A later request whose
+prefix up to a breakpoint is identical (same model, unexpired) reads it:
+`cache_read_input_tokens`. The first request with that prefix writes it:
+`cache_creation_input_tokens`. `input_tokens` counts only what is left, so the
+three add up to the whole prompt (the GenAI convention's
+`gen_ai.usage.input_tokens` is that sum).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
+from ..tokens import count_tokens
+from .errors import invalid
+
+MESSAGE_OVERHEAD = 3  # role and turn markers per message
+IMAGE_TOKENS = 1_600  # a typical image, as the vision docs estimate for ~1.15 MP
+MAX_BREAKPOINTS = 4
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+# Shortest prefix the API will cache, per model (shorter ones are silently not cached).
+MIN_CACHEABLE = {LARGEST_MODEL: 4096, DEFAULT_MODEL: 1024, FAST_MODEL: 4096}
+
+
+@dataclass(frozen=True)
+class Segment:
+    tokens: int
+    key: str  # canonical text, for prefix hashing
+    ttl: str | None  # cache_control ttl if this segment ends a breakpoint
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    creation_5m: int = 0
+    creation_1h: int = 0
+
+    @property
+    def total_input(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    def as_dict(self, output_tokens: int) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": self.creation_5m,
+                "ephemeral_1h_input_tokens": self.creation_1h,
+            },
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
+        }
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _strip_cc(block: Any) -> Any:
+    if isinstance(block, dict):
+        return {k: v for k, v in block.items() if k != "cache_control"}
+    return block
+
+
+def _ttl(block: Any, where: str) -> str | None:
+    cc = block.get("cache_control") if isinstance(block, dict) else None
+    if cc is None:
+        return None
+    if not isinstance(cc, dict) or cc.get("type") != "ephemeral":
+        raise invalid(f"{where}.cache_control: type must be 'ephemeral'")
+    ttl = cc.get("ttl", "5m")
+    if ttl not in TTL_SECONDS:
+        raise invalid(f"{where}.cache_control.ttl: must be '5m' or '1h', got {ttl!r}")
+    return ttl
+
+
+def block_tokens(block: Any) -> int:
+    """Token estimate of one content block (or a plain string)."""
+    if isinstance(block, str):
+        return count_tokens(block)
+    kind = block.get("type")
+    if kind == "text":
+        return count_tokens(block.get("text", ""))
+    if kind == "tool_use":
+        return count_tokens(block.get("name", "")) + count_tokens(block.get("input", {}))
+    if kind == "tool_result":
+        content = block.get("content", "")
+        if isinstance(content, list):
+            return sum(block_tokens(b) for b in content) + 2
+        return count_tokens(content) + 2
+    if kind == "image":
+        return IMAGE_TOKENS
+    if kind in ("thinking", "redacted_thinking"):
+        return count_tokens(block.get("thinking", block.get("data", "")))
+    return count_tokens(_strip_cc(block))
+
+
+def segments(body: dict[str, Any]) -> list[Segment]:
+    """The request as prefix-ordered segments: each tool, each system block, each message block."""
+    out: list[Segment] = []
+    for i, t in enumerate(body.get("tools") or []):
+        clean = _strip_cc(t)
+        out.append(Segment(count_tokens(clean), "T" + _canon(clean), _ttl(t, f"tools.{i}")))
+    system = body.get("system")
+    if isinstance(system, str) and system:
+        out.append(Segment(count_tokens(system), "S" + system, None))
+    elif isinstance(system, list):
+        for i, b in enumerate(system):
+            out.append(Segment(block_tokens(b), "S" + _canon(_strip_cc(b)), _ttl(b, f"system.{i}")))
+    for m_i, msg in enumerate(body.get("messages") or []):
+        content = msg.get("content")
+        blocks = [content] if isinstance(content, str) else list(content or [])
+        for b_i, b in enumerate(blocks):
+            overhead = MESSAGE_OVERHEAD if b_i == 0 else 0
+            out.append(Segment(block_tokens(b) + overhead, f"M{msg.get('role')}{b_i}" + _canon(_strip_cc(b)),
+                               _ttl(b, f"messages.{m_i}.content.{b_i}")))
+    n = sum(1 for s in out if s.ttl)
+    if n > MAX_BREAKPOINTS:
+        raise invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {n}.")
+    return out
+
+
+def input_tokens(body: dict[str, Any]) -> int:
+    return sum(s.tokens for s in segments(body))
+
+
+@dataclass
+class PromptCache:
+    """Cached prefixes by hash, with expiry on the simulator's clock."""
+
+    entries: dict[str, float] = field(default_factory=dict)  # prefix hash -> expires_at
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def account(self, model: str, segs: list[Segment], now: float) -> Usage:
+        """Usage for a request made at simulated time `now`; records reads and writes."""
+        total = sum(s.tokens for s in segs)
+        minimum = MIN_CACHEABLE.get(model, 1024)
+        h = hashlib.sha256(model.encode())
+        running = 0
+        breakpoints: list[tuple[str, int, str]] = []  # (hash, prefix tokens, ttl)
+        for s in segs:
+            h.update(s.key.encode())
+            h.update(b"\x00")
+            running += s.tokens
+            if s.ttl:
+                breakpoints.append((h.copy().hexdigest(), running, s.ttl))
+        read = 0
+        created_5m = created_1h = 0
+        with self.lock:
+            hit = -1
+            for i in range(len(breakpoints) - 1, -1, -1):
+                key, tokens, ttl = breakpoints[i]
+                if self.entries.get(key, -1.0) >= now:
+                    hit, read = i, tokens
+                    self.entries[key] = now + TTL_SECONDS[ttl]  # a read refreshes the entry
+                    break
+            covered = read
+            for key, tokens, ttl in breakpoints[hit + 1:]:
+                if tokens < minimum:
+                    continue
+                self.entries[key] = now + TTL_SECONDS[ttl]
+                if ttl == "1h":
+                    created_1h += tokens - covered
+                else:
+                    created_5m += tokens - covered
+                covered = tokens
+        created = created_5m + created_1h
+        return Usage(input_tokens=total - read - created, cache_creation_input_tokens=created,
+                     cache_read_input_tokens=read, creation_5m=created_5m, creation_1h=created_1h)
