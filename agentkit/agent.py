@@ -1,0 +1,538 @@
+"""The agent loop (ReAct): reason, act, observe, until the model answers.
+
+One `Agent.run(prompt)` is a series of *steps*. In each step the model reads
+the conversation so far and either answers (the run ends) or asks for one or
+more tool calls; we run those tools and send their results back, and the next
+step begins. The loop also stops, and says why, when it runs out of steps or
+budget, when the model repeats the same call over and over, when it refuses, or
+when its answer is cut off by ``max_tokens``.
+
+    agent = Agent(client, tools=[get_current_time])
+    result = agent.run("What time is it in Paris?")
+    result.text, result.stop_reason, result.steps, result.usage
+
+Read `run` top to bottom next to the ReAct lesson; `arun` is the same loop
+with ``await``. The loop is kept lean on purpose (a few microseconds per step
+plus the tracing spans): see ``benchmarks/step_overhead.py``.
+
+Tracing: a root span ``invoke_agent {name}``, an ``agentkit.step`` event per
+step, one ``execute_tool {tool}`` span per tool call (OpenTelemetry GenAI
+conventions). `CURRENT_STEP` holds the step number while it runs so other
+spans (the SDK's own ``chat`` spans) can be stamped with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Iterable
+
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from agentkit.models import DEFAULT_MODEL
+from agentkit.pricing import cost_of
+from agentkit.tools import Tool, ToolOutput, as_tool, unknown_tool_output
+
+__all__ = ["Agent", "RunResult", "Step", "StopReason", "ToolCall", "Usage", "CURRENT_STEP", "HOOK_EVENTS"]
+
+#: The step number (1-based) while a step runs, else 0. Tracing reads it to stamp spans.
+CURRENT_STEP: contextvars.ContextVar[int] = contextvars.ContextVar("agentkit.step", default=0)
+
+_tracer = trace.get_tracer("agentkit")  # a proxy: picks up a TracerProvider set later
+
+
+class StopReason(str, Enum):
+    """Why a run ended."""
+
+    FINAL_ANSWER = "final_answer"  # the model answered without asking for a tool
+    MAX_STEPS = "max_steps"  # still asking for tools after max_steps steps
+    TOKEN_BUDGET = "token_budget"  # total tokens reached token_budget
+    COST_BUDGET = "cost_budget"  # total cost (USD) reached cost_budget
+    REPEATED_TOOL_CALL = "repeated_tool_call"  # the same call, same input, once too often
+    REFUSAL = "refusal"  # the model declined (stop_reason "refusal")
+    MAX_TOKENS = "max_tokens"  # the reply was cut off at max_tokens
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(slots=True)
+class Usage:
+    """Tokens summed over a run; the same field names as the SDK's `Usage`.
+    Anthropic's ``input_tokens`` excludes cached tokens: `total_input_tokens` adds them back."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.total_input_tokens + self.output_tokens
+
+    def add(self, usage: Any) -> None:
+        self.input_tokens += usage.input_tokens or 0
+        self.output_tokens += usage.output_tokens or 0
+        self.cache_read_input_tokens += getattr(usage, "cache_read_input_tokens", None) or 0
+        self.cache_creation_input_tokens += getattr(usage, "cache_creation_input_tokens", None) or 0
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One tool call the model asked for, and what came of it."""
+
+    id: str
+    name: str
+    input: Any
+    output: Any = None  # the tool_result content sent back (text or content blocks)
+    is_error: bool = False
+    error_type: str | None = None
+    duration: float = 0.0  # seconds
+    cached: bool = False
+
+
+@dataclass(slots=True)
+class Step:
+    """One turn of the loop: the request sent, the model's response, the tools it ran."""
+
+    index: int  # 1-based
+    request: dict[str, Any]
+    response: Any = None  # the SDK's Message
+    decision: str = ""  # tool_call | final_answer | clarification | refusal | max_tokens
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    model_duration: float = 0.0  # seconds waiting for the model
+    duration: float = 0.0  # seconds for the whole step
+
+    @property
+    def text(self) -> str:
+        """The text the model wrote in this step (its visible reasoning, or the answer)."""
+        return _text_of(self.response)
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What `Agent.run` returns."""
+
+    text: str
+    stop_reason: StopReason
+    steps: list[Step]
+    usage: Usage
+    messages: list[Any]  # the whole conversation, to continue it with agent.run(result.messages + [...])
+    model: str = DEFAULT_MODEL
+    duration: float = 0.0  # seconds
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [call for step in self.steps for call in step.tool_calls]
+
+    @property
+    def cost(self) -> float:
+        """Cost in USD, priced per step with `agentkit.pricing.cost_of` (so cache-write
+        TTLs and batch discounts in each response's usage count)."""
+        return sum(cost_of(self.model, step.response.usage) for step in self.steps)
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(stop_reason={self.stop_reason.value!r}, steps={len(self.steps)}, "
+            f"tool_calls={len(self.tool_calls)}, tokens={self.usage.total_tokens}, text={self.text[:60]!r})"
+        )
+
+
+#: Hook events and what each hook receives:
+#:   model_start(step)        before the request goes out; step.request is set
+#:   model_end(step)          after the reply; step.response and step.decision are set
+#:   tool_start(step, call)   before a tool runs; call.id, .name, .input are set
+#:   tool_end(step, call)     after it ran; call.output, .is_error, .duration are set
+#:   step_end(step)           after the step's tools ran (or the run decided to stop)
+#: Tool hooks run in the tool's thread when calls run concurrently.
+HOOK_EVENTS = ("model_start", "model_end", "tool_start", "tool_end", "step_end")
+
+# Worker threads for concurrent sync tool calls. Shared, so runs do not pay for
+# starting threads; tools with a timeout run in their own daemon thread instead.
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agentkit-tool")
+    return _POOL
+
+
+class Agent:
+    """A model, a system prompt and some tools, run as a ReAct loop.
+
+    `client` is anything with the SDK's ``client.messages.create(**params)``
+    (and ``.stream`` when ``stream=True``): `agentkit.client()`, an
+    ``anthropic.Anthropic``/``AsyncAnthropic``, or a test fake.
+
+    Limits: `max_steps` model calls; `token_budget` total tokens (input, cached
+    input and output, summed over steps); `cost_budget` in USD; a tool call with
+    the same name and input made more than `max_identical_calls` times stops the
+    run (the model is going round in circles). Budgets are checked after each
+    reply: a final answer is always kept, but no further tools run.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        model: str = DEFAULT_MODEL,
+        system: str | list[dict[str, Any]] | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        max_steps: int = 10,
+        max_tokens: int = 1024,
+        token_budget: int | None = None,
+        cost_budget: float | None = None,
+        max_identical_calls: int = 2,
+        name: str = "agent",
+        stream: bool = False,
+        hooks: dict[str, Callable[..., Any] | list[Callable[..., Any]]] | None = None,
+        **request_options: Any,
+    ) -> None:
+        if not hasattr(client, "messages"):
+            raise TypeError(
+                f"Agent needs a client with .messages.create(...), such as agentkit.client(); got {type(client).__name__}"
+            )
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+        self.client = client
+        self.model = model
+        self.system = system
+        self.tools: dict[str, Tool] = {}
+        for t in tools:
+            t = as_tool(t)
+            if t.name in self.tools:
+                raise ValueError(f"two tools are named {t.name!r}; give one a different name with tool(fn, name=...)")
+            self.tools[t.name] = t
+        self.max_steps = max_steps
+        self.max_tokens = max_tokens
+        self.token_budget = token_budget
+        self.cost_budget = cost_budget
+        self.max_identical_calls = max_identical_calls
+        self.name = name
+        self.stream = stream
+        self._hooks: dict[str, list[Callable[..., Any]]] = {}
+        for event, fns in (hooks or {}).items():
+            for fn in fns if isinstance(fns, list) else [fns]:
+                self.add_hook(event, fn)
+        # The parts of the request that do not change between steps, built once.
+        self._base: dict[str, Any] = {"model": model, "max_tokens": max_tokens, **request_options}
+        if system is not None:
+            self._base["system"] = system
+        if self.tools:
+            self._base["tools"] = [t.definition for t in self.tools.values()]
+
+    def add_hook(self, event: str, fn: Callable[..., Any]) -> None:
+        """Call `fn` on `event` (one of `HOOK_EVENTS`; see there for its arguments)."""
+        if event not in HOOK_EVENTS:
+            raise ValueError(f"unknown hook event {event!r}; choose one of {', '.join(HOOK_EVENTS)}")
+        if not callable(fn):
+            raise TypeError(f"a hook must be callable, got {type(fn).__name__}")
+        self._hooks.setdefault(event, []).append(fn)
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.name!r}, model={self.model!r}, tools={list(self.tools)}, max_steps={self.max_steps})"
+
+    # -- the loop ---------------------------------------------------------------
+
+    def run(self, prompt: str | list[Any]) -> RunResult:
+        """Run the loop until the model answers or a limit stops it."""
+        run = _Run(self, prompt)
+        with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
+            run.span = span
+            for index in range(1, self.max_steps + 1):
+                token = CURRENT_STEP.set(index)
+                try:
+                    step = run.start_step(index)  # build the request
+                    step.response = self._call_model(step.request)  # reason
+                    stop = run.observe(step)  # read the reply: answer, tools, or a limit?
+                    if stop is None:
+                        step.tool_calls = self._run_tools(step)  # act
+                        run.add_tool_results(step)  # observe: results go back in the next request
+                    run.end_step(step)
+                finally:
+                    CURRENT_STEP.reset(token)
+                if stop is not None:
+                    return run.finish(stop)
+            return run.finish(StopReason.MAX_STEPS)
+
+    async def arun(self, prompt: str | list[Any]) -> RunResult:
+        """`run`, for an async client (``AsyncAnthropic`` / `agentkit.async_client()`) and async tools."""
+        run = _Run(self, prompt)
+        with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
+            run.span = span
+            for index in range(1, self.max_steps + 1):
+                token = CURRENT_STEP.set(index)
+                try:
+                    step = run.start_step(index)
+                    step.response = await self._acall_model(step.request)
+                    stop = run.observe(step)
+                    if stop is None:
+                        step.tool_calls = await self._arun_tools(step)
+                        run.add_tool_results(step)
+                    run.end_step(step)
+                finally:
+                    CURRENT_STEP.reset(token)
+                if stop is not None:
+                    return run.finish(stop)
+            return run.finish(StopReason.MAX_STEPS)
+
+    # -- calling the model ---------------------------------------------------------
+
+    def _call_model(self, params: dict[str, Any]) -> Any:
+        if self.stream:
+            # Streaming lets the SDK's spans record time to first token.
+            with self.client.messages.stream(**params) as stream:
+                return stream.get_final_message()
+        return self.client.messages.create(**params)
+
+    async def _acall_model(self, params: dict[str, Any]) -> Any:
+        if self.stream:
+            manager = self.client.messages.stream(**params)
+            if hasattr(manager, "__aenter__"):
+                async with manager as stream:
+                    return await stream.get_final_message()
+            with manager as stream:  # a sync client handed to arun: still works, just blocks
+                return stream.get_final_message()
+        response = self.client.messages.create(**params)
+        return await response if inspect.isawaitable(response) else response
+
+    # -- running tools --------------------------------------------------------------
+
+    def _run_tools(self, step: Step) -> list[ToolCall]:
+        calls = _tool_calls_of(step.response)
+        if len(calls) == 1:
+            self._execute(step, calls[0])
+        else:
+            # Independent calls from one turn run at once. Each worker runs in a copy of
+            # this context, so its execute_tool span gets the agent span as parent.
+            futures = [_pool().submit(contextvars.copy_context().run, self._execute, step, c) for c in calls]
+            for f in futures:
+                f.result()
+        return calls
+
+    async def _arun_tools(self, step: Step) -> list[ToolCall]:
+        calls = _tool_calls_of(step.response)
+        await asyncio.gather(*(self._aexecute(step, c) for c in calls))  # tasks copy the context
+        return calls
+
+    def _execute(self, step: Step, call: ToolCall) -> None:
+        tool = self.tools.get(call.name)
+        span = self._start_tool(step, call)
+        started = time.perf_counter()
+        out = tool.invoke(call.input) if tool is not None else unknown_tool_output(call.name, list(self.tools))
+        self._end_tool(step, call, out, started, span)
+
+    async def _aexecute(self, step: Step, call: ToolCall) -> None:
+        tool = self.tools.get(call.name)
+        span = self._start_tool(step, call)
+        started = time.perf_counter()
+        out = await tool.ainvoke(call.input) if tool is not None else unknown_tool_output(call.name, list(self.tools))
+        self._end_tool(step, call, out, started, span)
+
+    def _start_tool(self, step: Step, call: ToolCall) -> Any:
+        if "tool_start" in self._hooks:
+            self._fire("tool_start", step, call)
+        span = _tracer.start_span(
+            f"execute_tool {call.name}",
+            attributes={
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": call.name,
+                "gen_ai.tool.call.id": call.id,
+                "gen_ai.tool.type": "function",
+                "agentkit.step": step.index,
+            },
+        )
+        if span.is_recording():
+            redact = _redactor()
+            if redact is not None:  # arguments may hold personal data: only ever recorded redacted
+                span.set_attribute("gen_ai.tool.call.arguments", json.dumps(redact(call.input), default=str))
+        return span
+
+    def _end_tool(self, step: Step, call: ToolCall, out: ToolOutput, started: float, span: Any) -> None:
+        call.duration = time.perf_counter() - started
+        call.output, call.is_error, call.error_type, call.cached = out.content, out.is_error, out.error_type, out.cached
+        if out.is_error and span.is_recording():
+            span.set_status(Status(StatusCode.ERROR, _first_line(out.content)))
+            span.set_attribute("error.type", out.error_type or "tool_error")
+        span.end()
+        if "tool_end" in self._hooks:
+            self._fire("tool_end", step, call)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _fire(self, event: str, *args: Any) -> None:
+        for fn in self._hooks.get(event, ()):
+            fn(*args)
+
+    def _span_attributes(self) -> dict[str, Any]:
+        return {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": self.name,
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.request.model": self.model,
+        }
+
+
+class _Run:
+    """The state of one run: conversation, steps, usage, repeat counts. Shared by `run` and `arun`."""
+
+    __slots__ = ("agent", "messages", "steps", "usage", "cost", "span", "seen_calls", "started", "step_started")
+
+    def __init__(self, agent: Agent, prompt: str | list[Any]) -> None:
+        if isinstance(prompt, str):
+            messages: list[Any] = [{"role": "user", "content": prompt}]
+        elif isinstance(prompt, list) and prompt:
+            messages = list(prompt)
+        else:
+            raise TypeError("run() takes a prompt string, or a non-empty list of messages to continue a conversation")
+        self.agent = agent
+        self.messages = messages
+        self.steps: list[Step] = []
+        self.usage = Usage()
+        self.cost = 0.0  # USD, only kept when there is a cost_budget
+        self.span: Any = None
+        self.seen_calls: dict[str, int] = {}
+        self.started = self.step_started = time.perf_counter()
+
+    def start_step(self, index: int) -> Step:
+        self.step_started = time.perf_counter()
+        # A shallow copy of the message list, so step.request shows exactly what was sent.
+        step = Step(index, {**self.agent._base, "messages": list(self.messages)})
+        self.steps.append(step)
+        if "model_start" in self.agent._hooks:
+            self.agent._fire("model_start", step)
+        return step
+
+    def observe(self, step: Step) -> StopReason | None:
+        """Read the model's reply; return why to stop, or None to run its tools."""
+        agent, response = self.agent, step.response
+        step.model_duration = time.perf_counter() - self.step_started
+        self.usage.add(response.usage)
+        if agent.cost_budget is not None:
+            self.cost += cost_of(agent.model, response.usage)
+        self.messages.append({"role": "assistant", "content": response.content})
+        reason = response.stop_reason
+        if reason == "tool_use":
+            step.decision, stop = "tool_call", self._check_limits(step)
+        elif reason == "refusal":
+            step.decision, stop = "refusal", StopReason.REFUSAL
+        elif reason == "max_tokens":
+            step.decision, stop = "max_tokens", StopReason.MAX_TOKENS
+        elif reason == "pause_turn":  # a long server-side tool turn: send it back to continue
+            step.decision, stop = "tool_call", self._check_limits(step)
+        else:  # end_turn, stop_sequence
+            text = _text_of(response).rstrip()
+            step.decision = "clarification" if text.endswith("?") else "final_answer"
+            stop = StopReason.FINAL_ANSWER
+        span = self.span
+        if span.is_recording():
+            span.add_event(
+                "agentkit.step",
+                {
+                    "agentkit.step": step.index,
+                    "agentkit.decision": step.decision,
+                    "gen_ai.response.finish_reasons": (reason or "",),
+                },
+            )
+        if "model_end" in agent._hooks:
+            agent._fire("model_end", step)
+        return stop
+
+    def _check_limits(self, step: Step) -> StopReason | None:
+        agent = self.agent
+        if agent.token_budget is not None and self.usage.total_tokens >= agent.token_budget:
+            return StopReason.TOKEN_BUDGET
+        if agent.cost_budget is not None and self.cost >= agent.cost_budget:
+            return StopReason.COST_BUDGET
+        for block in step.response.content:
+            if block.type == "tool_use":
+                key = block.name + json.dumps(block.input, sort_keys=True, default=str)
+                count = self.seen_calls[key] = self.seen_calls.get(key, 0) + 1
+                if count > agent.max_identical_calls:
+                    return StopReason.REPEATED_TOOL_CALL
+        return None
+
+    def add_tool_results(self, step: Step) -> None:
+        results = []
+        for call in step.tool_calls:
+            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": call.id, "content": call.output}
+            if call.is_error:
+                block["is_error"] = True
+            results.append(block)
+        if results:  # pause_turn has no tool calls: the assistant turn alone goes back
+            self.messages.append({"role": "user", "content": results})
+
+    def end_step(self, step: Step) -> None:
+        step.duration = time.perf_counter() - self.step_started
+        if "step_end" in self.agent._hooks:
+            self.agent._fire("step_end", step)
+
+    def finish(self, stop: StopReason) -> RunResult:
+        # Only a reply that ended the conversation is an answer; a tool-asking reply's text is reasoning.
+        answered = stop in (StopReason.FINAL_ANSWER, StopReason.REFUSAL, StopReason.MAX_TOKENS)
+        text = _text_of(self.steps[-1].response) if answered else ""
+        result = RunResult(
+            text=text,
+            stop_reason=stop,
+            steps=self.steps,
+            usage=self.usage,
+            messages=self.messages,
+            model=self.agent.model,
+            duration=time.perf_counter() - self.started,
+        )
+        span = self.span
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "gen_ai.usage.input_tokens": self.usage.total_input_tokens,
+                    "gen_ai.usage.output_tokens": self.usage.output_tokens,
+                    "agentkit.stop_reason": stop.value,
+                    "agentkit.steps": len(self.steps),
+                }
+            )
+        return result
+
+
+# -- small functions ------------------------------------------------------------------
+
+
+def _text_of(message: Any) -> str:
+    if message is None:
+        return ""
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def _tool_calls_of(message: Any) -> list[ToolCall]:
+    return [ToolCall(b.id, b.name, b.input) for b in message.content if b.type == "tool_use"]
+
+
+def _first_line(content: Any) -> str:
+    text = content if isinstance(content, str) else json.dumps(content, default=str)
+    return text.splitlines()[0][:200] if text else ""
+
+
+_REDACT: Any = None  # resolved on first use: agentkit.redact.redact, or False if it does not exist
+
+
+def _redactor() -> Callable[[Any], Any] | None:
+    global _REDACT
+    if _REDACT is None:
+        try:
+            from agentkit.redact import redact
+        except ImportError:
+            redact = False  # no redaction available: never record raw arguments
+        _REDACT = redact
+    return _REDACT or None
