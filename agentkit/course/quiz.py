@@ -1,0 +1,696 @@
+"""Quizzes: YAML question banks, validated on load, taken in a widget or headlessly.
+
+A quiz file in `quizzes/` holds an id, the lesson it belongs to, a title and its
+questions. Three kinds of question exist:
+
+- `single`: pick one choice; exactly one choice is `correct: true`.
+- `multiple`: pick every correct choice (at least one); scored all-or-nothing.
+- `numeric`: type a number; right when within `tolerance` of `answer`, or
+  inside `range: [low, high]`.
+
+Every choice may carry its own `feedback` and every question has an
+`explanation`. A file with a `pass_mark` is a *test*: correctness stays hidden
+until the whole test is submitted.
+
+`Quiz.load("l1_trace_layer")` gives one attempt at a quiz. The same object
+serves the widget (`.show()`) and code (`.answer()`, `.submit()`, `.score`).
+Choices are shuffled per attempt with a seed made of the quiz id and the
+attempt number, so the right answer moves around but a given attempt always
+looks the same. Every submission is written to the progress store.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import yaml
+
+from agentkit.course.errors import LearnerError
+
+#: The repository's quiz banks (the course is used from a checkout, installed editable).
+QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
+#: The pass mark for quizzes whose file sets none (lesson quizzes).
+DEFAULT_PASS_MARK = 0.7
+
+Kind = Literal["single", "multiple", "numeric"]
+KINDS: tuple[str, ...] = ("single", "multiple", "numeric")
+
+
+class QuizFormatError(LearnerError):
+    """A quiz file is malformed; the message names the file, the question and the field."""
+
+
+class QuizInputError(LearnerError):
+    """An answer is empty or of the wrong type; the message says what to give instead."""
+
+
+# --------------------------------------------------------------------------- schema
+# jsonschema checks the shape (types, required and unknown fields); the rules a
+# schema cannot say clearly ("exactly one correct choice") are checked in code below.
+
+_TEXT = {"type": "string", "minLength": 1}
+_ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_\-]*$"}
+
+QUIZ_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "lesson", "title", "questions"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "lesson": _TEXT,
+        "title": _TEXT,
+        "description": {"type": "string"},
+        "pass_mark": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "questions": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+    },
+}
+
+_CHOICE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["text"],
+    "additionalProperties": False,
+    "properties": {"text": _TEXT, "correct": {"type": "boolean"}, "feedback": _TEXT},
+}
+
+_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT}
+
+QUESTION_SCHEMAS: dict[str, dict[str, Any]] = {
+    kind: {
+        "type": "object",
+        "required": ["id", "kind", "prompt", "explanation", "choices"],
+        "additionalProperties": False,
+        "properties": {**_COMMON, "choices": {"type": "array", "minItems": 2, "items": _CHOICE_SCHEMA}},
+    }
+    for kind in ("single", "multiple")
+}
+QUESTION_SCHEMAS["numeric"] = {
+    "type": "object",
+    "required": ["id", "kind", "prompt", "explanation"],
+    "additionalProperties": False,
+    "properties": {
+        **_COMMON,
+        "answer": {"type": "number"},
+        "tolerance": {"type": "number", "minimum": 0},
+        "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "unit": {"type": "string"},
+    },
+}
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One choice of a single- or multiple-choice question."""
+
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question, as written in the quiz file (or shuffled for an attempt)."""
+
+    id: str
+    kind: Kind
+    prompt: str
+    explanation: str
+    choices: tuple[Choice, ...] = ()
+    answer: float | None = None
+    tolerance: float = 0.0
+    range: tuple[float, float] | None = None
+    unit: str = ""
+
+    @property
+    def correct_choices(self) -> tuple[Choice, ...]:
+        return tuple(c for c in self.choices if c.correct)
+
+    def accepts(self, value: float) -> bool:
+        """Whether a numeric answer is right (within tolerance, or inside the range)."""
+        if self.range is not None:
+            return self.range[0] <= value <= self.range[1]
+        assert self.answer is not None
+        # a hair of relative slack so 0.135 typed as text equals 0.135 computed
+        return abs(value - self.answer) <= self.tolerance + 1e-9 * max(1.0, abs(self.answer))
+
+    def expected_text(self) -> str:
+        """The right numeric answer, as a learner would write it."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.range is not None:
+            return f"between {_num(self.range[0])} and {_num(self.range[1])}{unit}"
+        assert self.answer is not None
+        tol = f" (± {_num(self.tolerance)})" if self.tolerance else ""
+        return f"{_num(self.answer)}{unit}{tol}"
+
+
+@dataclass(frozen=True)
+class QuizSpec:
+    """A validated quiz file."""
+
+    id: str
+    lesson: str
+    title: str
+    questions: tuple[Question, ...]
+    pass_mark: float | None = None
+    description: str = ""
+    source: Path | None = None
+
+    @property
+    def is_test(self) -> bool:
+        """Module tests (files with a pass mark) hide correctness until submitted."""
+        return self.pass_mark is not None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the learner is told about one question."""
+
+    question_id: str
+    number: int  # 1-based, as displayed
+    answered: bool
+    correct: bool | None  # None while a test hides correctness
+    given: str
+    messages: tuple[str, ...] = ()  # per-choice feedback, or the numeric verdict
+    explanation: str = ""
+
+    def text(self) -> str:
+        if not self.answered:
+            head = "Not answered."
+        elif self.correct is None:
+            head = f"Answer recorded ({self.given}). Correctness is shown when you submit the whole test."
+        else:
+            head = ("✓ Correct" if self.correct else "✗ Not quite") + f" (you chose {self.given})."
+        lines = [f"Q{self.number}. {head}", *self.messages]
+        if self.explanation:
+            lines.append(self.explanation)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    """The outcome of one submitted attempt."""
+
+    quiz_id: str
+    lesson: str
+    attempt: int
+    correct: int
+    total: int
+    score: float  # 0..1
+    passed: bool
+    pass_mark: float
+    feedback: tuple[Feedback, ...] = field(default_factory=tuple)
+    saved: bool = False
+    save_error: str | None = None
+
+    def summary(self) -> str:
+        verdict = "passed" if self.passed else f"not passed yet (pass mark {self.pass_mark:.0%})"
+        line = f"Score: {self.correct}/{self.total} ({self.score:.0%}), {verdict}."
+        if self.save_error:
+            line += f" Your result could not be saved to the progress store: {self.save_error}"
+        return line
+
+    def __str__(self) -> str:
+        return "\n\n".join([self.summary(), *(f.text() for f in self.feedback)])
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _num(x: float) -> str:
+    """12,000 / 0.135 / 5.3: numbers the way the lessons print them."""
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
+
+
+def _where(path: Path | str, raw_questions: Any, index: int | None) -> str:
+    name = str(path)
+    if index is None:
+        return name
+    qid = None
+    if isinstance(raw_questions, list) and index < len(raw_questions) and isinstance(raw_questions[index], dict):
+        qid = raw_questions[index].get("id")
+    return f"{name}: question {index + 1}" + (f" (id {qid!r})" if qid else "")
+
+
+def _schema_error(err: jsonschema.ValidationError) -> str:
+    """jsonschema's best error, rephrased with the field it is about."""
+    fields = [str(p) for p in err.absolute_path]
+    if err.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", err.message)
+        fields.append(missing[0] if missing else "?")
+        return f"field {'.'.join(fields)!r}: missing (it is required)"
+    if err.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", err.message)
+        fields.append(extra[0] if extra else "?")
+        return f"field {'.'.join(fields)!r}: unknown field (check the spelling; allowed: {', '.join(sorted(err.schema['properties']))})"
+    where = ".".join(fields) or "(top level)"
+    return f"field {where!r}: {err.message}"
+
+
+def _check(schema: dict[str, Any], data: Any, where: str) -> None:
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        raise QuizFormatError(f"{where}, {_schema_error(error)}")
+
+
+def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
+    """Validate already-parsed YAML and build a `QuizSpec`; errors name file, question, field."""
+    _check(QUIZ_SCHEMA, data, str(source))
+    raw = data["questions"]
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for i, q in enumerate(raw):
+        where = _where(source, raw, i)
+        kind = q.get("kind")
+        if kind not in QUESTION_SCHEMAS:
+            raise QuizFormatError(f"{where}, field 'kind': {kind!r} is not a question kind; use one of {', '.join(KINDS)}")
+        _check(QUESTION_SCHEMAS[kind], q, where)
+        if q["id"] in seen:
+            raise QuizFormatError(f"{where}, field 'id': {q['id']!r} is used by an earlier question; ids must be unique")
+        seen.add(q["id"])
+        questions.append(_parse_question(q, where))
+    if Path(str(source)).suffix in (".yaml", ".yml") and Path(str(source)).stem != data["id"]:
+        raise QuizFormatError(
+            f"{source}, field 'id': {data['id']!r} does not match the file name; "
+            f"name the file {data['id']}.yaml so Quiz.load({data['id']!r}) finds it"
+        )
+    return QuizSpec(
+        id=data["id"],
+        lesson=data["lesson"],
+        title=data["title"],
+        questions=tuple(questions),
+        pass_mark=data.get("pass_mark"),
+        description=data.get("description", ""),
+        source=Path(str(source)),
+    )
+
+
+def _parse_question(q: dict[str, Any], where: str) -> Question:
+    kind: Kind = q["kind"]
+    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip())
+    if kind == "numeric":
+        has_answer, has_range = "answer" in q, "range" in q
+        if has_answer == has_range:
+            raise QuizFormatError(
+                f"{where}, field 'answer': a numeric question needs its correct value as either "
+                "'answer' (with an optional 'tolerance') or 'range: [low, high]', not "
+                + ("both" if has_answer else "neither")
+            )
+        if has_range:
+            low, high = q["range"]
+            if low > high:
+                raise QuizFormatError(f"{where}, field 'range': low {low} is above high {high}")
+            return Question(**common, range=(float(low), float(high)), unit=q.get("unit", ""))
+        if "tolerance" in q and not has_answer:
+            raise QuizFormatError(f"{where}, field 'tolerance': only makes sense with 'answer'")
+        return Question(**common, answer=float(q["answer"]), tolerance=float(q.get("tolerance", 0)), unit=q.get("unit", ""))
+
+    choices = tuple(Choice(c["text"].strip(), bool(c.get("correct", False)), c.get("feedback", "").strip()) for c in q["choices"])
+    n_correct = sum(c.correct for c in choices)
+    if n_correct == 0:
+        raise QuizFormatError(f"{where}, field 'choices': no choice is marked 'correct: true'; mark the right answer")
+    if kind == "single" and n_correct > 1:
+        raise QuizFormatError(
+            f"{where}, field 'choices': a single-choice question needs exactly one 'correct: true', found {n_correct} "
+            "(use kind: multiple for several right answers)"
+        )
+    texts = [c.text for c in choices]
+    dupes = sorted({t for t in texts if texts.count(t) > 1})
+    if dupes:
+        raise QuizFormatError(f"{where}, field 'choices': the choice text {dupes[0]!r} appears twice")
+    return Question(**common, choices=choices)
+
+
+def load_spec(path: str | Path) -> QuizSpec:
+    """Read and validate one quiz file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise QuizFormatError(f"{path}: cannot read the quiz file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise QuizFormatError(f"{path}: not valid YAML{at}: {problem}") from None
+    return parse_quiz(data, path)
+
+
+def quiz_files(folder: str | Path = QUIZ_DIR) -> list[Path]:
+    """Every quiz file in a folder, sorted by name."""
+    folder = Path(folder)
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def load_all(folder: str | Path = QUIZ_DIR) -> list[QuizSpec]:
+    """Load and validate every quiz file in a folder (the repository's `quizzes/` by default)."""
+    return [load_spec(p) for p in quiz_files(folder)]
+
+
+def find_quiz(name: str | Path) -> Path:
+    """A quiz id (`"l1_trace_layer"`) or a path to a quiz file -> the file's path."""
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if candidate.is_file():
+            return candidate
+        raise QuizFormatError(f"{candidate}: no such quiz file")
+    for suffix in (".yaml", ".yml"):
+        path = QUIZ_DIR / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    known = ", ".join(p.stem for p in quiz_files()) or "(none)"
+    raise QuizFormatError(f"no quiz named {str(name)!r} in {QUIZ_DIR}; available quizzes: {known}")
+
+
+# --------------------------------------------------------------------------- an attempt
+
+
+def shuffled(spec: QuizSpec, attempt: int) -> tuple[Question, ...]:
+    """The questions with their choices shuffled for one attempt (seeded by quiz id and attempt)."""
+    # random.Random seeds a str through SHA-512: the same order on every machine and run.
+    rng = random.Random(f"{spec.id}:{attempt}")
+    out = []
+    for q in spec.questions:
+        choices = list(q.choices)
+        rng.shuffle(choices)
+        out.append(replace(q, choices=tuple(choices)))
+    return tuple(out)
+
+
+def _label(i: int) -> str:
+    return chr(ord("A") + i)
+
+
+class Quiz:
+    """One attempt at a quiz: answer questions, submit, read feedback, retake.
+
+    >>> quiz = Quiz.load("l2_token_cost_anatomy")
+    >>> quiz.answer("system_prompt_tokens", 30000)   # doctest: +SKIP
+    >>> quiz.submit().score                           # doctest: +SKIP
+    """
+
+    def __init__(self, spec: QuizSpec, attempt: int | None = None) -> None:
+        self.spec = spec
+        if attempt is None:
+            attempt = self._next_attempt_number()
+        self._start(attempt)
+
+    @classmethod
+    def load(cls, name: str | Path, attempt: int | None = None) -> Quiz:
+        """Load a quiz by id (searching the repository's `quizzes/`) or by path.
+
+        `attempt` fixes the shuffle; by default it is one more than the attempts
+        already in the progress store, so each retake looks different.
+        """
+        return cls(load_spec(find_quiz(name)), attempt)
+
+    # ------------------------------------------------------------ state
+
+    def _start(self, attempt: int) -> None:
+        if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
+            raise QuizInputError(f"attempt must be a whole number from 1 up, not {attempt!r}")
+        self.attempt = attempt
+        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt)
+        self._answers: dict[str, tuple[int, ...] | float] = {}
+        self.result: QuizResult | None = None
+
+    def _next_attempt_number(self) -> int:
+        from agentkit.course import progress
+
+        try:
+            return progress.attempt_count(self.spec.id) + 1
+        except progress.ProgressStoreError:
+            return 1  # an unreadable store must not stop anyone taking a quiz
+
+    def retake(self) -> None:
+        """Start a fresh attempt: answers cleared, choices reshuffled."""
+        self._start(self.attempt + 1)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def is_test(self) -> bool:
+        return self.spec.is_test
+
+    @property
+    def pass_mark(self) -> float:
+        return self.spec.pass_mark if self.spec.pass_mark is not None else DEFAULT_PASS_MARK
+
+    @property
+    def score(self) -> float | None:
+        """The submitted attempt's score (0..1), or None before `submit()`."""
+        return None if self.result is None else self.result.score
+
+    @property
+    def submitted(self) -> bool:
+        return self.result is not None
+
+    def unanswered(self) -> list[int]:
+        """1-based numbers of the questions without an answer yet."""
+        return [n for n, q in enumerate(self.questions, 1) if q.id not in self._answers]
+
+    def question(self, ref: int | str) -> Question:
+        """A question by 0-based index or by id."""
+        return self.questions[self._index(ref)]
+
+    def _index(self, ref: int | str) -> int:
+        if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+            raise QuizInputError(f"pick a question by its 0-based index or its id (a str), not {type(ref).__name__} {ref!r}")
+        if isinstance(ref, int):
+            if 0 <= ref < len(self.questions):
+                return ref
+            raise QuizInputError(
+                f"question index {ref} is out of range: this quiz has {len(self.questions)} questions, "
+                f"index 0 to {len(self.questions) - 1} (index 0 is question 1)"
+            )
+        for i, q in enumerate(self.questions):
+            if q.id == ref:
+                return i
+        raise QuizInputError(f"no question with id {ref!r}; ids in this quiz: {', '.join(q.id for q in self.questions)}")
+
+    # ------------------------------------------------------------ answering
+
+    def answer(self, question: int | str, value: Any) -> Feedback:
+        """Answer one question; returns its feedback (correctness hidden in tests).
+
+        Choices are given by their displayed letter (`"B"`), 0-based position,
+        or exact text; a multiple-select answer is a list of those; a numeric
+        answer is a number (or a string like "45,000").
+        """
+        if self.result is not None:
+            raise QuizInputError("this attempt is already submitted; call retake() to start a new attempt")
+        i = self._index(question)
+        q = self.questions[i]
+        parsed = self._parse(q, i + 1, value)
+        self._answers[q.id] = parsed
+        return self._feedback(i, reveal=not self.is_test)
+
+    def clear(self, question: int | str) -> None:
+        """Withdraw the answer to one question."""
+        self._answers.pop(self.questions[self._index(question)].id, None)
+
+    def answers(self) -> dict[str, Any]:
+        """The answers so far, keyed by question id, as the learner gave them (choice texts or numbers)."""
+        out: dict[str, Any] = {}
+        for q in self.questions:
+            if q.id in self._answers:
+                given = self._answers[q.id]
+                out[q.id] = given if q.kind == "numeric" else [q.choices[k].text for k in given]  # type: ignore[union-attr]
+        return out
+
+    def _parse(self, q: Question, number: int, value: Any) -> tuple[int, ...] | float:
+        what = f"Question {number} ({q.id!r})"
+        if value is None or (isinstance(value, (str, list, tuple, set, frozenset)) and len(value) == 0):
+            hint = "type a number" if q.kind == "numeric" else f"pick one of {self._letters(q)}"
+            raise QuizInputError(f"{what}: no answer given; {hint}")
+        if q.kind == "numeric":
+            return self._parse_number(value, what, q)
+        if q.kind == "single":
+            if isinstance(value, (list, tuple, set, frozenset)):
+                if len(value) != 1:
+                    raise QuizInputError(f"{what} takes exactly one choice; you gave {len(value)}. Pick one of {self._letters(q)}")
+                (value,) = tuple(value)
+            return (self._choice_index(q, value, what),)
+        items = [value] if not isinstance(value, (list, tuple, set, frozenset)) else list(value)
+        picked = sorted({self._choice_index(q, v, what) for v in items})
+        return tuple(picked)
+
+    @staticmethod
+    def _letters(q: Question) -> str:
+        return ", ".join(_label(i) for i in range(len(q.choices)))
+
+    def _choice_index(self, q: Question, value: Any, what: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise QuizInputError(
+                f"{what}: {type(value).__name__} {value!r} is not a choice; give a letter ({self._letters(q)}), "
+                "a 0-based position, or the choice's text"
+            )
+        if isinstance(value, int):
+            if 0 <= value < len(q.choices):
+                return value
+            raise QuizInputError(f"{what}: position {value} is out of range; positions go 0 to {len(q.choices) - 1}")
+        text = value.strip()
+        letter = text.rstrip(".)").upper()
+        if len(letter) == 1 and "A" <= letter < _label(len(q.choices)):
+            return ord(letter) - ord("A")
+        for k, c in enumerate(q.choices):
+            if c.text.casefold() == text.casefold():
+                return k
+        raise QuizInputError(f"{what}: {value!r} is neither a choice letter ({self._letters(q)}) nor a choice's exact text")
+
+    @staticmethod
+    def _parse_number(value: Any, what: str, q: Question) -> float:
+        if isinstance(value, bool):
+            raise QuizInputError(f"{what} wants a number, not {value!r}")
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            cleaned = value.strip().replace(",", "").replace("_", "").replace("$", "")
+            if q.unit:
+                cleaned = cleaned.removesuffix(q.unit).strip()
+            try:
+                number = float(cleaned)
+            except ValueError:
+                raise QuizInputError(f"{what} wants a number (like 45000 or 0.135); {value!r} is not one") from None
+        else:
+            raise QuizInputError(f"{what} wants a number, not {type(value).__name__} {value!r}")
+        if not math.isfinite(number):
+            raise QuizInputError(f"{what} wants a finite number, not {value!r}")
+        return number
+
+    # ------------------------------------------------------------ feedback and scoring
+
+    def _is_correct(self, q: Question, given: tuple[int, ...] | float) -> bool:
+        if q.kind == "numeric":
+            return q.accepts(float(given))  # type: ignore[arg-type]
+        right = tuple(k for k, c in enumerate(q.choices) if c.correct)
+        return tuple(given) == right  # type: ignore[arg-type]
+
+    def _feedback(self, i: int, reveal: bool) -> Feedback:
+        q = self.questions[i]
+        if q.id not in self._answers:
+            return Feedback(q.id, i + 1, answered=False, correct=False if reveal else None, given="",
+                            messages=(), explanation=q.explanation if reveal else "")
+        given = self._answers[q.id]
+        if q.kind == "numeric":
+            shown = _num(float(given)) + (f" {q.unit}" if q.unit else "")  # type: ignore[arg-type]
+        else:
+            shown = ", ".join(_label(k) for k in given)  # type: ignore[union-attr]
+        if not reveal:
+            return Feedback(q.id, i + 1, answered=True, correct=None, given=shown)
+        correct = self._is_correct(q, given)
+        messages: list[str] = []
+        if q.kind == "numeric":
+            if not correct:
+                messages.append(f"The answer is {q.expected_text()}.")
+        else:
+            for k in given:  # type: ignore[union-attr]
+                c = q.choices[k]
+                mark = "✓" if c.correct else "✗"
+                messages.append(f"{mark} {_label(k)}. {c.feedback}" if c.feedback else f"{mark} {_label(k)}. {c.text}")
+            if q.kind == "multiple":
+                missed = [_label(k) for k, c in enumerate(q.choices) if c.correct and k not in given]  # type: ignore[operator]
+                if missed:
+                    messages.append(f"You missed {', '.join(missed)}, which {'is' if len(missed) == 1 else 'are'} also right.")
+        return Feedback(q.id, i + 1, answered=True, correct=correct, given=shown,
+                        messages=tuple(messages), explanation=q.explanation)
+
+    def feedback(self, question: int | str) -> Feedback:
+        """The feedback for one question (hidden in a test until it is submitted)."""
+        return self._feedback(self._index(question), reveal=not self.is_test or self.result is not None)
+
+    def submit(self, allow_unanswered: bool = False) -> QuizResult:
+        """Score the attempt, show every question's feedback, and record it in the progress store.
+
+        Unanswered questions count as wrong; unless `allow_unanswered=True`,
+        submitting with some left blank raises a message listing them.
+        """
+        if self.result is not None:
+            raise QuizInputError("this attempt is already submitted; call retake() to start a new attempt")
+        if not self._answers:
+            raise QuizInputError("you have not answered any question yet; answer at least one, then submit")
+        blank = self.unanswered()
+        if blank and not allow_unanswered:
+            raise QuizInputError(
+                f"question{'s' if len(blank) > 1 else ''} {', '.join(map(str, blank))} "
+                f"{'are' if len(blank) > 1 else 'is'} not answered yet; answer "
+                f"{'them' if len(blank) > 1 else 'it'}, or submit(allow_unanswered=True) to count "
+                f"{'them' if len(blank) > 1 else 'it'} as wrong"
+            )
+        feedback = tuple(self._feedback(i, reveal=True) for i in range(len(self.questions)))
+        correct = sum(bool(f.correct) for f in feedback)
+        total = len(self.questions)
+        score = correct / total
+        passed = score + 1e-9 >= self.pass_mark
+        saved, error = self._record(score, passed, correct, total)
+        self.result = QuizResult(self.id, self.spec.lesson, self.attempt, correct, total, score, passed,
+                                 self.pass_mark, feedback, saved, error)
+        return self.result
+
+    def _record(self, score: float, passed: bool, correct: int, total: int) -> tuple[bool, str | None]:
+        from agentkit.course import progress
+
+        try:
+            progress.record_quiz_attempt(
+                self.id, self.spec.lesson, score, passed,
+                correct=correct, total=total, attempt=self.attempt, answers=self.answers(),
+            )
+        except progress.ProgressStoreError as exc:
+            return False, str(exc)  # the learner still sees their score
+        return True, None
+
+    # ------------------------------------------------------------ display
+
+    def widget(self) -> Any:
+        """The quiz as an ipywidgets box (bound to this object)."""
+        from agentkit.course.quiz_widget import QuizWidget
+
+        return QuizWidget(self).box
+
+    def show(self) -> None:
+        """Display the quiz in the notebook."""
+        from IPython.display import display
+
+        display(self.widget())
+
+    def __repr__(self) -> str:
+        state = f"submitted, score {self.score:.0%}" if self.result else f"{len(self._answers)}/{len(self.questions)} answered"
+        return f"<Quiz {self.id!r} attempt {self.attempt}: {self.title} ({state})>"
+
+
+def choice_lengths_report(specs: Iterable[QuizSpec]) -> tuple[int, int]:
+    """(questions whose correct choice is strictly the longest, single-choice questions): an authoring check."""
+    longest = considered = 0
+    for spec in specs:
+        for q in spec.questions:
+            if q.kind != "single":
+                continue
+            considered += 1
+            right = q.correct_choices[0]
+            if all(len(right.text) > len(c.text) for c in q.choices if c is not right):
+                longest += 1
+    return longest, considered
+
+
+__all__: Sequence[str] = [
+    "Choice", "Feedback", "Question", "Quiz", "QuizFormatError", "QuizInputError", "QuizResult", "QuizSpec",
+    "load_all", "load_spec", "parse_quiz", "find_quiz", "QUIZ_DIR",
+]
