@@ -38,7 +38,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from agentkit.models import DEFAULT_MODEL
 from agentkit.pricing import cost_of
-from agentkit.tools import Tool, ToolOutput, as_tool, unknown_tool_output
+from agentkit.tools import Tool, ToolOutput, as_tool, canonical_json, unknown_tool_output
 
 __all__ = ["Agent", "RunResult", "Step", "StopReason", "ToolCall", "Usage", "CURRENT_STEP", "HOOK_EVENTS"]
 
@@ -459,7 +459,7 @@ class _Run:
             return StopReason.COST_BUDGET
         for block in step.response.content:
             if block.type == "tool_use":
-                key = block.name + json.dumps(block.input, sort_keys=True, default=str)
+                key = block.name + canonical_json(block.input)
                 count = self.seen_calls[key] = self.seen_calls.get(key, 0) + 1
                 if count > agent.max_identical_calls:
                     return StopReason.REPEATED_TOOL_CALL

@@ -32,7 +32,7 @@ import pydantic
 from anthropic import beta_async_tool, beta_tool
 from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool, ToolError
 
-__all__ = ["Tool", "ToolOutput", "ToolError", "tool", "unknown_tool_output"]
+__all__ = ["Tool", "ToolOutput", "ToolError", "as_tool", "canonical_json", "tool", "unknown_tool_output"]
 
 #: What a tool's result may hold: text, or a list of content blocks (text, image, ...).
 Content = str | list[dict[str, Any]]
@@ -95,6 +95,10 @@ class Tool:
                 "(the model reads it to decide whether to call the tool)."
             )
         self.input_schema: dict[str, Any] = dict(self._sdk.input_schema)
+        # The same validating wrapper the SDK's `call` uses, called directly: it skips the
+        # SDK's per-call checks (a few microseconds per step) and gives us pydantic's
+        # ValidationError itself to turn into a message for the model.
+        self._validated = pydantic.validate_call(fn)
         #: the definition sent in the request's ``tools`` list (built once)
         self.definition: dict[str, Any] = dict(self._sdk.to_dict())
         self.timeout = timeout
@@ -160,15 +164,19 @@ class Tool:
         return await self._acall(input)
 
     async def _acall(self, input: object) -> ToolOutput:
+        if not isinstance(input, dict):
+            return self._not_an_object(input)
         try:
-            value = await self._sdk.call(input)  # type: ignore[misc]
+            value = await self._validated(**input)
         except Exception as exc:  # a tool's failure is data for the model, not a crash
             return self._error_output(exc)
         return ToolOutput(_to_content(value))
 
     def _call_sync(self, input: object) -> ToolOutput:
+        if not isinstance(input, dict):
+            return self._not_an_object(input)
         try:
-            value = self._sdk.call(input)
+            value = self._validated(**input)
         except Exception as exc:  # a tool's failure is data for the model, not a crash
             return self._error_output(exc)
         return ToolOutput(_to_content(value))
@@ -176,22 +184,13 @@ class Tool:
     # -- errors the model can act on -----------------------------------------
 
     def _error_output(self, exc: Exception) -> ToolOutput:
-        cause = exc.__cause__
-        # The SDK wraps pydantic's validation of the arguments in a ValueError; the
-        # title check tells it apart from a ValidationError raised inside the tool.
-        if (
-            isinstance(exc, ValueError)
-            and isinstance(cause, pydantic.ValidationError)
-            and cause.title in (getattr(self.fn, "__name__", None), getattr(self.fn, "__qualname__", None))
+        # The title tells the arguments' validation apart from a ValidationError
+        # raised inside the tool (whose title is a model's name).
+        if isinstance(exc, pydantic.ValidationError) and exc.title in (
+            getattr(self.fn, "__name__", None),
+            getattr(self.fn, "__qualname__", None),
         ):
-            return ToolOutput(self._invalid_input_message(cause), True, "invalid_input")
-        if isinstance(exc, TypeError) and str(exc).startswith("Input must be a dictionary"):
-            return ToolOutput(
-                f"Error: tool {self.name!r} needs a JSON object of named arguments, got {exc}. "
-                f"Expected input schema: {_compact(self.input_schema)}",
-                True,
-                "invalid_input",
-            )
+            return ToolOutput(self._invalid_input_message(exc), True, "invalid_input")
         if isinstance(exc, ToolError):  # the tool chose what the model should see
             content = exc.content if isinstance(exc.content, str) else list(exc.content)
             return ToolOutput(content, True, "ToolError")  # type: ignore[arg-type]
@@ -217,6 +216,14 @@ class Tool:
             f"Call it again with input matching this schema: {_compact(self.input_schema)}"
         )
 
+    def _not_an_object(self, input: object) -> ToolOutput:
+        return ToolOutput(
+            f"Error: tool {self.name!r} needs a JSON object of named arguments, got {type(input).__name__} "
+            f"{input!r}. Call it again with input matching this schema: {_compact(self.input_schema)}",
+            True,
+            "invalid_input",
+        )
+
     def _timeout_output(self) -> ToolOutput:
         return ToolOutput(
             f"Error: tool {self.name!r} did not finish within {self.timeout:g} s and was abandoned. "
@@ -231,7 +238,7 @@ class Tool:
         if self.cache_ttl is None:
             return None, None
         try:
-            key = json.dumps(input, sort_keys=True, separators=(",", ":"))
+            key = canonical_json(input)
         except (TypeError, ValueError):
             return None, None  # not JSON: cannot come from the API anyway; just don't cache
         with self._cache_lock:
@@ -304,11 +311,21 @@ def unknown_tool_output(name: str, available: list[str]) -> ToolOutput:
 # -- helpers ---------------------------------------------------------------------
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # built once: json.dumps(sort_keys=...) rebuilds it per call
+
+
+def canonical_json(value: Any) -> str:
+    """`value` as JSON with sorted keys: equal inputs give equal text (cache and repeat keys)."""
+    return _CANONICAL.encode(value)
+
+
 def _to_content(value: Any) -> Content:
     """A tool's return value as tool_result content: strings and content-block lists
     pass through; anything else is sent as JSON text."""
     if isinstance(value, str):
         return value
+    if type(value) is int or type(value) is float:  # fast path: their JSON is their repr
+        return repr(value)
     if isinstance(value, list) and value and all(isinstance(b, Mapping) and "type" in b for b in value):
         return [dict(b) for b in value]
     try:
