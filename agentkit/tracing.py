@@ -135,8 +135,8 @@ def _current_step() -> int | None:
     var = getattr(agent, "CURRENT_STEP", None) if agent is not None else None
     if var is None:
         return None
-    step = var.get(None)
-    return step if isinstance(step, int) and not isinstance(step, bool) else None
+    step = var.get(0)  # 0 means "not inside a step"; steps count from 1
+    return step if isinstance(step, int) and not isinstance(step, bool) and step > 0 else None
 
 
 class _Hub(SpanProcessor):
@@ -241,7 +241,8 @@ def setup_tracing(console: bool = False, otlp_endpoint: str | None = None) -> Tr
     global _HUB, _PROVIDER
     wanted: dict[str, Callable[[], SpanProcessor]] = {}
     if console:
-        wanted["console"] = lambda: SimpleSpanProcessor(ConsoleSpanExporter())
+        # sys.stdout read now, not at import, so the spans print where this call's output goes.
+        wanted["console"] = lambda: SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout))
     if otlp_endpoint is not None:
         url = _otlp_url(otlp_endpoint)
 
@@ -311,9 +312,15 @@ def capture(time_scale: float = 1.0) -> Iterator[Trace]:
         yield result
     finally:
         hub.close(collector)
-        # A span still open (e.g. a stream never read to its end) is kept as it stands.
-        spans = [collector.ended.get(sid, live) for sid, live in collector.started.items()]
+        # A span still open (e.g. a stream never read to its end) is kept as it stands now:
+        # a frozen copy (the SDK's own snapshot method), so ending it later changes nothing here.
+        spans = [collector.ended.get(sid) or _snapshot(live) for sid, live in collector.started.items()]
         result._fill(spans)
+
+
+def _snapshot(span: Span) -> ReadableSpan:
+    snapshot = getattr(span, "_readable_span", None)
+    return snapshot() if callable(snapshot) else span
 
 
 # ---------------------------------------------------------------------------
@@ -548,7 +555,7 @@ class Trace:
     def to_dataframe(self) -> pd.DataFrame:
         """One row per span, in tree order.
 
-        Columns: name, span_id, parent (the parent's span_id, None for a root),
+        Columns: name, span_id, parent (the parent's span_id, missing for a root),
         depth, kind, start, end, duration_s (seconds from the trace start,
         divided by time_scale), step, decision, tool, call_id, model,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
@@ -856,7 +863,7 @@ def check_genai_attributes(spans: Trace | Iterable[ReadableSpan]) -> AttributeCh
             if key in retired_names:
                 retired[key] = retired_names[key]
             else:
-                close = difflib.get_close_matches(key, sorted(current), n=1, cutoff=0.8)
+                close = difflib.get_close_matches(key, sorted(current), n=1, cutoff=0.9)
                 unknown[key] = close[0] if close else None
     return AttributeCheck(unknown=unknown, retired=retired, where=where, source=genai_source())
 
@@ -866,79 +873,71 @@ def check_genai_attributes(spans: Trace | Iterable[ReadableSpan]) -> AttributeCh
 # ---------------------------------------------------------------------------
 
 
-def _payload_get(args: tuple[Any, ...], kwargs: dict[str, Any], *names: str) -> Any:
-    """A field of a hook's payload, whether it came as keywords, an object or a dict."""
-    for name in names:
-        if name in kwargs:
-            return kwargs[name]
-    for arg in args:
-        for name in names:
-            if isinstance(arg, dict) and name in arg:
-                return arg[name]
-            if hasattr(arg, name):
-                return getattr(arg, name)
-    return None
-
-
 class HookSpans:
-    """Hook functions that turn the agent's callbacks into spans.
+    """Hook functions that turn the agent's callbacks into spans (the callback layer).
 
     `hook_spans(agent)` registers them: each model call becomes a
-    `hook model_call` span and each tool call a `hook tool_call {tool}` span,
-    with the step number and (for tools) the error if the tool failed. They
-    are deliberately *not* GenAI `chat`/`execute_tool` spans, so that a trace
-    holding both the agent's own spans and these is not counted twice.
+    `hook model_call` span (with the step and the decision the model made),
+    each tool call a `hook tool_call {tool}` span (failed calls get status
+    ERROR and `error.type`). They are deliberately *not* GenAI `chat` /
+    `execute_tool` spans, so a trace holding both the agent's own spans and
+    these counts nothing twice; they show what a callback can record.
+
+    Hook signatures are the agent's (`agentkit.agent.HOOK_EVENTS`):
+    model_start(step), model_end(step), tool_start(step, call),
+    tool_end(step, call), step_end(step).
     """
 
     def __init__(self) -> None:
-        self._open: dict[Any, Any] = {}  # key -> span
+        # Tool hooks run in worker threads when calls run concurrently.
+        self._open: dict[tuple[str, Any], Any] = {}
+        self._lock = threading.Lock()
         self._tracer = tracer()
 
-    def _start(self, key: Any, name: str, attributes: dict[str, Any]) -> None:
-        self._open[key] = self._tracer.start_span(
-            name, attributes={"agentkit.layer": "callback", **{k: v for k, v in attributes.items() if v is not None}}
+    def _start(self, key: tuple[str, Any], name: str, attributes: dict[str, Any]) -> None:
+        span = self._tracer.start_span(name, attributes={"agentkit.layer": "callback", **attributes})
+        with self._lock:
+            self._open[key] = span
+
+    def _pop(self, key: tuple[str, Any]) -> Any:
+        with self._lock:
+            return self._open.pop(key, None)
+
+    def model_start(self, step: Any) -> None:
+        self._start(("model", step.index), "hook model_call", {"agentkit.step": step.index})
+
+    def model_end(self, step: Any) -> None:
+        span = self._pop(("model", step.index))
+        if span is not None:
+            span.set_attribute("agentkit.decision", step.decision or "")
+            span.end()
+
+    def tool_start(self, step: Any, call: Any) -> None:
+        self._start(
+            ("tool", call.id), f"hook tool_call {call.name}", {"agentkit.step": step.index, "agentkit.tool_call_id": call.id}
         )
 
-    def _end(self, key: Any, error: Any = None) -> None:
-        span = self._open.pop(key, None)
+    def tool_end(self, step: Any, call: Any) -> None:
+        span = self._pop(("tool", call.id))
         if span is None:
             return
-        if error:
-            span.set_status(otel_trace.Status(StatusCode.ERROR, str(error)))
-            span.set_attribute("error.type", type(error).__name__ if isinstance(error, BaseException) else "tool_error")
+        if getattr(call, "is_error", False):
+            span.set_status(otel_trace.Status(StatusCode.ERROR))
+            span.set_attribute("error.type", getattr(call, "error_type", None) or "tool_error")
         span.end()
 
-    def model_start(self, *args: Any, **kwargs: Any) -> None:
-        step = _payload_get(args, kwargs, "step", "number", "index")
-        self._start(("model", step), "hook model_call", {"agentkit.step": step if isinstance(step, int) else None})
-
-    def model_end(self, *args: Any, **kwargs: Any) -> None:
-        step = _payload_get(args, kwargs, "step", "number", "index")
-        self._end(("model", step))
-
-    def tool_start(self, *args: Any, **kwargs: Any) -> None:
-        name = _payload_get(args, kwargs, "tool_name", "name", "tool")
-        call_id = _payload_get(args, kwargs, "tool_use_id", "call_id", "id")
-        step = _payload_get(args, kwargs, "step")
-        self._start(
-            ("tool", call_id or name),
-            f"hook tool_call {getattr(name, 'name', name)}",
-            {"agentkit.step": step if isinstance(step, int) else None, "agentkit.tool_call_id": call_id},
-        )
-
-    def tool_end(self, *args: Any, **kwargs: Any) -> None:
-        name = _payload_get(args, kwargs, "tool_name", "name", "tool")
-        call_id = _payload_get(args, kwargs, "tool_use_id", "call_id", "id")
-        self._end(("tool", call_id or name), _payload_get(args, kwargs, "error"))
-
-    def step_end(self, *args: Any, **kwargs: Any) -> None:
-        # Close anything a failed step left open, so no span leaks past its step.
-        for key in list(self._open):
-            self._end(key)
+    def step_end(self, step: Any) -> None:
+        # A step that stopped early (budget, refusal) may leave a span open: close it with its step.
+        with self._lock:
+            leftovers = [key for key in self._open if key[0] == "model" and key[1] == step.index]
+        for key in leftovers:
+            span = self._pop(key)
+            if span is not None:
+                span.end()
 
 
 def hook_spans(agent: Any) -> HookSpans:
-    """Register span-recording hooks on `agent` (anything with `add_hook(event, fn)`) and return them."""
+    """Register span-recording hooks on `agent` (an `agentkit.Agent`) and return them."""
     if not callable(getattr(agent, "add_hook", None)):
         raise TypeError(
             f"hook_spans needs an agent with add_hook(event, fn), such as agentkit.Agent; got {type(agent).__name__}."
