@@ -31,6 +31,11 @@ from agentkit.pricing import cost_of, price_of
 #: The four input buckets, in the order the API assembles a request.
 BUCKETS: tuple[str, ...] = ("tools", "system", "history", "user_input")
 
+#: The buckets whose content is identical on every step, at the start of the
+#: request: the prefix a fixed `cache_control` breakpoint can cover. History
+#: grows and the user's turn is new each step, so neither is ever re-read as is.
+STABLE_PREFIX: tuple[str, ...] = ("tools", "system")
+
 CacheTTL = Literal["5m", "1h"]
 
 
@@ -61,7 +66,7 @@ class AgentProfile:
     @property
     def prefix_tokens(self) -> int:
         """The stable prefix (tools + system) that is the same on every step."""
-        return self.tool_schema_tokens + self.system_prompt_tokens
+        return sum(step_tokens(self, 1).buckets()[name] for name in STABLE_PREFIX)
 
     @property
     def exchange_tokens(self) -> int:

@@ -1,0 +1,501 @@
+"""Labs: notebooks whose tasks check themselves.
+
+A lab is defined in Python (`agentkit/labs/<lab_id>.py` holds `LAB = Lab(...)`)
+and worked in a notebook (`labs/<lab_id>.ipynb`)::
+
+    lab = agentkit.Lab.load("l2_token_cost")
+    lab.check("step10_input", my_answer)    # -> CheckResult, shown as a coloured box
+    lab.hint("step10_input", 1)             # graded hints: 1, 2, 3 ...
+    lab.solution("step10_input")            # the reference code
+    lab.status()                            # what is done so far
+
+Each task's checker computes the right answer itself (from the lab's scenario
+and agentkit's own models) and returns a `Verdict` that says specifically what
+is wrong. The engine around it handles what every task shares: answers still
+left as a placeholder (`...`, `None` or `TODO`) are "not attempted yet", a
+wrong-typed answer gets a sentence naming the type wanted, a checker that
+trips over an odd answer never shows a traceback, and every check is recorded
+in the learner's progress store.
+
+Reference solutions live in `labs/src/<lab_id>.ipynb` between
+``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines; `solution()` reads them from
+there so the notebook and the engine never disagree (see `build_labs`).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import numbers
+import pkgutil
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal, Mapping
+
+from agentkit.course.errors import LearnerError
+
+Status = Literal["passed", "wrong", "not_attempted", "invalid", "error"]
+
+SOLUTION_BEGIN = "# BEGIN SOLUTION"
+SOLUTION_END = "# END SOLUTION"
+
+#: The repository root (labs/, notebooks/ live beside the agentkit package).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LabError(LearnerError):
+    """A lab, task or hint that does not exist; the message lists what does."""
+
+
+class AnswerError(LearnerError):
+    """An answer of the wrong shape or type; raised by the `as_*` helpers inside checkers."""
+
+
+class _Todo:
+    """The placeholder a learner can leave in an answer: `answer = TODO`."""
+
+    _instance: "_Todo | None" = None
+
+    def __new__(cls) -> "_Todo":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "TODO"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+TODO = _Todo()
+
+
+def is_placeholder(value: Any) -> bool:
+    """True for what a learner leaves before answering: `...`, `None` or `TODO`."""
+    return value is Ellipsis or value is None or value is TODO
+
+
+def placeholders_in(value: Any, where: str = "answer") -> list[str]:
+    """Where placeholders hide inside a partly filled answer (dict values, list items)."""
+    if is_placeholder(value):
+        return [where]
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found += placeholders_in(item, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found += placeholders_in(item, f"{where}[{i}]")
+    elif isinstance(value, (set, frozenset)) and any(is_placeholder(v) for v in value):
+        found.append(f"an item of {where}")
+    return found
+
+
+# -- what a checker returns ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A checker's judgement; the engine wraps it in a `CheckResult`."""
+
+    passed: bool
+    message: str
+    expected: str | None = None
+
+
+def passed(message: str, expected: str | None = None) -> Verdict:
+    return Verdict(True, message, expected)
+
+
+def wrong(message: str, expected: str | None = None) -> Verdict:
+    return Verdict(False, message, expected)
+
+
+_LABELS: dict[str, tuple[str, str, str]] = {
+    # status -> (plain-text mark, heading, colour)
+    "passed": ("[PASS]", "Passed", "#1a7f37"),
+    "wrong": ("[TRY AGAIN]", "Not quite", "#b35900"),
+    "not_attempted": ("[TODO]", "Not attempted yet", "#57606a"),
+    "invalid": ("[CHECK YOUR ANSWER'S TYPE]", "Wrong kind of answer", "#b35900"),
+    "error": ("[COULD NOT CHECK]", "Could not check this answer", "#cf222e"),
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one `lab.check(...)`: passed or not, and what to do next.
+
+    `expected` describes what the task wanted where that helps (a type, a
+    unit, or after a pass the computed figure); it never gives away the
+    answer to a wrong attempt. `saved` is False if the progress store could
+    not record the check (the reason is in `note`).
+    """
+
+    lab_id: str
+    task_id: str
+    status: Status
+    message: str
+    expected: str | None = None
+    saved: bool = True
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def _lines(self) -> list[str]:
+        lines = [self.message]
+        if self.expected:
+            lines.append(f"Expected: {self.expected}")
+        if self.note:
+            lines.append(self.note)
+        return lines
+
+    def __str__(self) -> str:
+        mark, heading, _ = _LABELS[self.status]
+        return "\n".join([f"{mark} {self.task_id}: {heading}", *("  " + line for line in self._lines())])
+
+    def __repr__(self) -> str:
+        # Deterministic: notebooks commit this text and nbval compares it.
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        _, heading, _ = _LABELS[self.status]
+        return f"**{heading}** · `{self.task_id}`\n\n" + "\n\n".join(self._lines())
+
+    def _repr_html_(self) -> str:
+        _, heading, colour = _LABELS[self.status]
+        body = "".join(f"<div>{html.escape(line)}</div>" for line in self._lines())
+        return (
+            f'<div style="border-left:4px solid {colour};padding:4px 10px;margin:4px 0">'
+            f'<div style="font-weight:bold;color:{colour}">{heading} · <code>{html.escape(self.task_id)}</code></div>'
+            f"{body}</div>"
+        )
+
+
+@dataclass(frozen=True)
+class LabText:
+    """A hint, a solution or a status table: plain text, Markdown and HTML."""
+
+    title: str
+    body: str
+    code: str | None = None
+
+    def __repr__(self) -> str:
+        parts = [self.title, self.body] if self.body else [self.title]
+        if self.code is not None:
+            parts.append(self.code)
+        return "\n".join(parts)
+
+    def _repr_markdown_(self) -> str:
+        parts = [f"**{self.title}**"]
+        if self.body:
+            parts.append(self.body)
+        if self.code is not None:
+            parts.append(f"```python\n{self.code}\n```")
+        return "\n\n".join(parts)
+
+
+# -- answer helpers for checkers (raise AnswerError with a clear sentence) ---
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def as_number(answer: Any, what: str = "your answer") -> float:
+    """A real number (int, float, numpy number); anything else gets a sentence saying why not."""
+    if isinstance(answer, bool):
+        raise AnswerError(f"{what} is {answer}, a True/False value; give a number instead.")
+    if isinstance(answer, numbers.Real):
+        return float(answer)
+    if isinstance(answer, str):
+        text = answer.strip().replace(",", "").replace("_", "").lstrip("$")
+        try:
+            float(text)
+        except ValueError:
+            raise AnswerError(f"{what} is the text {answer!r}; give a number (no quotes).") from None
+        raise AnswerError(f"{what} is the text {answer!r}, a number in quotes; give the number itself: {text}")
+    raise AnswerError(f"{what} is a {_type_name(answer)}; give a single number.")
+
+
+def as_whole_number(answer: Any, what: str = "your answer") -> int:
+    """A whole number (token counts); 21100.0 is accepted, 21100.5 is not."""
+    value = as_number(answer, what)
+    if not value.is_integer():
+        raise AnswerError(f"{what} is {answer}, but token counts are whole numbers.")
+    return int(value)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def as_name(answer: Any, options: Iterable[str], aliases: Mapping[str, str] | None = None, what: str = "your answer") -> str:
+    """One of `options` (case and spacing ignored; `aliases` map other spellings)."""
+    options = tuple(options)
+    if not isinstance(answer, str):
+        raise AnswerError(f"{what} is a {_type_name(answer)}; give one of these names as a string: {', '.join(map(repr, options))}.")
+    key = _norm(answer)
+    table = {_norm(o): o for o in options} | {_norm(k): v for k, v in (aliases or {}).items()}
+    if key not in table:
+        raise AnswerError(f"{what} is {answer!r}, which is not one of {', '.join(map(repr, options))}.")
+    return table[key]
+
+
+def as_names(answer: Any, options: Iterable[str], aliases: Mapping[str, str] | None = None, what: str = "your answer") -> frozenset[str]:
+    """A collection (list, tuple or set) of names from `options`."""
+    options = tuple(options)
+    if isinstance(answer, str) or not isinstance(answer, (list, tuple, set, frozenset)):
+        raise AnswerError(
+            f"{what} is a {_type_name(answer)}; give a list or set of names, e.g. {{{options[0]!r}, {options[1]!r}}}."
+        )
+    return frozenset(as_name(item, options, aliases, what=f"an item of {what}") for item in answer)
+
+
+def as_mapping(answer: Any, keys: Iterable[str], aliases: Mapping[str, str] | None = None, what: str = "your answer") -> dict[str, Any]:
+    """A dict with exactly `keys` (case, spacing and `aliases` forgiven), returned under the canonical keys."""
+    keys = tuple(keys)
+    if not isinstance(answer, Mapping):
+        raise AnswerError(
+            f"{what} is a {_type_name(answer)}; give a dict with the keys {', '.join(map(repr, keys))}."
+        )
+    table = {_norm(k): k for k in keys} | {_norm(k): v for k, v in (aliases or {}).items()}
+    out: dict[str, Any] = {}
+    unknown = []
+    for key, value in answer.items():
+        canonical = table.get(_norm(key)) if isinstance(key, str) else None
+        if canonical is None:
+            unknown.append(key)
+        else:
+            out[canonical] = value
+    if unknown:
+        raise AnswerError(f"{what} has keys this task does not use: {', '.join(map(repr, unknown))}. Use exactly {', '.join(map(repr, keys))}.")
+    missing = [k for k in keys if k not in out]
+    if missing:
+        raise AnswerError(f"{what} is missing {', '.join(map(repr, missing))}. Use exactly {', '.join(map(repr, keys))}.")
+    return out
+
+
+# -- tasks and labs -----------------------------------------------------------
+
+Checker = Callable[[Any], Verdict]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One checkable step of a lab.
+
+    `checker(answer)` computes the right answer itself and returns a
+    `Verdict`; `expects` describes the answer's shape for the learner
+    ("a dict of four token counts"); hints go from gentle to nearly the answer.
+    """
+
+    id: str
+    title: str
+    checker: Checker
+    expects: str
+    hints: tuple[str, ...] = ()
+
+    def check(self, answer: Any, lab_id: str = "") -> CheckResult:
+        """Judge `answer`: never raises for anything a learner could pass."""
+        result = CheckResult(lab_id, self.id, "passed", "")
+        if is_placeholder(answer):
+            return replace(result, status="not_attempted", message=(
+                f"Nothing to check yet: the answer is still a placeholder ({'...' if answer is Ellipsis else repr(answer)}). "
+                f"Replace it with {self.expects} and run the cell again. "
+                f'Stuck? Try lab.hint("{self.id}").'
+            ))
+        gaps = placeholders_in(answer)
+        if gaps:
+            return replace(result, status="not_attempted", message=(
+                f"Not finished yet: {', '.join(gaps)} {'is' if len(gaps) == 1 else 'are'} still a placeholder. "
+                "Fill in every part, then run the cell again."
+            ))
+        try:
+            verdict = self.checker(answer)
+        except AnswerError as err:
+            return replace(result, status="invalid", message=str(err), expected=self.expects)
+        except Exception as err:  # a checker tripping over an odd answer must not show a traceback
+            return replace(result, status="error", expected=self.expects, message=(
+                f"The check could not work with this answer ({type(err).__name__}: {err}). "
+                "Make sure it has the shape described below; if it does, this is a bug in the lab, please report it."
+            ))
+        return replace(result, status="passed" if verdict.passed else "wrong",
+                       message=verdict.message, expected=verdict.expected)
+
+
+@dataclass
+class Lab:
+    """A lab: tasks, the lesson it belongs to, and this session's attempts.
+
+    `lesson` names the lesson as its quiz does ("M1 L2 Token Cost Anatomy"), so
+    the progress table puts quiz and lab on one row; `lesson_notebook` is a
+    glob under the repository root that finds its notebook (the tutor reads
+    its markdown); `notes` is a short lesson summary the tutor falls back on;
+    `scenario` is the lab's data, handed to the learner as `lab.scenario`.
+    """
+
+    id: str
+    title: str
+    lesson: str
+    tasks: list[Task]
+    lesson_notebook: str | None = None
+    notes: str = ""
+    scenario: Any = None
+    _results: dict[str, list[CheckResult]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        ids = [t.id for t in self.tasks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"Lab {self.id!r} has duplicate task ids: {ids}")
+
+    # -- loading ---------------------------------------------------------------
+
+    @staticmethod
+    def available() -> list[str]:
+        """The ids of every lab defined in `agentkit.labs`."""
+        import agentkit.labs
+
+        return sorted(m.name for m in pkgutil.iter_modules(agentkit.labs.__path__) if not m.name.startswith("_"))
+
+    @classmethod
+    def load(cls, lab_id: str) -> "Lab":
+        """A fresh copy of lab `lab_id` (no attempts yet), from `agentkit/labs/<lab_id>.py`."""
+        known = cls.available()
+        if lab_id not in known:
+            raise LabError(f"No lab called {lab_id!r}. Labs: {', '.join(known) or '(none)'}.")
+        module = importlib.import_module(f"agentkit.labs.{lab_id}")
+        lab = getattr(module, "LAB", None)
+        if not isinstance(lab, Lab):
+            raise LabError(f"agentkit/labs/{lab_id}.py must define LAB = Lab(...).")
+        return replace(lab, _results={})
+
+    # -- the notebook API --------------------------------------------------------
+
+    def task(self, task_id: str) -> Task:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise LabError(f"Lab {self.id!r} has no task {task_id!r}. Tasks: {', '.join(t.id for t in self.tasks)}.")
+
+    def check(self, task_id: str, answer: Any) -> CheckResult:
+        """Check `answer` for task `task_id` and record the attempt in the progress store."""
+        result = _record(self.task(task_id).check(answer, self.id), self.lesson)
+        self._results.setdefault(task_id, []).append(result)
+        return result
+
+    def hint(self, task_id: str, n: int = 1) -> LabText:
+        """Hint `n` (1 is the gentlest) for a task; past the last one, says so."""
+        task = self.task(task_id)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise LabError(f"Hints are numbered 1, 2, 3 ...; got {n!r}.")
+        count = len(task.hints)
+        if count == 0:
+            return LabText(f"No hints for {task_id}", f'This task has no hints; lab.solution("{task_id}") shows the reference.')
+        if n > count:
+            return LabText(
+                f"No hint {n} for {task_id}",
+                f"There {'is only 1 hint' if count == 1 else f'are only {count} hints'} for this task. "
+                f'The last one was: {task.hints[-1]} If you are still stuck, lab.solution("{task_id}") shows the reference.',
+            )
+        more = f' (next: lab.hint("{task_id}", {n + 1}))' if n < count else " (the last one)"
+        return LabText(f"Hint {n} of {count} for {task_id}{more}", task.hints[n - 1])
+
+    def solution(self, task_id: str) -> LabText:
+        """The reference solution for a task, read from `labs/src/<lab_id>.ipynb`."""
+        self.task(task_id)
+        source = REPO_ROOT / "labs" / "src" / f"{self.id}.ipynb"
+        try:
+            code = reference_solutions(source).get(task_id)
+        except FileNotFoundError:
+            code = None
+        if code is None:
+            return LabText(f"No reference solution for {task_id}", f"{source} has no solution block for this task.")
+        return LabText(f"Reference solution for {task_id}", "Read it, then write your own version and check it.", code)
+
+    def status(self) -> LabText:
+        """Where each task stands in this session."""
+        rows = []
+        for t in self.tasks:
+            tries = self._results.get(t.id, [])
+            if any(r.passed for r in tries):
+                state = "passed"
+            elif not tries:
+                state = "not checked yet"
+            elif all(r.status == "not_attempted" for r in tries):
+                state = "not attempted yet"
+            else:
+                state = f"not passed yet ({len(tries)} {'try' if len(tries) == 1 else 'tries'})"
+            rows.append((t.id, t.title, state))
+        done = sum(1 for _, _, s in rows if s == "passed")
+        width = max(len(r[0]) for r in rows)
+        body = "\n".join(f"{tid:<{width}}  {state:<28} {title}" for tid, title, state in rows)
+        return LabText(f"{self.title}: {done} of {len(rows)} tasks passed", body)
+
+    def tutor(self, **kwargs: Any) -> Any:
+        """An ask-the-tutor helper that knows this lab's lesson."""
+        from agentkit.course.tutor import Tutor
+
+        return Tutor.for_lab(self, **kwargs)
+
+
+def _record(result: CheckResult, lesson: str) -> CheckResult:
+    """Save the check in the progress store; a failure to save is shown, not raised."""
+    try:
+        from agentkit.course.progress import record_lab_check
+
+        # `lesson` matches the lesson's quiz, so both share a row in the progress table.
+        record_lab_check(result.lab_id, result.task_id, result.passed, f"{result.status}: {result.message}", lesson=lesson)
+    except Exception as err:  # the learner's result matters more than the bookkeeping
+        return replace(result, saved=False, note=f"(Progress not saved: {type(err).__name__}: {err})")
+    return result
+
+
+# -- reference solutions in notebooks -----------------------------------------
+
+_CHECK_CALL = re.compile(r"""\.check\(\s*["']([A-Za-z0-9_]+)["']""")
+
+
+def solution_blocks(source: str) -> list[str]:
+    """The text between solution markers in one cell's source, marker lines excluded."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == SOLUTION_BEGIN:
+            current = []
+        elif marker == SOLUTION_END and current is not None:
+            blocks.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def reference_solutions(notebook: Path | str) -> dict[str, str]:
+    """task id -> reference code, from cells that hold a solution block and a `lab.check("<task>", ...)` call."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    found: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        blocks = solution_blocks(cell.source)
+        if not blocks:
+            continue
+        for task_id in _CHECK_CALL.findall(cell.source):
+            found.setdefault(task_id, "\n\n".join(_dedent(b) for b in blocks))
+    return found
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text).strip("\n")
