@@ -518,6 +518,8 @@ class Quiz:
 
     def _parse(self, q: Question, number: int, value: Any) -> tuple[int, ...] | float:
         what = f"Question {number} ({q.id!r})"
+        if isinstance(value, str):
+            value = value.strip()
         if value is None or (isinstance(value, (str, list, tuple, set, frozenset)) and len(value) == 0):
             hint = "type a number" if q.kind == "numeric" else f"pick one of {self._letters(q)}"
             raise QuizInputError(f"{what}: no answer given; {hint}")
