@@ -142,6 +142,29 @@ class RunResult:
         TTLs and batch discounts in each response's usage count)."""
         return sum(cost_of(self.model, step.response.usage) for step in self.steps)
 
+    def transcript(self, width: int = 160) -> str:
+        """The run as text, one block per step: what the model said (reason), the
+        tools it called (act) and what came back (observe). Long texts are cut to `width`."""
+
+        def cut(text: str) -> str:
+            text = " ".join(str(text).split())
+            return text if len(text) <= width else text[: width - 1] + "…"
+
+        lines = []
+        for step in self.steps:
+            usage = step.response.usage
+            lines.append(f"step {step.index} · {step.decision} · {usage.input_tokens} in / {usage.output_tokens} out tokens")
+            if step.text and step.decision == "tool_call":
+                lines.append(f"  reason:  {cut(step.text)}")
+            for call in step.tool_calls:
+                args = ", ".join(f"{k}={v!r}" for k, v in call.input.items()) if isinstance(call.input, dict) else call.input
+                lines.append(f"  act:     {cut(f'{call.name}({args})')}")
+                lines.append(f"  observe: {'ERROR ' if call.is_error else ''}{cut(call.output)}")
+        lines.append(f"stopped: {self.stop_reason.value} after {len(self.steps)} step(s)")
+        if self.text:
+            lines.append(f"answer:  {cut(self.text)}")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         return (
             f"RunResult(stop_reason={self.stop_reason.value!r}, steps={len(self.steps)}, "

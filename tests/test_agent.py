@@ -338,3 +338,20 @@ def test_no_arguments_recorded_without_a_redactor(spans, monkeypatch):
     Agent(client, tools=[get_current_time]).run("time")
     (tool_span,) = [s for s in spans.get_finished_spans() if s.name.startswith("execute_tool")]
     assert "gen_ai.tool.call.arguments" not in tool_span.attributes
+
+
+def test_transcript_shows_reason_act_observe():
+    client = FakeClient([
+        reply("Let me check.", [("get_current_time", {"timezone": "Europe/Paris"})], usage=(300, 40)),
+        reply("It is 14:05 in Paris.", usage=(360, 15)),
+    ])
+    text = Agent(client, tools=[get_current_time]).run("time?").transcript()
+    assert text.splitlines() == [
+        "step 1 · tool_call · 300 in / 40 out tokens",
+        "  reason:  Let me check.",
+        "  act:     get_current_time(timezone='Europe/Paris')",
+        "  observe: 14:05 in Europe/Paris",
+        "step 2 · final_answer · 360 in / 15 out tokens",
+        "stopped: final_answer after 2 step(s)",
+        "answer:  It is 14:05 in Paris.",
+    ]
