@@ -23,6 +23,7 @@ off for tools that handle personal data.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -97,8 +98,11 @@ def _key_words(key: str) -> list[str]:
 
 def is_sensitive_key(key: object) -> bool:
     """Whether a dict key names a secret (`password`, `api_key`, `accessToken`, ...)."""
-    if not isinstance(key, str):
-        return False
+    return isinstance(key, str) and _secret_name(key)
+
+
+@functools.lru_cache(maxsize=4096)  # tools reuse a few key names on every call
+def _secret_name(key: str) -> bool:
     words = _key_words(key)
     if any(w in _SECRET_WORDS for w in words):
         return True

@@ -151,7 +151,6 @@ class _Hub(SpanProcessor):
 
     def __init__(self) -> None:
         self.memory = _MemoryExporter()
-        self._memory_processor = SimpleSpanProcessor(self.memory)
         self.exporters: dict[str, SpanProcessor] = {}  # "console" / "otlp:<url>" -> processor
         self._forward: tuple[SpanProcessor, ...] = ()
         self._collectors: tuple[_Collector, ...] = ()  # copy-on-write: read without a lock
@@ -192,7 +191,9 @@ class _Hub(SpanProcessor):
         for collector in self._collectors:
             if span_id in collector.started:
                 collector.ended[span_id] = span
-        self._memory_processor.on_end(span)
+        # Straight to the store: a SimpleSpanProcessor would also suppress instrumentation
+        # around the export, which costs more than the export itself and guards no I/O here.
+        self.memory.export((span,))
         for processor in self._forward:
             processor.on_end(span)
 
