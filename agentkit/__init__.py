@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "setup_tracing": "agentkit.tracing",
     "capture": "agentkit.tracing",
     "Trace": "agentkit.tracing",
+    "check_genai_attributes": "agentkit.tracing",
+    "redact": "agentkit.redact",
     # course: quizzes, labs, progress, tutor
     "Quiz": "agentkit.course.quiz",
     "Lab": "agentkit.course.lab",
