@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "FAST_MODEL": "agentkit.models",
     "LARGEST_MODEL": "agentkit.models",
     "count_tokens": "agentkit.tokens",
+    "cost_of": "agentkit.pricing",
     # the simulator's data
     "Scenario": "agentkit.sim.scenarios",
     "Simulator": "agentkit.sim.core",

@@ -170,3 +170,16 @@ def test_the_widget_asks_and_shows_the_answer():
 
 def test_tutor_is_exported():
     assert agentkit.Tutor is Tutor
+
+
+def test_live_shape_is_accepted_by_the_simulated_api_and_the_lesson_is_cached():
+    """Against the simulator (forced live), the second question reads the lesson from the prompt cache."""
+    tutor = Lab.load("l2_token_cost").tutor(client=agentkit.client(quiet=True), live=True)
+    first = tutor.ask("Walk me through the step 10 input")
+    second = tutor.ask("And what does caching save?")
+    assert first.mode == second.mode == "live" and first.text
+    written = first.usage["cache_creation_input_tokens"]
+    assert written > 1024  # above Sonnet's minimum cacheable prefix, so caching really happens
+    assert second.usage["cache_read_input_tokens"] == written
+    assert second.usage["cache_creation_input_tokens"] == 0
+    assert second.cost < first.cost

@@ -263,6 +263,11 @@ class Tutor:
         text = text or lab.notes
         tasks = "\n".join(f"- {t.id}: {t.title} (answer: {t.expects})" for t in lab.tasks)
         context = f"The learner is working on {lab.title}.\nScenario: {lab.scenario!r}\nTasks:\n{tasks}"
+        # The lab's own instructions help the live tutor (and lengthen the cached prefix past the
+        # model's minimum cacheable size); the offline ranking stays on the lesson text alone.
+        lab_notebook = REPO_ROOT / "labs" / f"{lab.id}.ipynb"
+        if lab_notebook.exists():
+            context += "\n\nThe lab notebook's instructions:\n\n" + notebook_markdown(lab_notebook)
         kwargs.setdefault("title", lab.lesson)
         kwargs.setdefault("context", context)
         return cls(text, **kwargs)
