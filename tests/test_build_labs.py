@@ -171,3 +171,17 @@ def test_every_learner_version_is_not_attempted_never_a_crash(reference, progres
         results = lab._results.get(task.id)
         assert results, f"{learner.name} never checks {task.id}"
         assert [r.status for r in results] == ["not_attempted"] * len(results), [str(r) for r in results]
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda p: p.stem)
+def test_learner_versions_do_not_leak_solutions(reference):
+    from agentkit.course.lab import solution_blocks
+
+    learner = nbformat.read(build_labs.LABS_DIR / reference.name, as_version=4)
+    learner_code = "\n".join(c.source for c in learner.cells if c.cell_type == "code")
+    assert "# BEGIN SOLUTION" not in learner_code
+    for cell in nbformat.read(reference, as_version=4).cells:
+        for block in solution_blocks(cell.source) if cell.cell_type == "code" else []:
+            for line in block.splitlines():
+                if len(line.strip()) > 12 and not line.strip().startswith(("import ", "from ")):
+                    assert line.strip() not in learner_code, f"solution line leaked: {line.strip()}"
