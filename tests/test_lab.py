@@ -253,3 +253,8 @@ def test_lab2_rounded_answers_pass():
 
 def test_lab_is_exported():
     assert agentkit.Lab is Lab
+
+
+def test_a_checker_returning_a_bare_bool_is_reported_as_a_lab_bug():
+    result = Task("bare", "Bare bool", lambda answer: True, "anything").check(1)
+    assert result.status == "error" and "not a Verdict" in result.message

@@ -302,6 +302,22 @@ class Task:
     expects: str
     hints: tuple[str, ...] = ()
 
+    def hint(self, n: int = 1) -> LabText:
+        """Hint `n` (1 is the gentlest); past the last one, says so and points at the solution."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise LabError(f"Hints are numbered 1, 2, 3 ...; got {n!r}.")
+        count = len(self.hints)
+        if count == 0:
+            return LabText(f"No hints for {self.id}", f'This task has no hints; lab.solution("{self.id}") shows the reference.')
+        if n > count:
+            return LabText(
+                f"No hint {n} for {self.id}",
+                f"There {'is only 1 hint' if count == 1 else f'are only {count} hints'} for this task. "
+                f'The last one was: {self.hints[-1]} If you are still stuck, lab.solution("{self.id}") shows the reference.',
+            )
+        more = f' (next: lab.hint("{self.id}", {n + 1}))' if n < count else " (the last one)"
+        return LabText(f"Hint {n} of {count} for {self.id}{more}", self.hints[n - 1])
+
     def check(self, answer: Any, lab_id: str = "") -> CheckResult:
         """Judge `answer`: never raises for anything a learner could pass."""
         result = CheckResult(lab_id, self.id, "passed", "")
@@ -326,6 +342,9 @@ class Task:
                 f"The check could not work with this answer ({type(err).__name__}: {err}). "
                 "Make sure it has the shape described below; if it does, this is a bug in the lab, please report it."
             ))
+        if not isinstance(verdict, Verdict):
+            return replace(result, status="error", message=(
+                f"This task's checker returned {type(verdict).__name__}, not a Verdict: a bug in the lab, please report it."))
         return replace(result, status="passed" if verdict.passed else "wrong",
                        message=verdict.message, expected=verdict.expected)
 
@@ -392,20 +411,7 @@ class Lab:
 
     def hint(self, task_id: str, n: int = 1) -> LabText:
         """Hint `n` (1 is the gentlest) for a task; past the last one, says so."""
-        task = self.task(task_id)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise LabError(f"Hints are numbered 1, 2, 3 ...; got {n!r}.")
-        count = len(task.hints)
-        if count == 0:
-            return LabText(f"No hints for {task_id}", f'This task has no hints; lab.solution("{task_id}") shows the reference.')
-        if n > count:
-            return LabText(
-                f"No hint {n} for {task_id}",
-                f"There {'is only 1 hint' if count == 1 else f'are only {count} hints'} for this task. "
-                f'The last one was: {task.hints[-1]} If you are still stuck, lab.solution("{task_id}") shows the reference.',
-            )
-        more = f' (next: lab.hint("{task_id}", {n + 1}))' if n < count else " (the last one)"
-        return LabText(f"Hint {n} of {count} for {task_id}{more}", task.hints[n - 1])
+        return self.task(task_id).hint(n)
 
     def solution(self, task_id: str) -> LabText:
         """The reference solution for a task, read from `labs/src/<lab_id>.ipynb`."""
