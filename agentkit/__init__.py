@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     # tools and the agent loop
     "tool": "agentkit.tools",
     "Tool": "agentkit.tools",
+    "ToolError": "agentkit.tools",
     "Agent": "agentkit.agent",
     "RunResult": "agentkit.agent",
     "Step": "agentkit.agent",
