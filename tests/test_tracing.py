@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -116,6 +119,38 @@ def test_otlp_export_reaches_a_collector() -> None:
         server.shutdown()
     assert received and received[0][0] == "/v1/traces"
     assert b"sent-over-otlp" in b"".join(body for _, body in received)
+
+
+def run_fresh(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new interpreter: the global tracer provider can be set only once per process."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
+
+
+def test_setup_joins_a_provider_the_notebook_registered_first() -> None:
+    done = run_fresh("""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        mine = TracerProvider()  # e.g. what phoenix.otel.register() sets up
+        trace.set_tracer_provider(mine)
+        from agentkit.tracing import capture, setup_tracing, tracer
+        assert setup_tracing() is mine and setup_tracing() is mine
+        with capture() as t:
+            tracer().start_span("joined").end()
+        print([s.name for s in t])
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['joined']"
+
+
+def test_setup_explains_a_non_sdk_provider() -> None:
+    done = run_fresh("""
+        from opentelemetry import trace
+        trace.set_tracer_provider(trace.NoOpTracerProvider())
+        from agentkit.tracing import setup_tracing
+        setup_tracing()
+    """)
+    assert done.returncode != 0
+    assert "RuntimeError: A non-SDK tracer provider (NoOpTracerProvider) is already registered" in done.stderr
 
 
 @pytest.mark.parametrize("bad", ["localhost:4318", "grpc://collector:4317", ""])
