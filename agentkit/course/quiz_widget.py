@@ -48,6 +48,13 @@ def message_html(text: str, ok: bool | None = None) -> str:
     return f"<div class='agentkit-message' style='color:{color}'>{_md(text)}</div>"
 
 
+class QuizBox(widgets.VBox):
+    """The displayed quiz; its plain-text form (shown where widgets cannot render) is one line."""
+
+    def __repr__(self) -> str:
+        return getattr(self, "_agentkit_repr", "<quiz>")
+
+
 class QuizWidget:
     """Widgets for one `Quiz`; `.box` is what the notebook displays."""
 
@@ -61,8 +68,9 @@ class QuizWidget:
         self.retake_button = widgets.Button(description="Retake", layout=widgets.Layout(display="none"))
         self.submit_button.on_click(self._guard(self._on_submit))
         self.retake_button.on_click(self._guard(self._on_retake))
-        self.box = widgets.VBox([self.header, self.questions_box,
-                                 widgets.HBox([self.submit_button, self.retake_button]), self.message])
+        self.box = QuizBox([self.header, self.questions_box,
+                            widgets.HBox([self.submit_button, self.retake_button]), self.message])
+        self.box._agentkit_repr = f"<{quiz.title}: run this cell in JupyterLab to take the quiz>"
         self.box.add_class("agentkit-quiz")
         self.box.add_class(f"agentkit-quiz-{quiz.id}")
         self._build()

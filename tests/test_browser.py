@@ -1,0 +1,193 @@
+"""A real-browser test: a learner takes a quiz in JupyterLab, in headless Chromium.
+
+JupyterLab starts on 127.0.0.1 (a free port, a random token) in a temp folder
+holding a copy of `quizzes/module1_quizzes.ipynb`, with its own progress store.
+Playwright drives Debian's `/usr/bin/chromium` (no browser download): run the
+notebook, click a choice, check it, submit, read the feedback from the page, and
+find the attempt in the progress store.
+
+Without Chromium or Playwright the test skips with the reason, unless
+`AGENTKIT_REQUIRE_BROWSER=1` (set by `.ci/run`), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from agentkit.course.quiz import QUIZ_DIR, Quiz
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NOTEBOOK = QUIZ_DIR / "module1_quizzes.ipynb"
+QUIZ_ID = "l1_trace_layer"
+WAIT_MS = 90_000  # every browser wait is bounded; generous for a busy 2-core machine
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _need_browser() -> None:
+    """Skip (or, in CI, fail) when the browser stack is missing."""
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = f"{CHROMIUM} not found (install Debian's chromium: apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright Python package is not installed (pip install -r requirements.txt)"
+    if problem:
+        if os.environ.get("AGENTKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser test required (AGENTKIT_REQUIRE_BROWSER=1) but {problem}")
+        pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path, progress_db: Path) -> Iterator[tuple[str, str]]:
+    """A JupyterLab server on loopback; yields (base url, token); always shut down."""
+    port, token = _free_port(), secrets.token_hex(16)
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "AGENTKIT_PROGRESS_DB": str(progress_db), "JUPYTER_RUNTIME_DIR": str(root / ".runtime")}
+    log = (root / "jupyter.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         f"--LabApp.workspaces_dir={root / '.workspaces'}", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.terminals_enabled=False",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI containers run as root
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"JupyterLab exited early:\n{(root / 'jupyter.log').read_text()[-3000:]}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"JupyterLab did not start in 90 s:\n{(root / 'jupyter.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base, token
+    finally:
+        # ask the server to stop its kernels and exit; then make sure it has
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"), timeout=10)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait(timeout=10)
+        log.close()
+
+
+def _fresh_copy(root: Path) -> Path:
+    """The quiz notebook without committed outputs or saved widget state, so every widget on the page is live."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    path = root / NOTEBOOK.name
+    nbformat.write(nb, path)
+    return path
+
+
+def _attempts(db: Path) -> list[tuple]:
+    if not db.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+        with contextlib.suppress(sqlite3.OperationalError):  # table not created yet
+            return conn.execute("SELECT quiz_id, attempt, correct, total, score FROM quiz_attempts").fetchall()
+    return []
+
+
+def test_take_a_quiz_in_jupyterlab(tmp_path):
+    _need_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    root = tmp_path / "course"
+    root.mkdir()
+    notebook = _fresh_copy(root)
+    db = tmp_path / "progress.sqlite"
+
+    # What the kernel will show: attempt 1 of the quiz (its store is empty), shuffled the same way.
+    quiz = Quiz.load(QUIZ_ID, attempt=1)
+    q1, q2 = quiz.questions[0], quiz.questions[1]
+    right = next(c for c in q1.choices if c.correct)
+    wrong = next(c for c in q2.choices if not c.correct)
+
+    with jupyterlab(root, db) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            expect.set_options(timeout=WAIT_MS)
+            page.goto(f"{base}/lab/tree/{notebook.name}?token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.sessionContext"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+            box = page.locator(f".agentkit-quiz-{QUIZ_ID}")
+            expect(box).to_be_visible()
+            questions = box.locator(".agentkit-question")
+            expect(questions).to_have_count(len(quiz.questions))
+
+            # Question 1: pick the right answer and check it
+            first = questions.nth(0)
+            first.get_by_text(right.text).click()
+            first.get_by_role("button", name="Check answer").click()
+            feedback = first.locator(".agentkit-question-feedback")
+            expect(feedback).to_contain_text("✓ Correct")
+            text = feedback.inner_text()
+            assert " ".join(right.feedback.split()) in " ".join(text.split())
+
+            # Question 2: a wrong answer; question 3 left blank; submit twice to confirm
+            second = questions.nth(1)
+            second.get_by_text(wrong.text).click()
+            submit = box.get_by_role("button", name="Submit quiz")
+            submit.click()
+            message = box.locator(".agentkit-message")
+            expect(message).to_contain_text("Question 3 is not answered")
+            submit.click()
+            expect(message).to_contain_text("Score: 1/3 (33%)")
+            expect(second.locator(".agentkit-question-feedback")).to_contain_text("✗ Not quite")
+            assert " ".join(wrong.feedback.split()) in " ".join(second.inner_text().split())
+            expect(box.get_by_role("button", name="Retake")).to_be_visible()
+        finally:
+            browser.close()
+
+        # the attempt is in the Jupyter server's progress store
+        deadline = time.monotonic() + 30
+        while not (rows := _attempts(db)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert rows == [(QUIZ_ID, 1, 1, 3, pytest.approx(1 / 3))]
