@@ -273,6 +273,7 @@ def test_a_test_hides_correctness_until_submitted(progress_db):
     fb = quiz.answer(0, right_answer(quiz.questions[0]))
     assert fb.correct is None and fb.messages == () and fb.explanation == ""
     assert quiz.feedback(0).correct is None
+    assert quiz.feedback(1).explanation == "" and not quiz.feedback(1).answered  # unanswered: no spoilers
     # 11 of 15 right (73%) passes; 10 (67%) would not
     for i, q in enumerate(quiz.questions):
         quiz.answer(i, right_answer(q) if i < 11 else wrong_answer(q))

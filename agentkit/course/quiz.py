@@ -617,7 +617,10 @@ class Quiz:
 
     def feedback(self, question: int | str) -> Feedback:
         """The feedback for one question (hidden in a test until it is submitted)."""
-        return self._feedback(self._index(question), reveal=not self.is_test or self.result is not None)
+        i = self._index(question)
+        if self.result is None and self.questions[i].id not in self._answers:
+            return Feedback(self.questions[i].id, i + 1, answered=False, correct=None, given="")  # no spoilers
+        return self._feedback(i, reveal=not self.is_test or self.result is not None)
 
     def submit(self, allow_unanswered: bool = False) -> QuizResult:
         """Score the attempt, show every question's feedback, and record it in the progress store.
