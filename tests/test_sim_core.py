@@ -174,8 +174,6 @@ def test_tool_choice_tool_forces_the_named_tool(c):
     assert set(m.content[0].input) == {"tz"}
 
 
-@pytest.mark.xfail(reason="sim bug: tool_choice {type: tool} is ignored when the policy picks another tool "
-                          "(policy.py respond)", strict=True)
 def test_tool_choice_tool_wins_over_the_tool_the_policy_would_pick(c):
     m = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL, TIME_TOOL],
                           tool_choice={"type": "tool", "name": "get_time"},
@@ -189,8 +187,6 @@ def test_tool_choice_none_never_calls_a_tool(c):
     assert [b.type for b in m.content] == ["text"] and m.stop_reason == "end_turn"
 
 
-@pytest.mark.xfail(reason="sim bug: with tool_choice none the default policy still says \"I'll use <tool> for "
-                          "this\" and then calls nothing (policy.py _default_turn)", strict=True)
 def test_tool_choice_none_does_not_promise_a_tool_call(c):
     m = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL], tool_choice={"type": "none"},
                           messages=user("What is the weather in Paris?"))
@@ -219,8 +215,6 @@ def test_tool_choice_is_validated(c):
                           tools=[{**WEATHER_TOOL, "name": "bad name!"}])
 
 
-@pytest.mark.xfail(reason="sim bug: tool_choice is not validated when no tools are sent (validate.py _tools returns "
-                          "early)", strict=True)
 def test_tool_choice_without_tools_is_rejected(c):
     with pytest.raises(anthropic.BadRequestError, match="tool_choice"):
         c.messages.create(model=MODEL, max_tokens=100, messages=user("x"), tool_choice={"type": "any"})
@@ -444,8 +438,6 @@ def test_models_list_and_retrieve():
         c.models.retrieve("claude-nope")
 
 
-@pytest.mark.xfail(reason="sim bug: model objects lack the `lifecycle` field that ModelInfo requires (core.py _model)",
-                   strict=True)
 def test_models_pass_strict_validation(c):
     assert c.models.retrieve(DEFAULT_MODEL).lifecycle == "active"
     assert [m.id for m in c.models.list()] == list(MODELS)
@@ -632,8 +624,6 @@ def test_fault_statuses_map_to_the_sdks_exceptions(status, exc, kind):
     assert float(err.value.response.headers["retry-after-ms"]) == pytest.approx(1.0 * 0.001 * 1000)
 
 
-@pytest.mark.xfail(reason="sim bug: at time scale 0 retry-after-ms is 0.0, which the SDK ignores, so it falls back "
-                          "to its 0.5-8 s exponential backoff (core.py _messages)", strict=True)
 def test_retry_after_ms_stays_positive_at_time_scale_zero():
     c = sim_client(faults=Faults(fail_first=1), max_retries=0)
     with pytest.raises(anthropic.OverloadedError) as err:

@@ -106,8 +106,6 @@ def test_refusal_and_extra_output_tokens():
     assert thought.content[0].text == "42." and thought.usage.output_tokens == count_tokens("42.") + 900
 
 
-@pytest.mark.xfail(reason="sim bug: a turn's stop_reason is not checked, so a typo reaches the SDK as an invalid "
-                          "Message (scenarios.py _turn)", strict=True)
 def test_unknown_stop_reason_is_a_scenario_error():
     with pytest.raises(ScenarioError, match="stop_reason"):
         Scenario.from_dict({"name": "typo", "match": "x", "turns": [{"text": "t", "stop_reason": "refused"}]})

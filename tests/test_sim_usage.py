@@ -141,9 +141,6 @@ def test_conversation_prefix_marked_on_messages(c):
     assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
 
 
-@pytest.mark.xfail(reason="sim bug: no lookback for hits at earlier block boundaries, so the documented "
-                          "moving-breakpoint pattern for multi-turn caching never reads (usage.py PromptCache.account)",
-                   strict=True)
 def test_moving_breakpoint_reads_the_previous_turns_prefix(c):
     # The docs' multi-turn pattern: cache_control on the last block of the latest message, moved every turn.
     # The API checks earlier block boundaries (up to 20 blocks back) for hits, so turn 2 reads what turn 1 wrote.

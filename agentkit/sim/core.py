@@ -210,7 +210,8 @@ class Simulator:
             # SDK prefers, so retries wait simulated time rather than whole real seconds.
             wait = self.faults.retry_after
             fault.headers.update({"retry-after": str(max(1, round(wait))),
-                                  "retry-after-ms": f"{wait * time_scale() * 1000:.1f}"})
+                                  # at time scale 0 a zero would make the SDK fall back to its own backoff
+                                  "retry-after-ms": f"{max(wait * time_scale() * 1000, 0.001):.3f}"})
             raise fault
         thread_key, body = self._expand_thread(data, headers)
         validate.messages_body(body)
@@ -371,7 +372,7 @@ def _error_response(err: APIError, request_id: str) -> SimResponse:
 
 def _model(model_id: str) -> dict[str, Any]:
     return {"type": "model", "id": model_id, "display_name": DISPLAY_NAMES.get(model_id, model_id),
-            "created_at": "2026-01-01T00:00:00Z"}
+            "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active"}
 
 
 def _page(items: Sequence[dict[str, Any]]) -> dict[str, Any]:

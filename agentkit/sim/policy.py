@@ -96,16 +96,20 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         if any_error and turn.if_error is not None:
             turn = turn.if_error
     else:
-        turn = _default_turn(user, tools, last_results, result_text, messages)
+        offered = {} if (body.get("tool_choice") or {}).get("type") == "none" else tools
+        turn = _default_turn(user, offered, last_results, result_text, messages)
 
     text = turn.text.replace("{last_tool_result}", result_text).replace("{user}", user)
     calls = [c for c in turn.tool_calls if c.name in tools]  # a model can only call what it was offered
     choice = body.get("tool_choice") or {"type": "auto"}
     if choice.get("type") == "none" or not tools:
         calls = []
-    elif choice.get("type") in ("any", "tool") and not calls:
-        name = choice.get("name") if choice.get("type") == "tool" else _best_tool(user, tools) or next(iter(tools))
-        calls = [ToolCall(name=name, input=_sample_input(tools[name].get("input_schema") or {}, user))]
+    else:
+        if choice.get("type") == "tool":  # a named tool is the only one the model may call
+            calls = [c for c in calls if c.name == choice.get("name")]
+        if choice.get("type") in ("any", "tool") and not calls:
+            name = choice.get("name") if choice.get("type") == "tool" else _best_tool(user, tools) or next(iter(tools))
+            calls = [ToolCall(name=name, input=_sample_input(tools[name].get("input_schema") or {}, user))]
     if choice.get("disable_parallel_tool_use"):
         calls = calls[:1]
     if choice.get("type") in ("any", "tool"):

@@ -34,6 +34,9 @@ from typing import Any, Mapping
 import yaml
 
 
+STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal")
+
+
 class ScenarioError(ValueError):
     """A scenario file or dict is malformed; the message says where and how to fix it."""
 
@@ -152,11 +155,14 @@ def _turn(data: Any, where: str) -> Turn:
     extra = data.get("extra_output_tokens", 0)
     if not isinstance(extra, int) or extra < 0:
         raise ScenarioError(f"{where}: 'extra_output_tokens' must be a whole number >= 0")
+    stop_reason = data.get("stop_reason")
+    if stop_reason is not None and stop_reason not in STOP_REASONS:
+        raise ScenarioError(f"{where}: 'stop_reason' must be one of {', '.join(STOP_REASONS)}, got {stop_reason!r}")
     if_error = _turn(data["if_error"], f"{where} if_error") if data.get("if_error") is not None else None
     return Turn(
         text=text,
         tool_calls=tuple(calls),
-        stop_reason=data.get("stop_reason"),
+        stop_reason=stop_reason,
         extra_output_tokens=extra,
         if_error=if_error,
     )

@@ -135,41 +135,54 @@ def input_tokens(body: dict[str, Any]) -> int:
     return sum(s.tokens for s in segments(body))
 
 
+LOOKBACK = 20  # block boundaries checked before each breakpoint, as the API does
+
+
 @dataclass
 class PromptCache:
     """Cached prefixes by hash, with expiry on the simulator's clock."""
 
-    entries: dict[str, float] = field(default_factory=dict)  # prefix hash -> expires_at
+    entries: dict[str, tuple[float, str]] = field(default_factory=dict)  # prefix hash -> (expires_at, ttl)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def account(self, model: str, segs: list[Segment], now: float) -> Usage:
-        """Usage for a request made at simulated time `now`; records reads and writes."""
+        """Usage for a request made at simulated time `now`; records reads and writes.
+
+        Reads: for each breakpoint, latest first, the API checks that boundary and up to 20 block boundaries
+        before it for a cached prefix, and reads the longest one found (so a breakpoint moved forward each turn
+        reads what the previous turn wrote). Writes: every breakpoint after the hit whose prefix is long enough.
+        """
         total = sum(s.tokens for s in segs)
         minimum = MIN_CACHEABLE.get(model, 1024)
         h = hashlib.sha256(model.encode())
+        boundaries: list[tuple[str, int]] = []  # (prefix hash, prefix tokens) after each segment
         running = 0
-        breakpoints: list[tuple[str, int, str]] = []  # (hash, prefix tokens, ttl)
         for s in segs:
             h.update(s.key.encode())
             h.update(b"\x00")
             running += s.tokens
-            if s.ttl:
-                breakpoints.append((h.copy().hexdigest(), running, s.ttl))
-        read = 0
+            boundaries.append((h.copy().hexdigest(), running))
+        breakpoints = [i for i, s in enumerate(segs) if s.ttl]
+        read, hit = 0, -1
         created_5m = created_1h = 0
         with self.lock:
-            hit = -1
-            for i in range(len(breakpoints) - 1, -1, -1):
-                key, tokens, ttl = breakpoints[i]
-                if self.entries.get(key, -1.0) >= now:
-                    hit, read = i, tokens
-                    self.entries[key] = now + TTL_SECONDS[ttl]  # a read refreshes the entry
+            for bp in reversed(breakpoints):
+                for j in range(bp, max(-1, bp - LOOKBACK - 1), -1):
+                    key = boundaries[j][0]
+                    entry = self.entries.get(key)
+                    if entry is not None and entry[0] >= now:
+                        hit, read = j, boundaries[j][1]
+                        self.entries[key] = (now + TTL_SECONDS[entry[1]], entry[1])  # a read refreshes it
+                        break
+                if hit >= 0:
                     break
             covered = read
-            for key, tokens, ttl in breakpoints[hit + 1:]:
-                if tokens < minimum:
+            for bp in breakpoints:
+                key, tokens = boundaries[bp]
+                ttl = segs[bp].ttl or "5m"
+                if bp <= hit or tokens < minimum:
                     continue
-                self.entries[key] = now + TTL_SECONDS[ttl]
+                self.entries[key] = (now + TTL_SECONDS[ttl], ttl)
                 if ttl == "1h":
                     created_1h += tokens - covered
                 else:

@@ -51,9 +51,7 @@ def _system(system: Any) -> None:
 
 
 def _tools(data: dict[str, Any]) -> set[str]:
-    tools = data.get("tools")
-    if tools is None:
-        return set()
+    tools = data.get("tools") or []
     if not isinstance(tools, list):
         raise invalid("tools: Input should be a valid list")
     names: set[str] = set()
