@@ -159,7 +159,9 @@ class RunResult:
             for call in step.tool_calls:
                 args = ", ".join(f"{k}={v!r}" for k, v in call.input.items()) if isinstance(call.input, dict) else call.input
                 lines.append(f"  act:     {cut(f'{call.name}({args})')}")
-                lines.append(f"  observe: {'ERROR ' if call.is_error else ''}{cut(call.output)}")
+                output = cut(call.output)
+                flag = "ERROR " if call.is_error and not output.lower().startswith("error") else ""
+                lines.append(f"  observe: {flag}{output}")
         lines.append(f"stopped: {self.stop_reason.value} after {len(self.steps)} step(s)")
         if self.text:
             lines.append(f"answer:  {cut(self.text)}")
@@ -355,14 +357,27 @@ class Agent:
         tool = self.tools.get(call.name)
         span = self._start_tool(step, call)
         started = time.perf_counter()
-        out = tool.invoke(call.input) if tool is not None else unknown_tool_output(call.name, list(self.tools))
+        if tool is None:
+            out = unknown_tool_output(call.name, list(self.tools))
+        elif span.is_recording():
+            # The tool's span is current while it runs, so spans the tool opens itself nest under it.
+            with trace.use_span(span, end_on_exit=False):
+                out = tool.invoke(call.input)
+        else:
+            out = tool.invoke(call.input)
         self._end_tool(step, call, out, started, span)
 
     async def _aexecute(self, step: Step, call: ToolCall) -> None:
         tool = self.tools.get(call.name)
         span = self._start_tool(step, call)
         started = time.perf_counter()
-        out = await tool.ainvoke(call.input) if tool is not None else unknown_tool_output(call.name, list(self.tools))
+        if tool is None:
+            out = unknown_tool_output(call.name, list(self.tools))
+        elif span.is_recording():
+            with trace.use_span(span, end_on_exit=False):
+                out = await tool.ainvoke(call.input)
+        else:
+            out = await tool.ainvoke(call.input)
         self._end_tool(step, call, out, started, span)
 
     def _start_tool(self, step: Step, call: ToolCall) -> Any:
