@@ -1,0 +1,248 @@
+"""Tests for agentkit.sim.server and `python -m agentkit.sim serve`: the simulator over loopback HTTP.
+
+The server runs in a subprocess; the SDK runs in *another* process pointed at it with ANTHROPIC_BASE_URL, as a
+learner's second notebook, curl or another language's SDK would be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from agentkit.models import DEFAULT_MODEL
+from agentkit.sim import SimServer, Simulator
+from sim_helpers import RecordingSimulator, scale, user
+
+PY = sys.executable
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "AGENTKIT_LIVE"))}
+    env.update(AGENTKIT_TIME_SCALE="0", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
+    """The next stdout line, or fail after `timeout` (a server that never starts must not hang the suite)."""
+    box: list[str] = []
+    t = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    if not box:
+        proc.kill()
+        pytest.fail(f"no output from the server within {timeout}s; stderr: {proc.stderr.read()}")
+    return box[0]
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([PY, "-m", "agentkit.sim", "serve", "--port", "0", *args], cwd=ROOT, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = read_line(proc)
+    m = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)
+    assert m, f"unexpected first line: {line!r}"
+    return proc, m.group(1)
+
+
+def stop(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    try:
+        return proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, url = start_server()
+    yield proc, url
+    if proc.poll() is None:
+        stop(proc)
+
+
+SDK_SCRIPT = textwrap.dedent("""
+    import json, os, time
+    import anthropic
+    from anthropic import beta_tool
+    MODEL = os.environ["MODEL"]
+    c = anthropic.Anthropic(api_key="anything")  # base URL from ANTHROPIC_BASE_URL
+    out = {"base_url": str(c.base_url)}
+    m = c.messages.create(model=MODEL, max_tokens=200, messages=[{"role": "user", "content": "Hello server"}])
+    out["create"] = m.model_dump(mode="json")
+    with c.messages.stream(model=MODEL, max_tokens=200, messages=[{"role": "user", "content": "Stream please"}]) as s:
+        out["pieces"] = list(s.text_stream)
+        out["final"] = s.get_final_message().model_dump(mode="json")
+    out["count"] = c.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "Hello server"}]).input_tokens
+    batch = c.messages.batches.create(requests=[
+        {"custom_id": "one", "params": {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "Hi"}]}}])
+    while batch.processing_status != "ended":
+        time.sleep(0.05)
+        batch = c.messages.batches.retrieve(batch.id)
+    out["results_url"] = batch.results_url
+    out["results"] = [r.model_dump(mode="json") for r in c.messages.batches.results(batch.id)]
+
+    @beta_tool
+    def get_weather(city: str) -> str:
+        '''Get the current weather for a city.
+
+        Args:
+            city: the city
+        '''
+        return "sunny in " + city
+
+    runner = c.beta.messages.tool_runner(model=MODEL, max_tokens=300, tools=[get_weather],
+                                         messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+    out["runner"] = [r.stop_reason for r in runner]
+    out["runner_last"] = runner.generate_tool_call_response() is None
+    try:
+        c.messages.create(model="claude-nope", max_tokens=10, messages=[{"role": "user", "content": "x"}])
+    except anthropic.NotFoundError as e:
+        out["error"] = e.body
+    print(json.dumps(out))
+""")
+
+
+def test_sdk_in_another_process(server):
+    _, url = server
+    run = subprocess.run([PY, "-c", SDK_SCRIPT], cwd=ROOT, env=child_env(ANTHROPIC_BASE_URL=url, MODEL=DEFAULT_MODEL),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["base_url"].rstrip("/") == url
+    assert out["create"]["role"] == "assistant" and "simulated" in out["create"]["content"][0]["text"]
+    assert out["create"]["usage"]["input_tokens"] == out["count"]
+    assert len(out["pieces"]) > 1 and "".join(out["pieces"]) == out["final"]["content"][0]["text"]
+    assert out["results_url"].startswith(url + "/v1/messages/batches/")  # points back at this server
+    [result] = out["results"]
+    assert result["custom_id"] == "one" and result["result"]["type"] == "succeeded"
+    assert out["runner"] == ["tool_use", "end_turn"]
+    assert out["error"]["type"] == "error" and out["error"]["error"]["type"] == "not_found_error"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl(server):
+    _, url = server
+    body = json.dumps({"model": DEFAULT_MODEL, "max_tokens": 100, "messages": user("Hello from curl")})
+
+    def curl(*args: str) -> tuple[int, str]:
+        run = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}", *args], capture_output=True, text=True,
+                             timeout=60)
+        assert run.returncode == 0, run.stderr
+        text, _, code = run.stdout.rpartition("\n")
+        return int(code), text
+
+    headers = ["-H", "content-type: application/json", "-H", "x-api-key: any", "-H", "anthropic-version: 2023-06-01"]
+    code, text = curl(*headers, "-d", body, f"{url}/v1/messages")
+    assert code == 200 and json.loads(text)["type"] == "message"
+    code, text = curl(*headers, "-N", "-d", json.dumps({**json.loads(body), "stream": True}), f"{url}/v1/messages")
+    events = re.findall(r"^event: (\w+)$", text, re.M)
+    assert code == 200 and events[0] == "message_start" and events[-1] == "message_stop"
+    code, text = curl(*headers, "-d", "{not json", f"{url}/v1/messages")
+    assert code == 400 and json.loads(text)["error"]["type"] == "invalid_request_error"
+    code, text = curl(f"{url}/v1/models")
+    assert code == 200 and DEFAULT_MODEL in [m["id"] for m in json.loads(text)["data"]]
+    code, text = curl(f"{url}/v1/elsewhere")
+    assert code == 404 and json.loads(text)["error"]["type"] == "not_found_error"
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6} (Linux)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr, p = local.split(":")
+            if state == "0A" and int(p, 16) == port:  # 0A = LISTEN
+                found.add(addr)
+    return found
+
+
+def test_binds_loopback_only(server):
+    _, url = server
+    port = int(url.rsplit(":", 1)[1])
+    if Path("/proc/net/tcp").exists():
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, little-endian hex; nothing on 0.0.0.0 or ::
+    ip = outward_ip()
+    if ip is not None:  # the machine's own non-loopback address must not reach the server
+        with pytest.raises(OSError):
+            socket.create_connection((ip, port), timeout=2).close()
+
+
+def outward_ip() -> str | None:
+    """This machine's non-loopback IPv4 address (a UDP connect sends nothing; it only picks a route)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            ip = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    scenario = tmp_path / "hello.yaml"
+    scenario.write_text("name: hello\nmatch: hello\nturns: ['Hello from a scenario file.']\n")
+    proc, url = start_server("--scenarios", str(scenario))
+    client = anthropic.Anthropic(api_key="anything", base_url=url)
+    m = client.messages.create(model=DEFAULT_MODEL, max_tokens=50, messages=user("hello"))
+    assert m.content[0].text == "Hello from a scenario file."
+    client.close()
+    assert stop(proc) == 0
+    rest = proc.stdout.read()
+    assert "stopped" in rest
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_bad_scenario_file_and_busy_port_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmatch: hi\n")
+    run = subprocess.run([PY, "-m", "agentkit.sim", "serve", "--port", "0", "--scenarios", str(bad)], cwd=ROOT,
+                         env=child_env(), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "bad.yaml" in run.stderr and "turns" in run.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([PY, "-m", "agentkit.sim", "serve", "--port", str(port)], cwd=ROOT, env=child_env(),
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and f"127.0.0.1:{port}" in run.stderr and "--port" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_in_process_server_in_a_background_thread():
+    sim = RecordingSimulator()
+    srv = SimServer(sim, port=0)
+    srv.start_in_background()
+    try:
+        assert srv.server_address[0] == "127.0.0.1" and srv.url.startswith("http://127.0.0.1:")
+        with scale(0):
+            c = anthropic.Anthropic(api_key="anything", base_url=srv.url)
+            events = list(c.messages.create(model=DEFAULT_MODEL, max_tokens=100, messages=user("Hi"), stream=True))
+            batch = c.messages.batches.create(requests=[{"custom_id": "a", "params": {
+                "model": DEFAULT_MODEL, "max_tokens": 20, "messages": user("Hi")}}])
+            sim.finish_batches()
+            done = c.messages.batches.retrieve(batch.id)
+            c.close()
+        assert [e.type for e in events][-1] == "message_stop"
+        assert done.results_url.startswith(srv.url + "/v1/messages/batches/")
+        assert [w.path for w in sim.wire][0] == "/v1/messages"
+    finally:
+        srv.shutdown()
+        srv.server_close()
