@@ -296,16 +296,22 @@ def finished_spans() -> list[ReadableSpan]:
     return _hub().memory.get_finished_spans()
 
 
+#: set by agentkit's simulator on the SDK's span of every call it answers
+SIM_TIME_SCALE_ATTRIBUTE = "agentkit.sim.time_scale"
+
+
 @contextmanager
-def capture(time_scale: float = 1.0) -> Iterator[Trace]:
+def capture(time_scale: float | None = None) -> Iterator[Trace]:
     """Collect the spans started inside the `with` block into a `Trace`.
 
     The trace is filled when the block exits. Sets tracing up first if no
     `setup_tracing()` call has yet. `time_scale` is the simulator's: spans took
     `simulated seconds * time_scale` of real time, so the trace reports
-    durations divided by it (leave it at 1.0 against the real API).
+    durations divided by it. Left as None, it is read off the spans: the
+    simulator stamps `agentkit.sim.time_scale` on every model call it answers,
+    and a trace with no simulated call (live mode) uses 1.0.
     """
-    result = Trace([], time_scale=time_scale, complete=False)  # validates time_scale before any work
+    result = Trace([], time_scale=1.0 if time_scale is None else time_scale, complete=False)  # validates time_scale before any work
     hub = _hub()
     collector = _Collector()
     hub.open(collector)
@@ -316,7 +322,19 @@ def capture(time_scale: float = 1.0) -> Iterator[Trace]:
         # A span still open (e.g. a stream never read to its end) is kept as it stands now:
         # a frozen copy (the SDK's own snapshot method), so ending it later changes nothing here.
         spans = [collector.ended.get(sid) or _snapshot(live) for sid, live in collector.started.items()]
+        if time_scale is None:
+            result.time_scale = _simulated_time_scale(spans) or 1.0
         result._fill(spans)
+
+
+def _simulated_time_scale(spans: Iterable[ReadableSpan]) -> float | None:
+    """The time scale the simulator stamped on the model calls it answered, if any (0 means it slept nothing:
+    durations are then real overhead only, reported as they are)."""
+    for span in spans:
+        scale = (span.attributes or {}).get(SIM_TIME_SCALE_ATTRIBUTE)
+        if isinstance(scale, (int, float)) and scale > 0:
+            return float(scale)
+    return None
 
 
 def _snapshot(span: Span) -> ReadableSpan:

@@ -479,3 +479,41 @@ def test_callback_layer_records_spans_from_agent_hooks() -> None:
 def test_hook_spans_needs_an_agent() -> None:
     with pytest.raises(TypeError, match="add_hook"):
         tracing.hook_spans(object())
+
+
+def test_capture_reads_the_simulators_time_scale_off_the_spans():
+    import agentkit
+    from agentkit.sim import time_scale
+
+    c = agentkit.client(quiet=True)
+    agentkit.setup_tracing()
+    with agentkit.capture() as trace:
+        c.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    assert trace.time_scale == time_scale()
+    with agentkit.capture() as empty:  # nothing simulated inside: real seconds
+        pass
+    assert empty.time_scale == 1.0
+
+
+def test_a_span_opened_inside_a_tool_nests_under_its_execute_tool_span():
+    import agentkit
+    from agentkit.tracing import tracer
+
+    def lookup(term: str) -> str:
+        """Look a term up.
+
+        Args:
+            term: what to look up
+        """
+        with tracer().start_as_current_span("vector_db.query"):
+            return term.upper()
+
+    c = agentkit.client(quiet=True, scenarios=[{"name": "nest", "match": "look up",
+                                                 "turns": [{"tool_calls": [{"name": "lookup", "input": {"term": "x"}}]},
+                                                           "done"]}])
+    agentkit.setup_tracing()
+    with agentkit.capture() as trace:
+        agentkit.Agent(c, tools=[lookup]).run("please look up x")
+    by_name = {s.name: s for s in trace.spans}
+    inner, tool_span = by_name["vector_db.query"], by_name["execute_tool lookup"]
+    assert inner.parent is not None and inner.parent.span_id == tool_span.context.span_id

@@ -14,8 +14,10 @@ import time
 from typing import AsyncIterator, Iterator
 
 import httpx2
+from opentelemetry import trace
 
 from .core import SimResponse, Simulator
+from .latency import time_scale
 
 
 def _base_url(request: httpx2.Request) -> str:
@@ -46,6 +48,15 @@ class _AsyncChunks(httpx2.AsyncByteStream):
             yield chunk
 
 
+def _mark_span() -> None:
+    """Stamp the SDK's span of this call as simulated, with the time scale, so `agentkit.capture()` can report
+    simulated seconds without being told (the SDK's span is current while its transport runs)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("agentkit.simulated", True)
+        span.set_attribute("agentkit.sim.time_scale", time_scale())
+
+
 def _response(result: SimResponse, request: httpx2.Request, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
               | None) -> httpx2.Response:
     if stream is not None:
@@ -60,6 +71,7 @@ class SimTransport(httpx2.BaseTransport):
         self.simulator = simulator
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        _mark_span()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers),
                                        request.read(), _base_url(request))
         if result.delay > 0:
@@ -74,6 +86,7 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         self.simulator = simulator
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        _mark_span()
         body = await request.aread()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers), body,
                                        _base_url(request))
