@@ -154,6 +154,14 @@ def test_a_kernel_killed_mid_write_loses_nothing_saved(progress_db):
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_labs_only_table(progress_db, capsys):
+    progress.record_lab_check("lab2", "leverage", True, "ok", lesson="M1 L2")
+    table = progress.progress_table()
+    assert table["best_score"].isna().all() and table["best_score"].dtype == float
+    assert "M1 L2" in progress.show_progress().value
+    assert main(["progress"]) == 0 and "1/1" in capsys.readouterr().out
+
+
 def test_show_progress_widget(progress_db):
     assert "No quiz attempts" in progress.show_progress().value
     progress.record_quiz_attempt("l1_trace_layer", "M1 L1 The Trace Layer", 2 / 3, False)

@@ -229,15 +229,18 @@ def progress_table() -> Any:
         frame = pd.read_sql_query(query, conn)
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(TABLE_COLUMNS, ["str", "float", "int", "int", "int"])})
-    return frame.astype({"attempts": int, "labs_passed": int, "lab_tasks_checked": int})
+    # a column that is all NULL (labs only, no quiz yet) comes back as object; make it float/NaN
+    return frame.astype({"best_score": float, "attempts": int, "labs_passed": int, "lab_tasks_checked": int})
 
 
 def format_table(frame: Any) -> str:
     """The progress table as plain text (for the terminal)."""
+    import pandas as pd
+
     if frame.empty:
         return "No quiz attempts or lab checks recorded yet."
     shown = frame.copy()
-    shown["best_score"] = [("-" if v != v else f"{v:.0%}") for v in shown["best_score"]]  # NaN: no quiz taken
+    shown["best_score"] = ["-" if pd.isna(v) else f"{v:.0%}" for v in frame["best_score"]]  # NaN: no quiz taken
     shown["labs_passed"] = [f"{p}/{n}" if n else "-" for p, n in zip(frame["labs_passed"], frame["lab_tasks_checked"])]
     shown = shown.drop(columns=["lab_tasks_checked"]).rename(columns={
         "lesson": "Lesson", "best_score": "Best score", "attempts": "Attempts", "labs_passed": "Lab tasks passed"})
@@ -249,6 +252,7 @@ def show_progress() -> Any:
     import html
 
     import ipywidgets as widgets
+    import pandas as pd
 
     try:
         frame = progress_table()
@@ -258,7 +262,7 @@ def show_progress() -> Any:
         body = "<p>No quiz attempts or lab checks recorded yet. Take a quiz and come back.</p>"
     else:
         shown = frame.copy()
-        shown["best_score"] = [("–" if v != v else f"{v:.0%}") for v in shown["best_score"]]
+        shown["best_score"] = ["–" if pd.isna(v) else f"{v:.0%}" for v in frame["best_score"]]
         shown["labs_passed"] = [f"{p} of {n}" if n else "–" for p, n in zip(frame["labs_passed"], frame["lab_tasks_checked"])]
         shown = shown.drop(columns=["lab_tasks_checked"]).rename(columns={
             "lesson": "Lesson", "best_score": "Best score", "attempts": "Quiz attempts", "labs_passed": "Lab tasks passed"})
