@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # the client: live or simulated
-    "client": "agentkit.client",
-    "async_client": "agentkit.client",
-    "is_live": "agentkit.client",
+    "client": "agentkit.clients",
+    "async_client": "agentkit.clients",
+    "is_live": "agentkit.clients",
     # model ids, prices, tokens
     "DEFAULT_MODEL": "agentkit.models",
     "FAST_MODEL": "agentkit.models",

@@ -1,5 +1,8 @@
 """`client()`: the official Anthropic client, live or simulated.
 
+(The module is `clients.py`, not `client.py`, so that importing it can never
+shadow the function `agentkit.client` on the package.)
+
 With `ANTHROPIC_API_KEY` set (or `live=True`), you get a normal
 `anthropic.Anthropic` that talks to Claude. Without a key you get the *same
 class*, whose HTTP transport is agentkit's in-process simulator, so every
@@ -30,9 +33,9 @@ SIMULATED_API_KEY = "simulated-offline"
 
 def _want_live(live: bool | None) -> bool:
     if live is None:
-        return bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
+        live = bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
     if live and not os.environ.get("ANTHROPIC_API_KEY") and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
-        raise RuntimeError("live=True needs an API key: set the ANTHROPIC_API_KEY environment variable (never "
+        raise RuntimeError("live mode (live=True or AGENTKIT_LIVE=1) needs an API key: set the ANTHROPIC_API_KEY environment variable (never "
                            "paste it into a notebook cell), or call agentkit.client() without live=True to "
                            "use the offline simulator.")
     return live

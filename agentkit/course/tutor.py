@@ -227,11 +227,11 @@ class Tutor:
             if self.client is None:
                 self.live = bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
             else:
-                from agentkit.client import is_live
+                from agentkit.clients import is_live
 
                 self.live = is_live(self.client)
         if self.live and self.client is None:
-            from agentkit.client import client
+            from agentkit.clients import client
 
             self.client = client(quiet=True)
 
