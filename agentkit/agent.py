@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Iterable
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
@@ -276,7 +277,7 @@ class Agent:
         """Run the loop until the model answers or a limit stops it."""
         run = _Run(self, prompt)
         with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
-            run.span = span
+            run.span, run.traced = span, span.is_recording()
             for index in range(1, self.max_steps + 1):
                 token = CURRENT_STEP.set(index)
                 try:
@@ -284,7 +285,7 @@ class Agent:
                     step.response = self._call_model(step.request)  # reason
                     stop = run.observe(step)  # read the reply: answer, tools, or a limit?
                     if stop is None:
-                        step.tool_calls = self._run_tools(step)  # act
+                        step.tool_calls = self._run_tools(step, run.traced)  # act
                         run.add_tool_results(step)  # observe: results go back in the next request
                     run.end_step(step)
                 finally:
@@ -297,7 +298,7 @@ class Agent:
         """`run`, for an async client (``AsyncAnthropic`` / `agentkit.async_client()`) and async tools."""
         run = _Run(self, prompt)
         with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
-            run.span = span
+            run.span, run.traced = span, span.is_recording()
             for index in range(1, self.max_steps + 1):
                 token = CURRENT_STEP.set(index)
                 try:
@@ -305,7 +306,7 @@ class Agent:
                     step.response = await self._acall_model(step.request)
                     stop = run.observe(step)
                     if stop is None:
-                        step.tool_calls = await self._arun_tools(step)
+                        step.tool_calls = await self._arun_tools(step, run.traced)
                         run.add_tool_results(step)
                     run.end_step(step)
                 finally:
@@ -336,76 +337,80 @@ class Agent:
 
     # -- running tools --------------------------------------------------------------
 
-    def _run_tools(self, step: Step) -> list[ToolCall]:
+    def _run_tools(self, step: Step, traced: bool) -> list[ToolCall]:
         calls = _tool_calls_of(step.response)
         if len(calls) == 1:
-            self._execute(step, calls[0])
+            self._execute(step, calls[0], traced)
         else:
             # Independent calls from one turn run at once. Each worker runs in a copy of
             # this context, so its execute_tool span gets the agent span as parent.
-            futures = [_pool().submit(contextvars.copy_context().run, self._execute, step, c) for c in calls]
+            futures = [_pool().submit(contextvars.copy_context().run, self._execute, step, c, traced) for c in calls]
             for f in futures:
                 f.result()
         return calls
 
-    async def _arun_tools(self, step: Step) -> list[ToolCall]:
+    async def _arun_tools(self, step: Step, traced: bool) -> list[ToolCall]:
         calls = _tool_calls_of(step.response)
-        await asyncio.gather(*(self._aexecute(step, c) for c in calls))  # tasks copy the context
+        await asyncio.gather(*(self._aexecute(step, c, traced) for c in calls))  # tasks copy the context
         return calls
 
-    def _execute(self, step: Step, call: ToolCall) -> None:
-        tool = self.tools.get(call.name)
-        span = self._start_tool(step, call)
+    def _execute(self, step: Step, call: ToolCall, traced: bool) -> None:
+        tool, span = self._start_tool(step, call, traced)
         started = time.perf_counter()
         if tool is None:
             out = unknown_tool_output(call.name, list(self.tools))
-        elif span.is_recording():
-            # The tool's span is current while it runs, so spans the tool opens itself nest under it.
-            with trace.use_span(span, end_on_exit=False):
-                out = tool.invoke(call.input)
-        else:
+        elif span is None:
             out = tool.invoke(call.input)
+        else:
+            # The tool's span is current while it runs, so spans the tool opens itself nest
+            # under it. (attach/detach directly: trace.use_span's generator costs more per call.)
+            token = otel_context.attach(trace.set_span_in_context(span))
+            try:
+                out = tool.invoke(call.input)
+            finally:
+                otel_context.detach(token)
         self._end_tool(step, call, out, started, span)
 
-    async def _aexecute(self, step: Step, call: ToolCall) -> None:
-        tool = self.tools.get(call.name)
-        span = self._start_tool(step, call)
+    async def _aexecute(self, step: Step, call: ToolCall, traced: bool) -> None:
+        tool, span = self._start_tool(step, call, traced)
         started = time.perf_counter()
         if tool is None:
             out = unknown_tool_output(call.name, list(self.tools))
-        elif span.is_recording():
-            with trace.use_span(span, end_on_exit=False):
-                out = await tool.ainvoke(call.input)
-        else:
+        elif span is None:
             out = await tool.ainvoke(call.input)
+        else:
+            token = otel_context.attach(trace.set_span_in_context(span))
+            try:
+                out = await tool.ainvoke(call.input)
+            finally:
+                otel_context.detach(token)
         self._end_tool(step, call, out, started, span)
 
-    def _start_tool(self, step: Step, call: ToolCall) -> Any:
+    def _start_tool(self, step: Step, call: ToolCall, traced: bool) -> tuple[Tool | None, Any]:
         if "tool_start" in self._hooks:
             self._fire("tool_start", step, call)
-        span = _tracer.start_span(
-            f"execute_tool {call.name}",
-            attributes={
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": call.name,
-                "gen_ai.tool.call.id": call.id,
-                "gen_ai.tool.type": "function",
-                "agentkit.step": step.index,
-            },
-        )
-        if span.is_recording():
-            redact = _redactor()
-            if redact is not None:  # arguments may hold personal data: only ever recorded redacted
-                span.set_attribute("gen_ai.tool.call.arguments", json.dumps(redact(call.input), default=str))
-        return span
+        if not traced:  # the agent span is not recording (no TracerProvider, or sampled out): no tool spans
+            return self.tools.get(call.name), None
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call.name,
+            "gen_ai.tool.call.id": call.id,
+            "gen_ai.tool.type": "function",
+            "agentkit.step": step.index,
+        }
+        redact = _redactor()
+        if redact is not None:  # arguments may hold personal data: only ever recorded redacted
+            attributes["gen_ai.tool.call.arguments"] = _ARGS_JSON.encode(redact(call.input))
+        return self.tools.get(call.name), _tracer.start_span(f"execute_tool {call.name}", attributes=attributes)
 
     def _end_tool(self, step: Step, call: ToolCall, out: ToolOutput, started: float, span: Any) -> None:
         call.duration = time.perf_counter() - started
         call.output, call.is_error, call.error_type, call.cached = out.content, out.is_error, out.error_type, out.cached
-        if out.is_error and span.is_recording():
-            span.set_status(Status(StatusCode.ERROR, _first_line(out.content)))
-            span.set_attribute("error.type", out.error_type or "tool_error")
-        span.end()
+        if span is not None:
+            if out.is_error:
+                span.set_status(Status(StatusCode.ERROR, _first_line(out.content)))
+                span.set_attribute("error.type", out.error_type or "tool_error")
+            span.end()
         if "tool_end" in self._hooks:
             self._fire("tool_end", step, call)
 
@@ -427,7 +432,7 @@ class Agent:
 class _Run:
     """The state of one run: conversation, steps, usage, repeat counts. Shared by `run` and `arun`."""
 
-    __slots__ = ("agent", "messages", "steps", "usage", "cost", "span", "seen_calls", "started", "step_started")
+    __slots__ = ("agent", "messages", "steps", "usage", "cost", "span", "traced", "seen_calls", "started", "step_started")
 
     def __init__(self, agent: Agent, prompt: str | list[Any]) -> None:
         if isinstance(prompt, str):
@@ -442,6 +447,7 @@ class _Run:
         self.usage = Usage()
         self.cost = 0.0  # USD, only kept when there is a cost_budget
         self.span: Any = None
+        self.traced = False  # whether the agent span records: tool spans and step events only then
         self.seen_calls: dict[str, int] = {}
         self.started = self.step_started = time.perf_counter()
 
@@ -475,9 +481,8 @@ class _Run:
             text = _text_of(response).rstrip()
             step.decision = "clarification" if text.endswith("?") else "final_answer"
             stop = StopReason.FINAL_ANSWER
-        span = self.span
-        if span.is_recording():
-            span.add_event(
+        if self.traced:
+            self.span.add_event(
                 "agentkit.step",
                 {
                     "agentkit.step": step.index,
@@ -531,9 +536,8 @@ class _Run:
             model=self.agent.model,
             duration=time.perf_counter() - self.started,
         )
-        span = self.span
-        if span.is_recording():
-            span.set_attributes(
+        if self.traced:
+            self.span.set_attributes(
                 {
                     "gen_ai.usage.input_tokens": self.usage.total_input_tokens,
                     "gen_ai.usage.output_tokens": self.usage.output_tokens,
@@ -562,6 +566,7 @@ def _first_line(content: Any) -> str:
     return text.splitlines()[0][:200] if text else ""
 
 
+_ARGS_JSON = json.JSONEncoder(default=str)  # built once; json.dumps(default=...) builds one per call
 _REDACT: Any = None  # resolved on first use: agentkit.redact.redact, or False if it does not exist
 
 
