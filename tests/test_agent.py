@@ -355,3 +355,21 @@ def test_transcript_shows_reason_act_observe():
         "stopped: final_answer after 2 step(s)",
         "answer:  It is 14:05 in Paris.",
     ]
+
+
+def test_spans_opened_inside_a_tool_nest_under_its_execute_tool_span(spans):
+    tracer = agent_module._tracer  # the private provider's tracer from the fixture
+
+    @tool
+    def query_db(sql: str) -> str:
+        """Run a query."""
+        with tracer.start_as_current_span("db.query"):
+            return "3 rows"
+
+    calls = [("query_db", {"sql": "select 1"}), ("query_db", {"sql": "select 2"})]  # two calls: worker threads
+    Agent(FakeClient([reply("", calls), reply("done")]), tools=[query_db]).run("go")
+    finished = spans.get_finished_spans()
+    tool_spans = {s.context.span_id for s in finished if s.name == "execute_tool query_db"}
+    inner = [s for s in finished if s.name == "db.query"]
+    assert len(tool_spans) == 2 and len(inner) == 2
+    assert {s.parent.span_id for s in inner} == tool_spans
