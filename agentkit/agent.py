@@ -208,6 +208,12 @@ class Agent:
     the same name and input made more than `max_identical_calls` times stops the
     run (the model is going round in circles). Budgets are checked after each
     reply: a final answer is always kept, but no further tools run.
+
+    Any other keyword (``temperature``, ``tool_choice``, ``metadata``, ...) is
+    sent with every request. ``stream=True`` uses ``client.messages.stream``,
+    so the SDK's spans record time to first token. Hooks: see `HOOK_EVENTS`.
+    Errors from the API itself (rate limits, overload) are not caught here: the
+    SDK retries them, and the resilience lesson handles what is left.
     """
 
     def __init__(

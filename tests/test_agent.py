@@ -373,3 +373,24 @@ def test_spans_opened_inside_a_tool_nest_under_its_execute_tool_span(spans):
     inner = [s for s in finished if s.name == "db.query"]
     assert len(tool_spans) == 2 and len(inner) == 2
     assert {s.parent.span_id for s in inner} == tool_spans
+
+
+def _roll_dice(count: int, sides: int) -> str:
+    """Roll dice and return the faces, comma-separated."""
+    return ", ".join(str(min(6, sides)) for _ in range(count))
+
+
+def test_against_the_simulator_streaming_and_async():
+    import agentkit
+
+    scenario = {"name": "dice", "match": "roll two dice",
+                "turns": [{"text": "Rolling.", "tool_calls": [{"name": "_roll_dice", "input": {"count": 2, "sides": 6}}]},
+                          "You rolled {last_tool_result}."]}
+    client = agentkit.client(scenarios=[scenario], quiet=True)
+    streamed = Agent(client, tools=[_roll_dice], stream=True).run("Please roll two dice.")
+    assert streamed.stop_reason is StopReason.FINAL_ANSWER and streamed.text == "You rolled 6, 6."
+    assert streamed.usage.input_tokens > 0 and len(streamed.steps) == 2
+
+    aclient = agentkit.async_client(scenarios=[scenario], quiet=True)
+    result = asyncio.run(Agent(aclient, tools=[_roll_dice], stream=True).arun("Please roll two dice."))
+    assert result.text == "You rolled 6, 6." and result.tool_calls[0].output == "6, 6"
