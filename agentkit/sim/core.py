@@ -416,7 +416,9 @@ def _sse_events(message: dict[str, Any], timing: Timing) -> Iterable[tuple[float
             first = False
             yield delay, _event("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
         yield 0.0, _event("content_block_stop", {"type": "content_block_stop", "index": i})
-    yield (timing.ttft * scale if first else 0.0), _event("message_delta", {
+    # The last share of output time comes before message_delta, so a stream takes ttft + output time in all,
+    # the same total as the non-streamed reply.
+    yield (timing.ttft * scale if first else per_delta), _event("message_delta", {
         "type": "message_delta",
         "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
         "usage": {"output_tokens": message["usage"]["output_tokens"]},
