@@ -180,9 +180,6 @@ def test_streaming_ttft_is_what_the_sdk_span_reports():
     assert span.attributes["gen_ai.request.stream"] is True
 
 
-@pytest.mark.xfail(reason="sim bug: a stream ends one delta interval early (the first delta waits only TTFT, so "
-                          "n deltas take ttft + (n-1)/n of the output time; a one-delta reply takes none)",
-                   strict=True)
 def test_a_stream_takes_as_long_as_the_same_call_not_streamed():
     k = 0.1
     short = Scenario.from_dict({"name": "short", "match": ".", "turns": ["OK."]})  # one delta
