@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "AGENTKIT_LIVE"))}
-    env.update(AGENTKIT_TIME_SCALE="0", PYTHONUNBUFFERED="1", **extra)
+    env.update({"AGENTKIT_TIME_SCALE": "0", "PYTHONUNBUFFERED": "1", **extra})
     return env
 
 
@@ -47,8 +47,9 @@ def read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
     return box[0]
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([PY, "-m", "agentkit.sim", "serve", "--port", "0", *args], cwd=ROOT, env=child_env(),
+def start_server(*args: str, time_scale: str = "0") -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([PY, "-m", "agentkit.sim", "serve", "--port", "0", *args], cwd=ROOT,
+                            env=child_env(AGENTKIT_TIME_SCALE=time_scale),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = read_line(proc)
     m = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)
@@ -207,6 +208,24 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     assert stop(proc) == 0
     rest = proc.stdout.read()
     assert "stopped" in rest
+    assert "Traceback" not in proc.stderr.read()
+
+
+@pytest.mark.xfail(reason="sim bug: a client that leaves a stream early (or times out) makes the server print a "
+                          "BrokenPipeError traceback (server.py _serve)", strict=True)
+def test_a_client_leaving_early_is_not_a_server_error():
+    proc, url = start_server(time_scale="0.5")  # slow enough that the stream is still going when the client leaves
+    try:
+        client = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
+        with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=user("Tell me a long story")) as s:
+            next(iter(s.text_stream))
+        client.close()
+        # the rest of the stream meets a closed socket; give the server time to notice
+        client2 = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
+        assert client2.models.retrieve(DEFAULT_MODEL).id == DEFAULT_MODEL  # and it keeps serving
+        threading.Event().wait(1.0)
+    finally:
+        assert stop(proc) == 0
     assert "Traceback" not in proc.stderr.read()
 
 
