@@ -31,7 +31,6 @@ from typing import Any
 
 import anthropic
 import httpx2
-from anthropic.types import Message, TextBlock, ToolUseBlock, Usage
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -43,42 +42,7 @@ from agentkit.agent import CURRENT_STEP
 from agentkit.models import DEFAULT_MODEL
 from agentkit.tracing import capture, setup_tracing
 
-STEPS = 10
-
-
-def _message(i: int, final: bool) -> Message:
-    usage = Usage(input_tokens=200 + 50 * i, output_tokens=30)
-    if final:
-        return Message(id=f"msg_{i}", type="message", role="assistant", model=DEFAULT_MODEL,
-                       content=[TextBlock(type="text", text="The answer is 45.")],
-                       stop_reason="end_turn", stop_sequence=None, usage=usage)
-    return Message(id=f"msg_{i}", type="message", role="assistant", model=DEFAULT_MODEL,
-                   content=[TextBlock(type="text", text="Adding the next number."),
-                            ToolUseBlock(type="tool_use", id=f"toolu_{i}", name="add", input={"a": i, "b": 1})],
-                   stop_reason="tool_use", stop_sequence=None, usage=usage)
-
-
-SCRIPT = [_message(i, final=i == STEPS - 1) for i in range(STEPS)]
-
-
-class FakeMessages:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def create(self, **params: Any) -> Message:
-        message = SCRIPT[self.calls % STEPS]
-        self.calls += 1
-        return message
-
-
-class FakeClient:
-    def __init__(self) -> None:
-        self.messages = FakeMessages()
-
-
-def add(a: int, b: int) -> int:
-    """Add two numbers."""
-    return a + b
+from fake_client import SCRIPT, STEPS, FakeClient, add  # benchmarks/ is on sys.path when run as a script
 
 
 def measure(variants: dict[str, Callable[[], None]], units: dict[str, int], repeats: dict[str, int],
