@@ -630,6 +630,25 @@ def test_fail_first_two_the_sdk_retries_and_succeeds():
     assert len(sim.requests) == 1  # failed attempts never reach the model
 
 
+def test_streams_are_retried_too():
+    with scale(0.001):
+        c = sim_client(faults=Faults(fail_first=2))
+        with c.messages.stream(model=MODEL, max_tokens=100, messages=user("Hello")) as stream:
+            text = "".join(stream.text_stream)
+    assert text and [r.status for r in simulator_of(c).messages_wire()] == [529, 529, 200]
+
+
+def test_concurrent_calls_on_one_client():
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = sim_client()
+    questions = [f"Question number {i}" for i in range(12)]
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda q: c.messages.create(model=MODEL, max_tokens=100, messages=user(q)), questions))
+    assert all(q in r.content[0].text for q, r in zip(questions, replies))
+    assert len({r.id for r in replies}) == len(questions)
+
+
 def test_fail_first_five_exhausts_two_retries():
     with scale(0.001):
         c = sim_client(faults=Faults(fail_first=5), max_retries=2)

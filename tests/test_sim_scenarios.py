@@ -89,6 +89,21 @@ def test_match_on_system_and_tool_and_first_registered_wins():
     assert fallback.content[0].text.startswith(SIMULATED_NOTE)
 
 
+def test_last_tool_result_reads_block_lists_and_joins_parallel_results():
+    c = sim_client(scenarios=[{"name": "two", "match": "both", "turns": [
+        {"text": "", "tool_calls": [{"name": "get_weather", "input": {"city": "Oslo"}},
+                                    {"name": "get_time", "input": {"tz": "Europe/Oslo"}}]},
+        {"text": "Results: {last_tool_result}"}]}])
+    first = c.messages.create(model=MODEL, max_tokens=200, tools=[WEATHER_TOOL, TIME_TOOL], messages=user("both"))
+    ids = [b.id for b in first.content if b.type == "tool_use"]
+    second = c.messages.create(model=MODEL, max_tokens=200, tools=[WEATHER_TOOL, TIME_TOOL], messages=[
+        *user("both"), {"role": "assistant", "content": first.content},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": ids[0], "content": [{"type": "text", "text": "5 C"}]},
+            {"type": "tool_result", "tool_use_id": ids[1], "content": "09:00"}]}])
+    assert second.content[0].text == "Results: 5 C; 09:00"
+
+
 def test_only_offered_tools_are_called():
     c = sim_client(scenarios=[CLOCK])
     m = c.messages.create(model=MODEL, max_tokens=100, tools=[WEATHER_TOOL], messages=user("What time is it?"))
