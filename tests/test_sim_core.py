@@ -556,7 +556,6 @@ def test_bad_messages_get_the_apis_error_shape(c, messages, phrases):
     assert_api_error(err.value, 400, "invalid_request_error", *phrases)
 
 
-@pytest.mark.xfail(reason="sim bug: documented API checks missing (validate.py _messages)", strict=True)
 @pytest.mark.parametrize("messages, phrase", [
     # "tool_result blocks must come FIRST in the content array" (tool use docs); text first is a 400
     ([*user("x"), {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_z", "name": "f", "input": {}}]},
@@ -716,8 +715,6 @@ def test_retries_with_the_async_client():
     assert [r.headers["x-stainless-retry-count"] for r in sim.messages_wire()] == ["0", "1", "2"]
 
 
-@pytest.mark.xfail(reason="sim bug: the in-process transports ignore the request's timeout, so the SDK never raises "
-                          "APITimeoutError offline (it does against the loopback server) (transport.py)", strict=True)
 def test_sdk_timeouts_fire_in_process_as_over_http():
     with scale(0.1):  # a response slowed 20x takes several real seconds at this scale; the client waits 0.2 s
         c = sim_client(faults=Faults(slow=1.0, slow_factor=20.0), max_retries=0, timeout=0.2)

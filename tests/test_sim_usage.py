@@ -155,8 +155,6 @@ def test_moving_breakpoint_reads_the_previous_turns_prefix(c):
     assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
 
 
-@pytest.mark.xfail(reason="sim bug: the top-level `cache_control` (automatic caching of the last cacheable block, "
-                          "an SDK 2.x create() argument) is ignored (usage.py segments)", strict=True)
 def test_top_level_cache_control_caches_the_last_block(c):
     doc = text_of_at_least(1200, "Document. ")
     turn1 = user(doc)

@@ -50,7 +50,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
-    do_GET = do_POST = do_DELETE = _serve
+    def _serve_safely(self) -> None:
+        try:
+            self._serve()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client left early (it stopped reading a stream, or timed out): nothing to report.
+            self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = _serve_safely
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet unless asked
         if self.server.verbose:

@@ -4,7 +4,8 @@ anthropic 2.x sends through `httpx2`, so `anthropic.Anthropic(http_client=
 httpx2.Client(transport=SimTransport(sim)))` talks to the simulator with no
 socket at all. Latency is real (scaled) sleeping, and a streamed response
 really trickles out event by event, so the SDK's time-to-first-chunk and the
-learner's stopwatch both see what they would see against the API.
+learner's stopwatch both see what they would see against the API. The client's
+read timeout applies to those real (scaled) waits, as it would on a socket.
 """
 
 from __future__ import annotations
@@ -26,23 +27,42 @@ def _base_url(request: httpx2.Request) -> str:
     return f"{url.scheme}://{url.host}{port}"
 
 
+def _read_timeout(request: httpx2.Request) -> float | None:
+    """The client's read timeout for this request (real seconds), as a socket transport would apply it."""
+    value = (request.extensions.get("timeout") or {}).get("read")
+    return value if isinstance(value, (int, float)) else None
+
+
+def _timed_out(request: httpx2.Request, waited: float) -> httpx2.ReadTimeout:
+    return httpx2.ReadTimeout(f"the simulated response waited {waited:.3f} s, longer than the client's read "
+                              "timeout", request=request)
+
+
 class _SyncChunks(httpx2.SyncByteStream):
-    def __init__(self, chunks: list[tuple[float, bytes]]) -> None:
-        self._chunks = chunks
+    def __init__(self, chunks: list[tuple[float, bytes]], request: httpx2.Request) -> None:
+        self._chunks, self._request = chunks, request
 
     def __iter__(self) -> Iterator[bytes]:
+        limit = _read_timeout(self._request)
         for delay, chunk in self._chunks:
+            if limit is not None and delay > limit:
+                time.sleep(limit)
+                raise _timed_out(self._request, limit)
             if delay > 0:
                 time.sleep(delay)
             yield chunk
 
 
 class _AsyncChunks(httpx2.AsyncByteStream):
-    def __init__(self, chunks: list[tuple[float, bytes]]) -> None:
-        self._chunks = chunks
+    def __init__(self, chunks: list[tuple[float, bytes]], request: httpx2.Request) -> None:
+        self._chunks, self._request = chunks, request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        limit = _read_timeout(self._request)
         for delay, chunk in self._chunks:
+            if limit is not None and delay > limit:
+                await asyncio.sleep(limit)
+                raise _timed_out(self._request, limit)
             if delay > 0:
                 await asyncio.sleep(delay)
             yield chunk
@@ -74,9 +94,13 @@ class SimTransport(httpx2.BaseTransport):
         _mark_span()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers),
                                        request.read(), _base_url(request))
+        limit = _read_timeout(request)
+        if limit is not None and result.delay > limit:  # a socket would give up waiting here
+            time.sleep(limit)
+            raise _timed_out(request, limit)
         if result.delay > 0:
             time.sleep(result.delay)
-        return _response(result, request, _SyncChunks(result.chunks) if result.chunks is not None else None)
+        return _response(result, request, _SyncChunks(result.chunks, request) if result.chunks is not None else None)
 
 
 class AsyncSimTransport(httpx2.AsyncBaseTransport):
@@ -90,6 +114,10 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         body = await request.aread()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers), body,
                                        _base_url(request))
+        limit = _read_timeout(request)
+        if limit is not None and result.delay > limit:
+            await asyncio.sleep(limit)
+            raise _timed_out(request, limit)
         if result.delay > 0:
             await asyncio.sleep(result.delay)
-        return _response(result, request, _AsyncChunks(result.chunks) if result.chunks is not None else None)
+        return _response(result, request, _AsyncChunks(result.chunks, request) if result.chunks is not None else None)

@@ -125,6 +125,11 @@ def segments(body: dict[str, Any]) -> list[Segment]:
             overhead = MESSAGE_OVERHEAD if b_i == 0 else 0
             out.append(Segment(block_tokens(b) + overhead, f"M{msg.get('role')}{b_i}" + _canon(_strip_cc(b)),
                                _ttl(b, f"messages.{m_i}.content.{b_i}")))
+    top = body.get("cache_control")
+    if top is not None and out and out[-1].ttl is None:
+        # Top-level cache_control: the API puts the breakpoint on the last cacheable block.
+        last = out[-1]
+        out[-1] = Segment(last.tokens, last.key, _ttl({"cache_control": top}, "cache_control"))
     n = sum(1 for s in out if s.ttl)
     if n > MAX_BREAKPOINTS:
         raise invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {n}.")

@@ -111,8 +111,11 @@ def _messages(messages: Any) -> None:
                               "final assistant message")
         else:
             raise invalid(f"messages.{i}.content: Input should be a valid string or list of content blocks")
+        if role == "assistant" and i == len(messages) - 1 and _ends_with_space(content):
+            raise invalid(f"messages.{i}: final assistant content cannot end with trailing whitespace")
         uses: set[str] = set()
         results: set[str] = set()
+        seen_other = False  # a block that is not a tool_result came earlier in this message
         for j, b in enumerate(blocks):
             if not isinstance(b, dict) or b.get("type") not in _KNOWN_BLOCKS:
                 got = b.get("type") if isinstance(b, dict) else type(b).__name__
@@ -131,7 +134,12 @@ def _messages(messages: Any) -> None:
                     raise invalid(f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` "
                                   f"blocks: {tid}. Each `tool_result` block must have a corresponding `tool_use` "
                                   "block in the previous message.")
+                if seen_other:
+                    raise invalid(f"messages.{i}.content.{j}: tool_result blocks must come first in a user "
+                                  "message, before any text or other content")
                 results.add(tid)
+            else:
+                seen_other = True
         if pending and role == "user" and pending - results:
             missing = ", ".join(sorted(pending - results))
             raise invalid(f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately "
@@ -141,6 +149,13 @@ def _messages(messages: Any) -> None:
             raise invalid(f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately "
                           f"after: {', '.join(sorted(pending))}.")
         pending = uses if role == "assistant" else set()
+
+
+def _ends_with_space(content: Any) -> bool:
+    if isinstance(content, str):
+        return content != content.rstrip()
+    last = content[-1] if content else None
+    return isinstance(last, dict) and last.get("type") == "text" and last.get("text", "") != last.get("text", "").rstrip()
 
 
 def messages_body(data: dict[str, Any]) -> None:
