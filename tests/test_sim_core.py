@@ -366,9 +366,8 @@ def test_tool_runner_replays_when_the_server_lost_its_thread(c):
     replies = []
     for reply in runner:
         if not replies:
-            # What a server restart does: every thread is gone. (Private state: there is no public way to lose it.)
-            sim._threads.clear()
-            sim._by_reply.clear()
+            # What a server restart does: every thread is gone.
+            sim.forget_threads()
         replies.append(reply)
     assert [r.stop_reason for r in replies] == ["tool_use", "end_turn"]
     statuses = [(r.body["thread"]["type"], r.status) for r in sim.messages_wire()]

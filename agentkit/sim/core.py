@@ -110,6 +110,13 @@ class Simulator:
         with self._lock:
             self.clock += seconds
 
+    def forget_threads(self) -> None:
+        """Drop every server-side message thread, as if the server lost them: the next `continue` gets
+        `thread_not_found`, and the SDK replays the full history under a new thread."""
+        with self._lock:
+            self._threads.clear()
+            self._by_reply.clear()
+
     def finish_batches(self) -> None:
         """End every batch's processing now (tests and impatient learners)."""
         with self._lock:

@@ -73,14 +73,20 @@ def _sample_input(schema: dict[str, Any], user: str) -> dict[str, Any]:
             out[name] = []
         elif kind == "object":
             out[name] = {}
+        elif re.search(r"query|question|text|prompt|topic|q$", name):
+            out[name] = user[:200]
         else:
-            out[name] = user[:200] if re.search(r"query|question|text|prompt|topic|q$", name) else "example"
+            # A proper noun from the request ("weather in Paris" -> city "Paris") beats a placeholder.
+            names = re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)\b", user)
+            out[name] = names[-1] if names else "example"
     return out
 
 
 def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callable[[str], str]) -> Reply:
     messages: list[dict[str, Any]] = body["messages"]
-    tools = {t["name"]: t for t in body.get("tools") or [] if isinstance(t, dict) and "name" in t}
+    # Only client tools: server tools (web search, code execution...) run on Anthropic's side, not simulated here.
+    tools = {t["name"]: t for t in body.get("tools") or []
+             if isinstance(t, dict) and "name" in t and t.get("type") in (None, "custom")}
     user = next((text_of(m["content"]) for m in messages if m["role"] == "user"), "")
     system = _system_text(body.get("system"))
     prefill = text_of(messages[-1]["content"]) if messages[-1]["role"] == "assistant" else ""
