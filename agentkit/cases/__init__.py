@@ -1,0 +1,11 @@
+"""The course's case studies, rebuilt so a learner can measure them.
+
+Each module rebuilds one story the course tells (named teams and dates cannot
+be checked, so the lessons say "as the course tells it") as a runnable agent on
+the simulator: the same tools, the same slow spot, and the fix. The learner
+finds the cause with the lesson's own tools rather than taking the numbers on
+trust.
+
+- `research_agent`: Lesson 1's research agent that spends 34 of its 47 seconds
+  in vector-database queries made one after another (`build_research_agent`).
+"""

@@ -1,0 +1,615 @@
+"""The 47-second research agent (Lesson 1's case study), rebuilt on the simulator.
+
+As the course tells it, a production research agent took 47 seconds per
+request; the team blamed the model, but a trace showed 34 of those seconds in
+vector-database queries made one after another, and under 4 seconds of model
+inference. This module rebuilds that agent so a learner can trace it and find
+the cause:
+
+    agent = build_research_agent(agentkit.client(scenarios=["l1_research"]))
+    with agentkit.capture(time_scale=trace_time_scale(client)) as trace:
+        agent.run(QUESTION)
+    print(figures(trace))                       # ~47 s wall, ~34 s in vector_db.query
+
+    fixed = build_research_agent(client, concurrent=True)   # the queries run at once
+
+The agent has three tools: `web_search` (a slow external search API),
+`retrieve` (a retriever that queries every collection of a vector store, each
+query a manual `vector_db.query` span with the OpenTelemetry database
+attributes) and `run_code` (a code executor that can fail part-way, returning
+what it printed before it stopped). The tools take *simulated* time with
+`agentkit.sim.sleep`, so the real run stays about a second long while the
+trace reports production-like seconds. What the model says is data:
+`agentkit/scenarios/l1_research.yaml`.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextvars
+import gc
+import math
+import operator
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit import sim
+from agentkit.agent import Agent, RunResult
+from agentkit.clients import is_live
+from agentkit.models import FAST_MODEL
+from agentkit.tools import Tool, ToolError, tool
+from agentkit.tracing import Trace, capture, tracer
+
+__all__ = [
+    "COLLECTIONS",
+    "CUTOFF_QUESTION",
+    "LAB_QUESTION",
+    "QUESTION",
+    "SYSTEM",
+    "CaseFigures",
+    "CodeExecutor",
+    "ExecutionResult",
+    "ResearchTools",
+    "VectorStore",
+    "build_research_agent",
+    "figures",
+    "research_tools",
+    "run_traced",
+    "trace_time_scale",
+]
+
+#: The request the case study traces (matched by the first scenario in l1_research.yaml).
+QUESTION = "Why did our trial-to-paid conversion drop in Q3, and how do we compare with the industry?"
+#: The longer request of Lab 1: eight steps that use all three tools.
+LAB_QUESTION = "Write a short research brief on our Q3 trial-to-paid conversion drop, with figures and sources."
+#: A request whose answer gets cut off at max_tokens (Lab 1, task 3).
+CUTOFF_QUESTION = "List every Q3 support ticket about signup, in full."
+
+SYSTEM = (
+    "You are a research assistant for a software company. Use web_search for public information, retrieve for "
+    "the company's internal documents, and run_code for any arithmetic. Cite your sources. Be brief."
+)
+
+#: The vector store's collections. The retriever queries every one of them per question: 17 queries.
+COLLECTIONS: tuple[str, ...] = (
+    "support_tickets", "sales_call_notes", "release_notes", "product_analytics", "nps_comments",
+    "churn_surveys", "onboarding_docs", "pricing_pages", "experiment_logs", "incident_reports",
+    "community_forum", "app_store_reviews", "crm_notes", "billing_events", "marketing_emails",
+    "help_center", "roadmap",
+)
+
+# Simulated latencies (seconds), chosen so the traced run reproduces the course's figures:
+# 17 queries x ~2 s = ~34 s of vector DB; a few fast model calls under 4 s; ~47 s in all.
+QUERY_SECONDS = 2.0  # one vector-DB query (a managed store across a region, no batching)
+QUERY_JITTER = 0.10  # sigma of the seeded log-normal spread of one query
+SEARCH_SECONDS = 3.8  # one call to the external web-search API
+SANDBOX_START_SECONDS = 4.0  # starting a fresh code sandbox
+SECONDS_PER_STATEMENT = 0.4  # running one statement in it
+CODE_TIMEOUT_SECONDS = 30.0  # the sandbox is stopped after this long
+
+#: `db.system.name` of the simulated store. The OTel registry lists no vector database, and the
+#: convention says to use a custom value then; this one says plainly that it is simulated.
+DB_SYSTEM = "agentkit.sim.vector_store"
+
+# What the store holds: a few short (made-up, clearly internal) documents per collection.
+_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    "support_tickets": (
+        "Since July 8, 214 tickets mention the new signup form asking for a credit card before the trial starts.",
+        "Several trial users say they abandoned signup because a card was required up front.",
+    ),
+    "sales_call_notes": ("Prospects on calls in August asked to try the product without entering a card.",),
+    "release_notes": ("Release 7.4 on July 8 made a credit card mandatory at trial signup (experiment CARD-REQ).",),
+    "product_analytics": (
+        "Trial-to-paid conversion: Q2 18.1 percent, Q3 13.4 percent. Trial signups fell 31 percent after July 8.",
+        "Trials started: Q2 5,240, Q3 3,610. Paid conversions: Q2 948, Q3 484.",
+    ),
+    "nps_comments": ("Detractors in Q3 mention the signup friction more than any product feature.",),
+    "churn_surveys": ("Churn reasons in Q3 are unchanged from Q2: price and missing integrations.",),
+    "onboarding_docs": ("The onboarding checklist was not changed in Q3.",),
+    "pricing_pages": ("List prices did not change in Q3; the annual discount stayed at 15 percent.",),
+    "experiment_logs": (
+        "Experiment CARD-REQ (card required at signup) shipped to 100 percent of traffic on July 8 without a holdout.",
+    ),
+    "incident_reports": ("No major outage in Q3; one 40-minute login incident on August 19.",),
+    "community_forum": ("Forum threads in July ask why a card is now needed to start a trial.",),
+    "app_store_reviews": ("App reviews are flat quarter over quarter at 4.4 stars.",),
+    "crm_notes": ("Enterprise pipeline is unaffected; the drop is in self-serve trials.",),
+    "billing_events": ("Card-declined events at signup rose after July 8.",),
+    "marketing_emails": ("Q3 trial nurture emails kept the same open rates as Q2.",),
+    "help_center": ("The help article 'Why do you need my card?' got 9,800 views in Q3.",),
+    "roadmap": ("A 'no card needed' trial option is on the Q4 roadmap as a candidate.",),
+}
+
+_WEB: dict[str, str] = {
+    "benchmark": (
+        "Industry surveys of B2B SaaS put trial-to-paid conversion at roughly 15-25 percent for trials that ask for "
+        "no card (opt-in) and roughly 50 percent for card-required (opt-out) trials, which start far fewer trials."
+    ),
+    "card": (
+        "Articles on requiring a card at signup report fewer trial starts (often 30-50 percent fewer) in exchange for "
+        "a higher conversion rate among those who do start."
+    ),
+}
+
+
+# ---------------------------------------------------------------------------
+# Time: simulated seconds offline, real seconds live
+# ---------------------------------------------------------------------------
+
+
+def _sleeper(live: bool) -> Callable[[float], None]:
+    # Offline the tools sleep simulated seconds (x the simulator's time scale); against the real
+    # API they take real seconds, so a live trace (time_scale 1.0) shows the same shape.
+    return time.sleep if live else sim.sleep
+
+
+def trace_time_scale(client: Any) -> float:
+    """The `time_scale` to capture this client's runs with: the simulator's, or 1.0 live."""
+    return 1.0 if is_live(client) else sim.time_scale()
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Collect garbage now and not during the block.
+
+    At a time scale of 0.02 every real pause is magnified 50 times in the
+    trace: a 100 ms full garbage collection in a busy kernel would show up as
+    5 simulated seconds inside whichever span it hit.
+    """
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def run_traced(agent: Agent, prompt: str) -> tuple[RunResult, Trace]:
+    """Run `agent` on `prompt` inside `capture()` at the right time scale; returns (result, trace).
+
+    The same as `with capture(time_scale=trace_time_scale(agent.client)) as trace: agent.run(prompt)`,
+    with garbage collection held off during the run (see `_no_gc_pauses`).
+    """
+    with _no_gc_pauses(), capture(time_scale=trace_time_scale(agent.client)) as trace:
+        result = agent.run(prompt)
+    return result, trace
+
+
+def _jitter(key: str, sigma: float) -> float:
+    """A seeded log-normal factor around 1: the same key always gives the same spread."""
+    return math.exp(random.Random(key).gauss(0.0, sigma))
+
+
+# ---------------------------------------------------------------------------
+# The vector store and the retriever (manual spans: the database layer)
+# ---------------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _similarity(a: str, b: str) -> float:
+    """Cosine similarity of word counts: a stand-in for embedding similarity, deterministic and fast."""
+    ca, cb = Counter(_words(a)), Counter(_words(b))
+    dot = sum(ca[w] * cb[w] for w in ca)
+    norm = math.sqrt(sum(v * v for v in ca.values())) * math.sqrt(sum(v * v for v in cb.values()))
+    return dot / norm if norm else 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    collection: str
+    text: str
+    score: float
+
+
+class VectorStore:
+    """A simulated vector database: one `query` per collection, each about `QUERY_SECONDS` long.
+
+    Every query is a manual span `vector_db.query` carrying the OpenTelemetry
+    database attributes (`db.system.name`, `db.collection.name`,
+    `db.operation.name`, `db.response.returned_rows`). The span name stays the
+    same for every collection so the spans group; which collection it was is
+    an attribute.
+    """
+
+    def __init__(self, *, seed: int = 0, live: bool = False) -> None:
+        self.seed = seed
+        self._sleep = _sleeper(live)
+
+    def query_seconds(self, collection: str, text: str) -> float:
+        """The simulated latency of one query (seeded: the same query always takes the same time)."""
+        return QUERY_SECONDS * _jitter(f"{self.seed}:{collection}:{text}", QUERY_JITTER)
+
+    def query(self, collection: str, text: str, k: int = 2) -> list[Hit]:
+        if collection not in _DOCUMENTS:
+            raise ValueError(f"no collection {collection!r}; the store has {', '.join(COLLECTIONS)}")
+        with tracer().start_as_current_span(
+            "vector_db.query",
+            attributes={
+                "db.system.name": DB_SYSTEM,
+                "db.collection.name": collection,
+                "db.operation.name": "query",
+            },
+        ) as span:
+            self._sleep(self.query_seconds(collection, text))
+            hits = sorted((Hit(collection, doc, _similarity(text, doc)) for doc in _DOCUMENTS[collection]),
+                          key=lambda h: -h.score)[:k]
+            span.set_attribute("db.response.returned_rows", len(hits))
+            return hits
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool for every concurrent retriever, so a run does not pay for starting 17 threads."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            size = len(COLLECTIONS)
+            pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="vector-db")
+            # Start every worker now (each waits at a barrier until all exist): a pool starts its threads
+            # lazily, and starting them during the first traced run would show up as query latency.
+            barrier = threading.Barrier(size)
+            for future in [pool.submit(barrier.wait, 5.0) for _ in range(size)]:
+                future.result()
+            _POOL = pool
+        return _POOL
+
+
+class Retriever:
+    """Queries every collection for a question and keeps the best hits.
+
+    `concurrent=False` is the slow original: one query after another.
+    `concurrent=True` is the fix: all queries at once on a thread pool, so the
+    retrieval takes about as long as its slowest query.
+    """
+
+    def __init__(self, store: VectorStore, *, concurrent: bool = False, top_k: int = 4) -> None:
+        self.store = store
+        self.concurrent = concurrent
+        self.top_k = top_k
+        if concurrent:
+            _pool()  # start the workers now, not inside the first traced run
+
+    def search(self, question: str) -> list[Hit]:
+        if self.concurrent:
+            # Each query runs in a copy of this context, so its span nests under the tool's span.
+            futures = [_pool().submit(contextvars.copy_context().run, self.store.query, c, question)
+                       for c in COLLECTIONS]
+            results = [f.result() for f in futures]
+        else:
+            results = [self.store.query(c, question) for c in COLLECTIONS]
+        hits = [h for per_collection in results for h in per_collection]
+        return sorted(hits, key=lambda h: (-h.score, h.collection))[: self.top_k]
+
+
+# ---------------------------------------------------------------------------
+# The code executor: a small simulated sandbox that can fail part-way
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """What one sandbox run produced. `completed` is False if it stopped before its last statement."""
+
+    code: str
+    stdout: str
+    completed: bool
+    statements_run: int
+    statements_total: int
+    seconds: float  # simulated
+    error_type: str | None = None  # "ZeroDivisionError", "TimeoutError", "SandboxKilled", ...
+    error: str | None = None
+
+    @property
+    def partial(self) -> bool:
+        """It stopped early but printed something first: the caller got part of the output."""
+        return not self.completed and bool(self.stdout)
+
+
+class _Stop(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"round": round, "min": min, "max": max, "sum": sum, "len": len, "abs": abs}
+
+
+class CodeExecutor:
+    """A simulated code sandbox for arithmetic scripts, with failures a real one has.
+
+    It runs a small subset of Python (assignments, arithmetic, lists, f-strings,
+    `print()`, `sleep(seconds)`) statement by statement, through `ast` rather
+    than `exec`: model-written code must never run unsandboxed on a learner's
+    machine (sandboxing is a later lesson), and a whitelist is the simplest
+    safe stand-in. A run can stop part-way, keeping what it printed so far:
+
+    - the code raises (a `ZeroDivisionError`, a `NameError`, ...);
+    - it runs past `CODE_TIMEOUT_SECONDS` of simulated time (`TimeoutError`);
+    - the sandbox is killed at a random statement (`SandboxKilled`), with
+      probability `crash_rate` per run, drawn from a generator seeded by
+      `seed`, the run's number and the code, so reruns fail the same way.
+
+    Each run is a manual span `sandbox.run`; `on_result(span, result)`, if
+    given, is called with that span and the `ExecutionResult` before the span
+    ends, which is where a trace schema records how the run went. Every result
+    is kept in `results`; errors raised by `on_result` in `handler_errors`.
+    """
+
+    def __init__(self, *, crash_rate: float = 0.0, seed: int = 0, live: bool = False,
+                 on_result: Callable[[Any, ExecutionResult], None] | None = None) -> None:
+        if not 0.0 <= crash_rate <= 1.0:
+            raise ValueError(f"crash_rate is a probability between 0 and 1, got {crash_rate!r}")
+        if on_result is not None and not callable(on_result):
+            raise TypeError(f"on_result must be a function (span, result) -> None, got {type(on_result).__name__}")
+        self.crash_rate = crash_rate
+        self.seed = seed
+        self.on_result = on_result
+        self.results: list[ExecutionResult] = []
+        self.handler_errors: list[BaseException] = []
+        self._sleep = _sleeper(live)
+
+    def run(self, code: str) -> ExecutionResult:
+        try:
+            statements = ast.parse(code).body
+        except SyntaxError as err:
+            statements, syntax_error = [], err
+        else:
+            syntax_error = None
+        rng = random.Random(f"{self.seed}:{len(self.results)}:{code}")
+        crash_at = rng.randrange(len(statements)) if statements and rng.random() < self.crash_rate else None
+        with tracer().start_as_current_span(
+            "sandbox.run", attributes={"agentkit.code.statements": len(statements)}
+        ) as span:
+            result = self._execute(code, statements, crash_at, syntax_error)
+            self.results.append(result)
+            if self.on_result is not None:
+                try:
+                    self.on_result(span, result)
+                except Exception as err:  # noqa: BLE001 - the learner's handler: keep the error to report it
+                    self.handler_errors.append(err)
+        return result
+
+    def _execute(self, code: str, statements: list[ast.stmt], crash_at: int | None,
+                 syntax_error: SyntaxError | None) -> ExecutionResult:
+        out: list[str] = []
+        env: dict[str, Any] = {}
+        clock = [SANDBOX_START_SECONDS]
+        self._sleep(SANDBOX_START_SECONDS)
+
+        def advance(seconds: float) -> None:
+            if clock[0] + seconds > CODE_TIMEOUT_SECONDS:
+                self._sleep(max(CODE_TIMEOUT_SECONDS - clock[0], 0.0))
+                clock[0] = CODE_TIMEOUT_SECONDS
+                raise _Stop("TimeoutError", f"the sandbox stopped the code after {CODE_TIMEOUT_SECONDS:g} s")
+            clock[0] += seconds
+            self._sleep(seconds)
+
+        def done(run: int, error_type: str | None = None, error: str | None = None) -> ExecutionResult:
+            stdout = "\n".join(out)
+            return ExecutionResult(code, stdout, error_type is None, run, len(statements), clock[0], error_type, error)
+
+        if syntax_error is not None:
+            return done(0, "SyntaxError", f"{syntax_error.msg} (line {syntax_error.lineno})")
+        for index, statement in enumerate(statements):
+            try:
+                if index == crash_at:
+                    raise _Stop("SandboxKilled", "the sandbox was killed (out of memory)")
+                advance(SECONDS_PER_STATEMENT)
+                _run_statement(statement, env, out, advance)
+            except _Stop as stop:
+                return done(index, stop.error_type, str(stop))
+            except Exception as err:  # noqa: BLE001 - the script's own error, as Python reports it
+                return done(index, type(err).__name__, str(err))
+        return done(len(statements))
+
+
+def _run_statement(node: ast.stmt, env: dict[str, Any], out: list[str], advance: Callable[[float], None]) -> None:
+    target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+    if isinstance(target, ast.Name):
+        env[target.id] = _eval(node.value, env, out, advance)
+    elif isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
+        values = list(_eval(node.value, env, out, advance))
+        if len(values) != len(target.elts):
+            raise ValueError(f"expected {len(target.elts)} values to unpack, got {len(values)}")
+        env.update({t.id: v for t, v in zip(target.elts, values)})  # type: ignore[attr-defined]
+    elif isinstance(node, ast.Expr):
+        _eval(node.value, env, out, advance)
+    else:
+        raise _Stop("UnsupportedCode", f"line {node.lineno}: the sandbox runs assignments, arithmetic and print() only")
+
+
+def _eval(node: ast.expr, env: dict[str, Any], out: list[str], advance: Callable[[float], None]) -> Any:
+    def ev(n: ast.expr) -> Any:
+        return _eval(n, env, out, advance)
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in env:
+            raise NameError(f"name {node.id!r} is not defined")
+        return env[node.id]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = ev(node.left), ev(node.right)
+        if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > 64:
+            raise _Stop("UnsupportedCode", "exponents above 64 are not allowed in the sandbox")
+        return _BINOPS[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = ev(node.operand)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [ev(e) for e in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Subscript):
+        return ev(node.value)[ev(node.slice)]
+    if isinstance(node, ast.JoinedStr):
+        return "".join(ev(v) if not isinstance(v, ast.FormattedValue) else _format(v, ev) for v in node.values)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        args = [ev(a) for a in node.args]
+        if node.func.id == "print":
+            out.append(" ".join(str(a) for a in args))
+            return None
+        if node.func.id == "sleep" and len(args) == 1 and isinstance(args[0], (int, float)):
+            advance(float(args[0]))
+            return None
+        if node.func.id in _FUNCTIONS:
+            return _FUNCTIONS[node.func.id](*args)
+    raise _Stop("UnsupportedCode", f"line {getattr(node, 'lineno', '?')}: the sandbox runs arithmetic, lists, "
+                                   f"f-strings, print() and {', '.join(_FUNCTIONS)} only")
+
+
+def _format(node: ast.FormattedValue, ev: Callable[[ast.expr], Any]) -> str:
+    spec = "".join(ev(v) for v in node.format_spec.values) if isinstance(node.format_spec, ast.JoinedStr) else ""
+    return format(ev(node.value), spec)
+
+
+# ---------------------------------------------------------------------------
+# The tools and the agent
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ResearchTools:
+    """The research agent's three tools and what stands behind them (for inspection in labs and tests)."""
+
+    store: VectorStore
+    retriever: Retriever
+    executor: CodeExecutor
+    tools: list[Tool] = field(default_factory=list)
+
+
+def research_tools(*, concurrent: bool = False, seed: int = 0, crash_rate: float = 0.0, live: bool = False,
+                   on_code_result: Callable[[Any, ExecutionResult], None] | None = None) -> ResearchTools:
+    """web_search, retrieve and run_code, built fresh (each executor keeps its own run count and results)."""
+    sleep = _sleeper(live)
+    store = VectorStore(seed=seed, live=live)
+    retriever = Retriever(store, concurrent=concurrent)
+    executor = CodeExecutor(crash_rate=crash_rate, seed=seed, live=live, on_result=on_code_result)
+
+    def web_search(query: str) -> str:
+        """Search the public web; returns short summaries of the best matching pages.
+
+        Args:
+            query: a few keywords, such as "SaaS trial conversion benchmark"
+        """
+        sleep(SEARCH_SECONDS * _jitter(f"{seed}:web:{query}", QUERY_JITTER))
+        words = set(_words(query))
+        found = [text for key, text in _WEB.items() if key in words or key + "s" in words]
+        return "\n".join(found) or f"No useful results for {query!r}."
+
+    def retrieve(question: str) -> str:
+        """Search the company's internal documents (tickets, analytics, release notes, experiments and more);
+        returns the best passages with their collection and similarity score.
+
+        Args:
+            question: what to look for, in plain words
+        """
+        hits = retriever.search(question)
+        return "\n".join(f"[{h.collection}] {h.text} (score {h.score:.2f})" for h in hits)
+
+    def run_code(code: str) -> str:
+        """Run a short Python script for arithmetic (assignments, arithmetic, lists, f-strings, print) in a
+        sandbox; returns what it printed.
+
+        Args:
+            code: the script; print() the results you need
+        """
+        result = executor.run(code)
+        if result.completed:
+            return result.stdout or "(the script printed nothing)"
+        # The model is told it failed, and gets whatever was printed before the failure.
+        printed = f" Output before it stopped:\n{result.stdout}" if result.stdout else " It printed nothing."
+        raise ToolError(f"{result.error_type}: {result.error} (after {result.statements_run} of "
+                        f"{result.statements_total} statements).{printed}")
+
+    return ResearchTools(store, retriever, executor, [tool(web_search), tool(retrieve), tool(run_code)])
+
+
+def build_research_agent(client: Any, concurrent: bool = False, *, model: str = FAST_MODEL, max_steps: int = 8,
+                         seed: int = 0, crash_rate: float = 0.0, name: str = "research_agent",
+                         tools: ResearchTools | None = None, **agent_options: Any) -> Agent:
+    """The case study's research agent on `client` (load the "l1_research" scenarios for offline runs).
+
+    `concurrent=False` queries the vector store's collections one after
+    another (the 47-second original); `concurrent=True` queries them all at
+    once. Pass `tools=research_tools(...)` to keep a handle on the executor.
+    """
+    if tools is None:
+        tools = research_tools(concurrent=concurrent, seed=seed, crash_rate=crash_rate, live=is_live(client))
+    return Agent(client, model=model, system=SYSTEM, tools=tools.tools, max_steps=max_steps, name=name,
+                 **agent_options)
+
+
+# ---------------------------------------------------------------------------
+# Reading the trace
+# ---------------------------------------------------------------------------
+
+
+def _busy(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one interval (overlapping queries count once)."""
+    total, end = 0.0, -math.inf
+    for start, stop in sorted(intervals):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """The case study's figures from one trace, in (simulated) seconds."""
+
+    wall_s: float
+    model_s: float
+    tool_s: float
+    vector_db_s: float
+    vector_db_queries: int
+    per_tool_s: dict[str, float]
+
+    @property
+    def vector_db_share(self) -> float:
+        return self.vector_db_s / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def model_share(self) -> float:
+        return self.model_s / self.wall_s if self.wall_s else 0.0
+
+    def __str__(self) -> str:
+        tools = ", ".join(f"{name} {s:.1f} s" for name, s in sorted(self.per_tool_s.items(), key=lambda kv: -kv[1]))
+        return (f"wall clock {self.wall_s:.1f} s: vector DB {self.vector_db_s:.1f} s ({self.vector_db_share:.0%}, "
+                f"{self.vector_db_queries} queries), model {self.model_s:.1f} s ({self.model_share:.0%}); "
+                f"tools: {tools}")
+
+
+def figures(trace: Trace) -> CaseFigures:
+    """Wall clock, model time, tool time and time in `vector_db.query` spans, from a captured trace."""
+    summary = trace.summary()
+    table = trace.to_dataframe()
+    queries = table[table["name"] == "vector_db.query"]
+    return CaseFigures(
+        wall_s=summary.wall_s,
+        model_s=summary.model_s,
+        tool_s=summary.tool_s,
+        vector_db_s=_busy(list(zip(queries["start"], queries["end"]))),
+        vector_db_queries=len(queries),
+        per_tool_s=dict(summary.per_tool_s),
+    )

@@ -1,0 +1,217 @@
+"""Tests for agentkit.cases.research_agent: the 47-second case study, measured from real traces.
+
+The figures are read off traces of the real agent on the simulator (simulated
+seconds, with seeded jitter and some real overhead), so the assertions are
+proportions with a tolerance, never typed-in results.
+"""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.trace import StatusCode
+
+import agentkit
+from agentkit import sim
+from agentkit.cases.research_agent import (
+    CODE_TIMEOUT_SECONDS,
+    COLLECTIONS,
+    CUTOFF_QUESTION,
+    DB_SYSTEM,
+    LAB_QUESTION,
+    QUESTION,
+    CodeExecutor,
+    VectorStore,
+    build_research_agent,
+    figures,
+    research_tools,
+    run_traced,
+    trace_time_scale,
+)
+from agentkit.tracing import check_genai_attributes, setup_tracing
+
+
+@pytest.fixture(scope="module")
+def client():
+    setup_tracing()
+    return agentkit.client(quiet=True, scenarios=["l1_research"])
+
+
+def traced(client, agent, prompt):
+    assert agent.client is client
+    return run_traced(agent, prompt)
+
+
+@pytest.fixture(scope="module")
+def slow_and_fixed(client):
+    slow = traced(client, build_research_agent(client), QUESTION)
+    fixed = traced(client, build_research_agent(client, concurrent=True), QUESTION)
+    return slow, fixed
+
+
+# -- the case, as the course tells it ---------------------------------------------------------------
+
+
+def test_the_slow_agent_spends_most_of_its_time_in_sequential_vector_db_queries(slow_and_fixed):
+    (result, trace), _ = slow_and_fixed
+    assert result.stop_reason == agentkit.StopReason.FINAL_ANSWER
+    f = figures(trace)
+    assert f.vector_db_queries == len(COLLECTIONS) == 17
+    # The course: 47 s in all, 34 s in vector-DB calls, under 4 s of inference.
+    assert 40 < f.wall_s < 56
+    assert 0.62 < f.vector_db_share < 0.82, f
+    assert f.model_s < 4.5 and f.model_share < 0.11, f
+    # Sequential: the queries do not overlap, so their busy time is their sum.
+    queries = trace.to_dataframe().query("name == 'vector_db.query'").sort_values("start")
+    assert (queries["start"].to_numpy()[1:] >= queries["end"].to_numpy()[:-1] - 1e-9).all()
+    assert f.vector_db_s == pytest.approx(queries["duration_s"].sum(), rel=1e-6)
+    # The biggest tool by far is the retriever, and model time is a small part of it.
+    assert max(f.per_tool_s, key=f.per_tool_s.get) == "retrieve"
+    assert f.per_tool_s["retrieve"] > 5 * f.model_s
+
+
+def test_running_the_queries_concurrently_shrinks_the_run(slow_and_fixed):
+    (slow_result, slow), (fixed_result, fixed) = slow_and_fixed
+    before, after = figures(slow), figures(fixed)
+    assert after.vector_db_queries == before.vector_db_queries
+    assert after.vector_db_s < 0.25 * before.vector_db_s, (before, after)
+    assert after.wall_s < 0.5 * before.wall_s, (before, after)
+    # The saving is the vector-DB time: the model and the other tools take about as long as before.
+    saved = before.wall_s - after.wall_s
+    assert saved == pytest.approx(before.vector_db_s - after.vector_db_s, rel=0.2)
+    assert after.model_s == pytest.approx(before.model_s, rel=0.35)
+    # Same work, same answer.
+    assert fixed_result.text == slow_result.text
+    queries = fixed.to_dataframe().query("name == 'vector_db.query'")
+    assert after.vector_db_s < 0.25 * queries["duration_s"].sum()  # they overlap: run at once, not in turn
+
+
+def test_vector_db_spans_are_manual_children_of_the_retriever_span_with_db_attributes(slow_and_fixed):
+    for (_, trace) in slow_and_fixed:
+        tool_span = next(s for s in trace.spans if s.name == "execute_tool retrieve")
+        queries = [s for s in trace.spans if s.name == "vector_db.query"]
+        assert {s.parent.span_id for s in queries} == {tool_span.context.span_id}
+        assert sorted(s.attributes["db.collection.name"] for s in queries) == sorted(COLLECTIONS)
+        for s in queries:
+            assert s.attributes["db.system.name"] == DB_SYSTEM
+            assert s.attributes["db.operation.name"] == "query"
+            assert s.attributes["db.response.returned_rows"] >= 1
+        check = check_genai_attributes(trace)
+        assert check.ok, str(check)
+
+
+def test_the_query_latencies_are_seeded_and_add_up_to_the_course_figure():
+    store = VectorStore(seed=0)
+    seconds = [store.query_seconds(c, "why did trial to paid conversion drop in Q3") for c in COLLECTIONS]
+    assert seconds == [VectorStore(seed=0).query_seconds(c, "why did trial to paid conversion drop in Q3")
+                       for c in COLLECTIONS]
+    assert 32 < sum(seconds) < 36  # ~34 s when run one after another
+    assert VectorStore(seed=1).query_seconds("roadmap", "x") != store.query_seconds("roadmap", "x")
+
+
+def test_trace_time_scale_is_the_simulators(client):
+    assert trace_time_scale(client) == sim.time_scale()
+
+
+def test_the_lab_run_has_eight_steps_three_tools_and_a_parallel_step(client):
+    kit = research_tools(concurrent=True)
+    agent = build_research_agent(client, tools=kit)
+    result, trace = traced(client, agent, LAB_QUESTION)
+    assert result.stop_reason == agentkit.StopReason.FINAL_ANSWER and len(result.steps) == 8
+    assert {c.name for c in result.tool_calls} == {"web_search", "retrieve", "run_code"}
+    assert max(len(s.tool_calls) for s in result.steps) == 2
+    outcomes = [(r.completed, r.partial, r.error_type) for r in kit.executor.results]
+    assert outcomes == [(True, False, None), (False, True, "ZeroDivisionError"), (False, False, "TimeoutError")]
+    failed = [s for s in trace.spans if s.name == "execute_tool run_code" and s.status.status_code is StatusCode.ERROR]
+    assert len(failed) == 2
+
+
+def test_the_cutoff_run_ends_at_max_tokens(client):
+    result, _ = traced(client, build_research_agent(client, concurrent=True), CUTOFF_QUESTION)
+    assert result.stop_reason == agentkit.StopReason.MAX_TOKENS
+    assert [s.decision for s in result.steps] == ["tool_call", "max_tokens"]
+
+
+# -- the code executor ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_time():
+    before = sim.time_scale()
+    sim.set_time_scale(0.0)
+    yield
+    sim.set_time_scale(before)
+
+
+def test_a_script_that_runs_to_the_end(fast_time):
+    result = CodeExecutor().run("a, b = 3, 4\nc = (a ** 2 + b ** 2) ** 0.5\nprint(f'{c:.1f}', round(c))")
+    assert result.completed and not result.partial and result.error_type is None
+    assert result.stdout == "5.0 5"
+    assert result.statements_run == result.statements_total == 3
+
+
+def test_a_script_that_fails_part_way_keeps_what_it_printed(fast_time):
+    result = CodeExecutor().run("print('first')\nprint(sum([1, 2]))\nx = 1 / 0\nprint('never')")
+    assert not result.completed and result.partial
+    assert result.error_type == "ZeroDivisionError"
+    assert result.stdout == "first\n3" and (result.statements_run, result.statements_total) == (2, 4)
+
+
+def test_timeouts_syntax_errors_and_unsupported_code(fast_time):
+    timeout = CodeExecutor().run("print('start')\nsleep(100)\nprint('end')")
+    assert timeout.error_type == "TimeoutError" and timeout.partial and timeout.seconds == CODE_TIMEOUT_SECONDS
+    syntax = CodeExecutor().run("print(")
+    assert syntax.error_type == "SyntaxError" and not syntax.partial and syntax.statements_total == 0
+    unsafe = CodeExecutor().run("import os\nos.system('echo hi')")
+    assert unsafe.error_type == "UnsupportedCode" and unsafe.statements_run == 0
+    assert CodeExecutor().run("print(open('/etc/passwd'))").error_type == "UnsupportedCode"
+    assert CodeExecutor().run("print(y)").error_type == "NameError"
+
+
+def test_seeded_crashes_are_reproducible(fast_time):
+    code = "\n".join(f"print({i})" for i in range(10))
+    always = CodeExecutor(crash_rate=1.0, seed=3)
+    first = always.run(code)
+    assert first.error_type == "SandboxKilled" and not first.completed
+    assert first.stdout == "\n".join(str(i) for i in range(first.statements_run))
+    assert CodeExecutor(crash_rate=1.0, seed=3).run(code) == first  # same seed, same run: same crash
+    never = CodeExecutor(crash_rate=0.0, seed=3)
+    assert all(never.run(code).completed for _ in range(5))
+    some = CodeExecutor(crash_rate=0.5, seed=7)
+    kinds = {some.run(code).completed for _ in range(20)}
+    assert kinds == {True, False}
+    with pytest.raises(ValueError, match="probability"):
+        CodeExecutor(crash_rate=1.5)
+
+
+def test_the_result_handler_sees_the_sandbox_span_and_its_errors_are_kept(fast_time):
+    setup_tracing()
+    seen = []
+
+    def handler(span, result):
+        span.set_attribute("agentkit.code.partial_output", result.partial)
+        seen.append(result)
+        if result.error_type:
+            raise RuntimeError("handler bug")
+
+    executor = CodeExecutor(on_result=handler)
+    with agentkit.capture() as trace:
+        executor.run("print(1)")
+        executor.run("print(1)\nprint(1 / 0)")
+    assert [r.error_type for r in seen] == [None, "ZeroDivisionError"]
+    spans = [s for s in trace.spans if s.name == "sandbox.run"]
+    assert [s.attributes["agentkit.code.partial_output"] for s in spans] == [False, True]
+    assert [str(e) for e in executor.handler_errors] == ["handler bug"]
+    with pytest.raises(TypeError, match="on_result"):
+        CodeExecutor(on_result="not a function")  # type: ignore[arg-type]
+
+
+def test_run_traced_holds_off_garbage_collection_only_during_the_run(client):
+    import gc
+
+    seen = []
+    agent = build_research_agent(client, concurrent=True)
+    agent.add_hook("step_end", lambda step: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    result, trace = run_traced(agent, QUESTION)
+    assert seen and not any(seen) and gc.isenabled()
+    assert trace.time_scale == sim.time_scale() and len(trace.select(kind="model")) == len(result.steps)
