@@ -240,3 +240,19 @@ def test_a_scenario_reply_is_a_valid_sdk_message_in_a_stream():
     assert events[-2].delta.stop_reason == "tool_use"
     with pytest.raises(anthropic.BadRequestError):  # a scenario never hides a bad request
         c.messages.create(model=MODEL, max_tokens=300, messages=[{"role": "assistant", "content": "x"}])
+
+
+def test_default_policy_fills_a_name_like_argument_from_the_request():
+    c = sim_client()
+    m = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL],
+                          messages=user("What is the weather in Lisbon right now?"))
+    [call] = [b for b in m.content if b.type == "tool_use"]
+    assert call.input == {"city": "Lisbon"}
+
+
+def test_default_policy_never_calls_a_server_tool():
+    c = sim_client()
+    search = {"type": "web_search_20250305", "name": "web_search"}
+    m = c.messages.create(model=MODEL, max_tokens=300, tools=[search],
+                          messages=user("Please web search the news"))
+    assert [b.type for b in m.content] == ["text"] and m.stop_reason == "end_turn"
