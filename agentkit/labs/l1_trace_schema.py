@@ -1,0 +1,715 @@
+"""Lab 1, Designing a trace schema: name, attribute and status the spans of a research agent.
+
+The agent (from the course's Lesson 1 lab) has three tools, a web search API
+(`web_search`), a vector store retriever (`retrieve`) and a code executor
+(`run_code`), and runs up to 8 reasoning steps; it is the case study's agent
+from `agentkit.cases.research_agent`, with the retriever's fix applied. Every
+check *runs* that agent on the simulator under the learner's answer and
+inspects the spans it produced:
+
+1. `naming`: a span-naming convention, as two functions (name a span, parse a
+   name back). Checked on the names a real 8-step, 3-tool run gets.
+2. `essential`: which attributes per tool are essential. Checked against the
+   attributes the later cost and latency analysis actually reads, found by
+   running that analysis on a real trace and recording every attribute read.
+3. `finish_kind`: telling a tool-call finish from a natural stop, as a function
+   of a model span's attributes. Checked on every model span of two runs.
+4. `code_failures`: recording a code executor that fails part-way or returns
+   partial output (the tutor's suggested question). Checked on the sandbox
+   spans of a run whose executor fails in three different ways.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from opentelemetry import trace as otel_trace
+from opentelemetry.trace import StatusCode
+
+from agentkit import sim
+from agentkit.cases.research_agent import (
+    CUTOFF_QUESTION,
+    LAB_QUESTION,
+    ExecutionResult,
+    ResearchTools,
+    build_research_agent,
+    research_tools,
+)
+from agentkit.clients import client as make_client
+from agentkit.course.lab import (
+    TODO,
+    AnswerError,
+    CheckResult,
+    Lab,
+    Task,
+    Verdict,
+    as_mapping,
+    passed,
+    wrong,
+)
+from agentkit.pricing import cost_of
+from agentkit.tracing import Trace, capture, span_kind, tracer
+
+TOOLS: tuple[str, ...] = ("web_search", "retrieve", "run_code")
+MAX_STEPS = 8
+#: The kinds of span the naming convention covers.
+KINDS: tuple[str, ...] = ("step", "model", "tool")
+#: What `finish_kind` returns.
+FINISH_KINDS: tuple[str, ...] = ("tool_call", "natural_stop", "other")
+#: Names longer than this stop being readable in a trace UI's tree.
+MAX_NAME_LENGTH = 60
+#: The code executor's seeded faults in task 4: on top of the scenario's own failing scripts,
+#: the sandbox is killed at a random statement in about one run in three.
+CRASH_RATE = 0.35
+CRASH_SEED = 3
+
+#: For task 2: the attributes each group of spans carries, with what each one says.
+#: "retrieve" covers its execute_tool span and its vector_db.query spans; "run_code" its sandbox.run span.
+_MODEL = {
+    "gen_ai.operation.name": "what the span is ('chat')",
+    "gen_ai.request.model": "the model asked for",
+    "gen_ai.response.model": "the model that answered",
+    "gen_ai.request.max_tokens": "the output limit asked for",
+    "gen_ai.response.id": "the API's message id",
+    "gen_ai.usage.input_tokens": "input tokens, cached ones included",
+    "gen_ai.usage.output_tokens": "output tokens",
+    "gen_ai.usage.cache_read.input_tokens": "input tokens read from the prompt cache",
+    "gen_ai.usage.cache_write.input_tokens": "input tokens written to the prompt cache",
+    "gen_ai.response.time_to_first_chunk": "seconds until the first streamed token",
+    "anthropic.message.stop_reason": "why the model stopped (tool_use, end_turn, max_tokens, ...)",
+    "agentkit.step": "which step of the loop",
+    "error.type": "what went wrong, if the call failed",
+}
+_TOOL = {
+    "gen_ai.operation.name": "what the span is ('execute_tool')",
+    "gen_ai.tool.name": "which tool",
+    "gen_ai.tool.call.id": "the model's id for this call",
+    "gen_ai.tool.type": "'function'",
+    "gen_ai.tool.call.arguments": "the call's input, redacted",
+    "agentkit.step": "which step of the loop",
+    "error.type": "what went wrong, if the call failed",
+}
+_VECTOR_DB = {
+    "db.system.name": "which database",
+    "db.collection.name": "which collection was queried",
+    "db.operation.name": "'query'",
+    "db.response.returned_rows": "how many hits came back",
+}
+_SANDBOX = {"agentkit.code.statements": "how many statements the script had"}
+MENU: dict[str, dict[str, str]] = {
+    "model": _MODEL,
+    "web_search": dict(_TOOL),
+    "retrieve": {**_TOOL, **_VECTOR_DB},
+    "run_code": {**_TOOL, **_SANDBOX},
+}
+
+
+# ---------------------------------------------------------------------------
+# Running the lab's agent
+# ---------------------------------------------------------------------------
+
+_RUN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _quick() -> Iterator[None]:
+    """Checks read names and attributes, never durations: run them without simulated waits."""
+    with _RUN_LOCK:
+        before = sim.time_scale()
+        sim.set_time_scale(0.0)
+        try:
+            yield
+        finally:
+            sim.set_time_scale(before)
+
+
+@dataclass
+class LabRun:
+    """One traced run of the lab's agent: what it returned, its spans, and its tools (for the executor's results)."""
+
+    result: Any
+    trace: Trace
+    kit: ResearchTools
+
+
+def run_agent(question: str = LAB_QUESTION, *, hooks: Mapping[str, Callable[..., Any]] | None = None,
+              on_code_result: Callable[[Any, ExecutionResult], None] | None = None, crash_rate: float = 0.0,
+              seed: int = 0, quick: bool = True) -> LabRun:
+    """Run the research agent (offline, 8 steps at most, streaming so model spans carry TTFT) and trace it."""
+    client = make_client(live=False, quiet=True, scenarios=["l1_research"])
+    kit = research_tools(concurrent=True, seed=seed, crash_rate=crash_rate, on_code_result=on_code_result)
+    agent = build_research_agent(client, tools=kit, max_steps=MAX_STEPS, stream=True)
+    for event, fn in (hooks or {}).items():
+        agent.add_hook(event, fn)
+    with _quick() if quick else nullcontext():
+        with capture(time_scale=sim.time_scale() or 1.0) as trace:
+            result = agent.run(question)
+    return LabRun(result, trace, kit)
+
+
+@functools.lru_cache(maxsize=1)
+def _reference_run() -> LabRun:
+    return run_agent()
+
+
+@functools.lru_cache(maxsize=1)
+def _cutoff_run() -> LabRun:
+    return run_agent(CUTOFF_QUESTION)
+
+
+def sample_trace() -> Trace:
+    """A trace of the lab's agent at the normal time scale, to look at while you design the schema."""
+    return run_agent(quick=False).trace
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the lab is about, handed to the notebook as `lab.scenario`."""
+
+    question: str = LAB_QUESTION
+    tools: tuple[str, ...] = TOOLS
+    max_steps: int = MAX_STEPS
+    kinds: tuple[str, ...] = KINDS
+    finish_kinds: tuple[str, ...] = FINISH_KINDS
+    #: group -> {attribute: what it says}, read-only
+    menu: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({k: MappingProxyType(v) for k, v in MENU.items()}))
+
+    def sample_trace(self) -> Trace:
+        return sample_trace()
+
+
+SCENARIO = Scenario()
+
+
+# ---------------------------------------------------------------------------
+# Answers that are functions: a stub left as `return ...` is "not attempted"
+# ---------------------------------------------------------------------------
+
+
+def _stub(fn: Any, probe: tuple[Any, ...]) -> bool:
+    """True for a function the learner has not written yet: it returns `...` (or TODO).
+
+    Not None: a handler that only sets attributes returns None when it is done.
+    """
+    if not callable(fn):
+        return False
+    try:
+        value = fn(*probe)
+        return value is Ellipsis or value is TODO
+    except Exception:  # noqa: BLE001 - a function that fails on the probe is attempted; the check says why
+        return False
+
+
+@dataclass(frozen=True)
+class FunctionTask(Task):
+    """A task whose answer is one function, or a tuple of functions.
+
+    The build step turns a solution function into a stub that returns `...`;
+    the lab engine only sees placeholders in plain values, so each function is
+    called once on `probes[i]` first and a stub is handed on as `...`.
+    """
+
+    probes: tuple[tuple[Any, ...], ...] = ()
+
+    def check(self, answer: Any, lab_id: str = "") -> CheckResult:
+        if isinstance(answer, tuple):
+            answer = tuple(... if i < len(self.probes) and _stub(a, self.probes[i]) else a
+                           for i, a in enumerate(answer))
+        elif self.probes and _stub(answer, self.probes[0]):
+            answer = ...
+        return super().check(answer, lab_id)
+
+
+def _function(answer: Any, what: str) -> Callable[..., Any]:
+    if not callable(answer):
+        raise AnswerError(f"{what} is a {type(answer).__name__}; give the function itself (its name, no brackets).")
+    return answer
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
+    """(what fn returned, None) or (None, a sentence about the exception it raised)."""
+    try:
+        return fn(*args), None
+    except Exception as err:  # noqa: BLE001 - the learner's code: report, never raise
+        return None, f"{type(err).__name__}: {err}"
+
+
+# ---------------------------------------------------------------------------
+# Task 1: a naming convention
+# ---------------------------------------------------------------------------
+
+
+class _NamingHooks:
+    """Callback-layer spans named by the learner's function: a span per step, with its model call and tool calls inside."""
+
+    def __init__(self, name: Callable[..., Any]) -> None:
+        self.name = name
+        self.problems: list[str] = []
+        self._steps: dict[int, Any] = {}
+        self._open: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        self._tracer = tracer()
+
+    def _start(self, kind: str, step: int, tool: str | None, parent: Any = None) -> Any:
+        name, error = _call(self.name, kind, step, tool)
+        if error is not None or not isinstance(name, str) or not name.strip():
+            got = error or (f"{name!r}" if not isinstance(name, str) else "an empty name")
+            with self._lock:
+                self.problems.append(f"span_name({kind!r}, {step}, {tool!r}) gave {got}")
+            name = "(no name)"
+        ctx = otel_trace.set_span_in_context(parent) if parent is not None else None
+        return self._tracer.start_span(name, context=ctx, attributes={
+            "agentkit.lab.kind": kind, "agentkit.lab.step": step, "agentkit.lab.tool": tool or ""})
+
+    def model_start(self, step: Any) -> None:
+        span = self._start("step", step.index, None)
+        self._steps[step.index] = span
+        self._open[("model", step.index)] = self._start("model", step.index, None, span)
+
+    def model_end(self, step: Any) -> None:
+        self._open.pop(("model", step.index)).end()
+
+    def tool_start(self, step: Any, call: Any) -> None:
+        span = self._start("tool", step.index, call.name, self._steps[step.index])
+        with self._lock:
+            self._open[call.id] = span
+
+    def tool_end(self, step: Any, call: Any) -> None:
+        with self._lock:
+            span = self._open.pop(call.id)
+        span.end()
+
+    def step_end(self, step: Any) -> None:
+        self._steps.pop(step.index).end()
+
+
+def check_naming(answer: Any) -> Verdict:
+    if not isinstance(answer, tuple) or len(answer) != 2:
+        raise AnswerError("Give both functions as a tuple: (span_name, parse_span_name).")
+    name_fn = _function(answer[0], "the first item (span_name)")
+    parse_fn = _function(answer[1], "the second item (parse_span_name)")
+    hooks = _NamingHooks(name_fn)
+    run = run_agent(hooks={e: getattr(hooks, e) for e in ("model_start", "model_end", "tool_start", "tool_end", "step_end")})
+    if hooks.problems:
+        return wrong("span_name must return a non-empty string for every span; " + "; ".join(hooks.problems[:3]) + ".")
+    spans = [s for s in run.trace.spans if "agentkit.lab.kind" in (s.attributes or {})]
+    facts = [(s.name, s.attributes["agentkit.lab.kind"], s.attributes["agentkit.lab.step"],
+              s.attributes["agentkit.lab.tool"] or None) for s in spans]
+    steps = sorted({step for _, kind, step, _ in facts if kind == "step"})
+    problems: list[str] = []
+
+    # Unique where they must be: each step's span says which step it is.
+    step_names: dict[str, list[int]] = {}
+    for name, kind, step, _ in facts:
+        if kind == "step":
+            step_names.setdefault(name, []).append(step)
+    for name, at in step_names.items():
+        if len(at) > 1:
+            problems.append(f"steps {', '.join(map(str, at))} all got the name {name!r}: a step's span must say which "
+                            "step it is, or the 8 steps of a run cannot be told apart in the tree")
+            break
+    # Grouped: every call of one tool (and every model call) shares one name, whatever the step.
+    by_group: dict[str, set[str]] = {}
+    for name, kind, _, tool in facts:
+        if kind != "step":
+            by_group.setdefault(tool or "model calls", set()).add(name)
+    for group, names in by_group.items():
+        if len(names) > 1:
+            sample = ", ".join(repr(n) for n in sorted(names)[:3])
+            problems.append(f"{group} got {len(names)} different names ({sample}{', ...' if len(names) > 3 else ''}): "
+                            "keep the step out of model and tool span names (it belongs in an attribute) so all "
+                            "calls of one kind group together and a dashboard can aggregate them")
+    # One name, one meaning: no name is shared by two kinds or two tools.
+    meaning: dict[str, set[tuple[str, str | None]]] = {}
+    for name, kind, _, tool in facts:
+        meaning.setdefault(name, set()).add((kind, tool))
+    for name, what in meaning.items():
+        if len(what) > 1:
+            parts = " and ".join(f"{k} spans" if t is None else f"{t} calls" for k, t in sorted(what, key=str))
+            problems.append(f"{name!r} names both {parts}: a name must tell which kind of span (and which tool) it is")
+    # Readable.
+    long = sorted({n for n, *_ in facts if len(n) > MAX_NAME_LENGTH})
+    if long:
+        problems.append(f"{long[0]!r} is {len(long[0])} characters; keep names under {MAX_NAME_LENGTH} so the tree stays readable")
+    # Parseable: the name alone gives back (kind, tool).
+    for name, kind, _, tool in facts:
+        got, error = _call(parse_fn, name)
+        want = (kind, tool)
+        if error is not None:
+            problems.append(f"parse_span_name({name!r}) raised {error}")
+            break
+        if not isinstance(got, (tuple, list)) or tuple(got) != want:
+            problems.append(f"parse_span_name({name!r}) gave {got!r}, but that span is {want!r}")
+            break
+    if problems:
+        return wrong(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} with the names of a real run: "
+                     + "; ".join(problems[:3]) + ".")
+    tool_names = ", ".join(repr(sorted(by_group[t])[0]) for t in TOOLS if t in by_group)
+    return passed(
+        f"A run of {len(steps)} steps and {sum(1 for f in facts if f[1] == 'tool')} tool calls got "
+        f"{len(meaning)} distinct names: one per step, one for all model calls, one per tool ({tool_names}); "
+        "every name parses back to its kind and tool."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Task 2: essential attributes = what the cost and latency analysis reads
+# ---------------------------------------------------------------------------
+
+
+class _ReadAttributes(Mapping[str, Any]):
+    """A span's attributes that note every name read from them."""
+
+    def __init__(self, attributes: Mapping[str, Any], span_id: int, log: set[tuple[int, str]]) -> None:
+        self._attributes, self._id, self._log = attributes, span_id, log
+
+    def __getitem__(self, key: str) -> Any:
+        self._log.add((self._id, key))
+        return self._attributes[key]
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self._log.add((self._id, key))
+        return key in self._attributes
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._log.add((self._id, key))
+        return self._attributes.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:  # reading them all counts as reading each
+        for key in self._attributes:
+            self._log.add((self._id, key))
+            yield key
+
+    def __len__(self) -> int:
+        return len(self._attributes)
+
+
+class _SpanView:
+    """A finished span whose attribute reads are recorded; everything else is the span's own."""
+
+    def __init__(self, span: Any, log: set[tuple[int, str]]) -> None:
+        self._span = span
+        self.attributes = _ReadAttributes(span.attributes or {}, span.context.span_id, log)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._span, name)
+
+
+def _seconds(span: Any) -> float:
+    return ((span.end_time or 0) - (span.start_time or 0)) / 1e9
+
+
+def _by_step(trace: Trace) -> dict[int, float]:
+    """Seconds of model and tool time per step (the latency breakdown of Lesson 3)."""
+    table: dict[int, float] = {}
+    for span in trace.spans:
+        if span_kind(span) in ("model", "tool"):
+            step = span.attributes.get("agentkit.step")
+            table[step] = table.get(step, 0.0) + _seconds(span)
+    return table
+
+
+def _cost_per_step(trace: Trace) -> dict[int, float]:
+    """Dollars per step, from each model span's model and token counts (Lesson 2's cost model)."""
+    out: dict[int, float] = {}
+    for span in trace.select(kind="model"):
+        a = span.attributes
+        read, write = a.get("gen_ai.usage.cache_read.input_tokens") or 0, a.get("gen_ai.usage.cache_write.input_tokens") or 0
+        usage = {  # the convention's input count includes cached tokens; Anthropic's usage does not
+            "input_tokens": (a.get("gen_ai.usage.input_tokens") or 0) - read - write,
+            "output_tokens": a.get("gen_ai.usage.output_tokens") or 0,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write,
+        }
+        step = a.get("agentkit.step")
+        out[step] = out.get(step, 0.0) + cost_of(a.get("gen_ai.request.model"), usage)
+    return out
+
+
+def _ttft(trace: Trace) -> list[float]:
+    """Time to first token per model call (Lesson 3's TTFT / TPOT split)."""
+    return [s.attributes.get("gen_ai.response.time_to_first_chunk") for s in trace.select(kind="model")]
+
+
+def _model_time_by_decision(trace: Trace) -> dict[str, float]:
+    """Model seconds on steps that called tools vs steps that answered: answers are longer, so slower."""
+    out: dict[str, float] = {}
+    for span in trace.select(kind="model"):
+        reason = span.attributes.get("anthropic.message.stop_reason")
+        out[reason] = out.get(reason, 0.0) + _seconds(span)
+    return out
+
+
+def _retrieval_by_collection(trace: Trace) -> dict[str, float]:
+    """Seconds per vector-store collection: which collection is slow (the 47-second case)."""
+    out: dict[str, float] = {}
+    for span in trace.spans:
+        if span.attributes.get("db.system.name") is not None:
+            collection = span.attributes.get("db.collection.name")
+            out[collection] = out.get(collection, 0.0) + _seconds(span)
+    return out
+
+
+def _errors_by_type(trace: Trace) -> dict[str, int]:
+    """How many spans failed, by error type (retries and fallbacks cost time; Lesson 4)."""
+    out: dict[str, int] = {}
+    for span in trace.spans:
+        kind = span.attributes.get("error.type")
+        if kind is not None:
+            out[kind] = out.get(kind, 0) + 1
+    return out
+
+
+#: The later lessons' cost and latency analysis, run on a trace to see which attributes it reads.
+ANALYSIS: dict[str, Callable[[Trace], Any]] = {
+    "Trace.summary() (time and tokens by kind and tool)": lambda t: t.summary(),
+    "cost per step": _cost_per_step,
+    "latency per step": _by_step,
+    "time to first token": _ttft,
+    "model time by stop reason": _model_time_by_decision,
+    "retrieval time per collection": _retrieval_by_collection,
+    "errors by type": _errors_by_type,
+}
+
+
+def _group(span: Any, by_id: dict[int, Any]) -> str | None:
+    """Which MENU group a span belongs to: 'model', or the tool whose execute_tool span holds it."""
+    kind = span_kind(span)
+    if kind == "model":
+        return "model"
+    while span is not None:
+        if span_kind(span) == "tool":
+            return str((span.attributes or {}).get("gen_ai.tool.name"))
+        span = by_id.get(span.parent.span_id) if span.parent is not None else None
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def needed_attributes() -> dict[str, dict[str, tuple[str, ...]]]:
+    """group -> {attribute: the analyses that read it}, found by running `ANALYSIS` on a real run's trace."""
+    trace = _reference_run().trace
+    by_id = {s.context.span_id: s for s in trace.spans}
+    groups = {sid: _group(s, by_id) for sid, s in by_id.items()}
+    needed: dict[str, dict[str, list[str]]] = {g: {} for g in MENU}
+    for name, analysis in ANALYSIS.items():
+        log: set[tuple[int, str]] = set()
+        analysis(Trace([_SpanView(s, log) for s in trace.spans], time_scale=trace.time_scale))
+        for span_id, key in log:
+            group = groups.get(span_id)
+            # A read counts even where the span lacks the attribute (error.type on a call that did not
+            # fail): the analysis looks for it on every such span, so every such span must be able to carry it.
+            if group in MENU and key in MENU[group]:
+                readers = needed[group].setdefault(key, [])
+                if name not in readers:
+                    readers.append(name)
+    return {g: {k: tuple(v) for k, v in sorted(attrs.items())} for g, attrs in needed.items()}
+
+
+def check_essential(answer: Any) -> Verdict:
+    given = as_mapping(answer, MENU, what="essential")
+    chosen: dict[str, set[str]] = {}
+    for group, names in given.items():
+        if isinstance(names, str) or not isinstance(names, (set, frozenset, list, tuple)):
+            raise AnswerError(f"essential[{group!r}] is a {type(names).__name__}; give a set of attribute names.")
+        unknown = sorted(str(n) for n in names if n not in MENU[group])
+        if unknown:
+            raise AnswerError(f"essential[{group!r}] has {', '.join(map(repr, unknown))}, which {group} spans do not "
+                              f"carry here. Choose from lab.scenario.menu[{group!r}].")
+        chosen[group] = set(names)
+    need = needed_attributes()
+    problems: list[str] = []
+    for group in MENU:
+        for name in sorted(set(need[group]) - chosen[group]):
+            problems.append(f"{group}: {name} is read by {' and '.join(need[group][name])}, so without it that "
+                            "analysis cannot be done")
+        for name in sorted(chosen[group] - set(need[group])):
+            problems.append(f"{group}: no part of the cost or latency analysis reads {name}; it is nice to have")
+    if problems:
+        return wrong(f"{len(problems)} attribute{'s are' if len(problems) > 1 else ' is'} in the wrong pile. "
+                     + "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "."))
+    counts = ", ".join(f"{g} {len(need[g])} of {len(MENU[g])}" for g in MENU)
+    return passed(f"Right: essential attributes per group ({counts}) are exactly what the analysis reads. "
+                  "The rest (ids, arguments, limits) help when debugging one run, but no figure depends on them.")
+
+
+# ---------------------------------------------------------------------------
+# Task 3: tool-call finish vs natural stop
+# ---------------------------------------------------------------------------
+
+_DECISION_TO_FINISH = {"tool_call": "tool_call", "final_answer": "natural_stop", "clarification": "natural_stop"}
+
+
+def check_finish_kind(answer: Any) -> Verdict:
+    fn = _function(answer, "finish_kind")
+    seen = 0
+    for run in (_reference_run(), _cutoff_run()):
+        truth = {int(row.step): _DECISION_TO_FINISH.get(row.decision, "other")
+                 for row in run.trace.steps().itertuples()}
+        for span in run.trace.select(kind="model"):
+            attributes = span.attributes or {}
+            step = attributes.get("agentkit.step")
+            got, error = _call(fn, MappingProxyType(dict(attributes)))
+            where = f"the model span of step {step} ({'cut-off run' if run is _cutoff_run() else 'main run'})"
+            if error is not None:
+                return wrong(f"finish_kind raised {error} on {where}. Its attributes are: "
+                             f"{', '.join(sorted(attributes))}.")
+            if got not in FINISH_KINDS:
+                return wrong(f"finish_kind gave {got!r} on {where}; return one of {', '.join(map(repr, FINISH_KINDS))}.")
+            if got != truth[step]:
+                reason = attributes.get("anthropic.message.stop_reason")
+                return wrong(f"On {where} the model's stop reason was {reason!r}, so that step is {truth[step]!r}; "
+                             f"finish_kind said {got!r}.")
+            seen += 1
+    return passed(f"All {seen} model spans of two runs labelled right, the cut-off answer included. The SDK records "
+                  "Anthropic's stop_reason on each model span; the agent's step events carry the GenAI "
+                  "gen_ai.response.finish_reasons and its own decision.")
+
+
+# ---------------------------------------------------------------------------
+# Task 4: a code executor that fails part-way
+# ---------------------------------------------------------------------------
+
+
+def _expected_record(result: ExecutionResult) -> dict[str, Any]:
+    return {"status": "ERROR" if not result.completed else "not ERROR", "error.type": result.error_type,
+            "agentkit.code.partial_output": result.partial}
+
+
+def check_code_failures(answer: Any) -> Verdict:
+    handler = _function(answer, "record_code_result")
+    run = run_agent(on_code_result=handler, crash_rate=CRASH_RATE, seed=CRASH_SEED)
+    executor = run.kit.executor
+    if executor.handler_errors:
+        err = executor.handler_errors[0]
+        return wrong(f"record_code_result raised {type(err).__name__}: {err}. It must never fail: a broken "
+                     "handler would turn a working tool into a failing one.")
+    spans = sorted((s for s in run.trace.spans if s.name == "sandbox.run"), key=lambda s: s.start_time or 0)
+    if len(spans) != len(executor.results):  # a lab bug, not the learner's
+        raise RuntimeError(f"{len(spans)} sandbox spans for {len(executor.results)} runs")
+    for number, (span, result) in enumerate(zip(spans, executor.results), start=1):
+        attributes = span.attributes or {}
+        want = _expected_record(result)
+        failed = span.status.status_code is StatusCode.ERROR
+        what = (f"run {number} ({'completed' if result.completed else f'stopped by {result.error_type}'}"
+                f"{', after printing part of its output' if result.partial else ''})")
+        if failed != (not result.completed):
+            return wrong(f"{what}: span status is {span.status.status_code.name}; a run that "
+                         f"{'did not finish' if not result.completed else 'finished'} should "
+                         f"{'be' if not result.completed else 'not be'} ERROR.")
+        if attributes.get("error.type") != want["error.type"]:
+            return wrong(f"{what}: error.type is {attributes.get('error.type')!r}, expected "
+                         f"{want['error.type']!r} (result.error_type{'' if want['error.type'] else ', so no error.type'}).")
+        if attributes.get("agentkit.code.partial_output") is not want["agentkit.code.partial_output"]:
+            return wrong(f"{what}: agentkit.code.partial_output is {attributes.get('agentkit.code.partial_output')!r}, "
+                         f"expected {want['agentkit.code.partial_output']} (a bool on every run: True only when the "
+                         "script stopped early after printing something).")
+    kinds = sorted({r.error_type or "completed" for r in executor.results})
+    return passed(f"All {len(spans)} sandbox runs recorded right ({', '.join(kinds)}). A trace now tells a clean run, "
+                  "a run that failed with nothing to show, and one that handed back partial output apart.")
+
+
+# ---------------------------------------------------------------------------
+# The lab
+# ---------------------------------------------------------------------------
+
+TASKS: list[Task] = [
+    FunctionTask(
+        id="naming",
+        title="A span naming convention for 8 steps and 3 tools",
+        checker=check_naming,
+        expects="a tuple of two functions: (span_name, parse_span_name)",
+        probes=(("tool", 1, "web_search"), ("tool.web_search",)),
+        hints=(
+            "Think about what a trace UI does with names: it lists them in a tree, and it groups and aggregates "
+            "spans that share a name. Which spans should be told apart by name, and which grouped?",
+            "Steps need distinct names (agent.step.3). Model and tool calls should not carry the step: every "
+            "web_search call gets the same name, so latency per tool is one group. The step goes in an attribute.",
+            "A prefix per kind makes parsing easy: 'agent.step.{n}', 'llm.call', 'tool.{tool}'; parse by checking "
+            "the prefix and taking the rest as the tool name.",
+        ),
+    ),
+    Task(
+        id="essential",
+        title="Essential vs nice-to-have attributes per tool",
+        checker=check_essential,
+        expects=f"a dict with the keys {', '.join(map(repr, MENU))}, each a set of attribute names from lab.scenario.menu",
+        hints=(
+            "Essential here means: a figure from the later lessons (cost per step, latency per step, time per tool, "
+            "TTFT, retrieval time per collection, errors by type) cannot be computed without it.",
+            "How does the analysis know a span is a model call or a tool call, and which tool? Cost needs the model "
+            "and all four token counts; latency per step needs the step; the slow-collection question needs the "
+            "database and collection.",
+            "Model: operation name, request model, the four token counts, TTFT, stop reason, step, error type. "
+            "Tools: operation name, tool name, step, error type; retrieve adds db.system.name and db.collection.name.",
+        ),
+    ),
+    FunctionTask(
+        id="finish_kind",
+        title="Tool-call finish vs natural stop",
+        checker=check_finish_kind,
+        expects=f"a function of a model span's attributes returning one of {', '.join(map(repr, FINISH_KINDS))}",
+        probes=(({"anthropic.message.stop_reason": "end_turn"},),),
+        hints=(
+            "Look at a model span's attributes in the sample trace: one of them says why the model stopped.",
+            "Anthropic's stop reasons: tool_use (the model asks for tools), end_turn and stop_sequence (it "
+            "finished), max_tokens (cut off), refusal, pause_turn. Only some of these are a natural stop.",
+            "Read attributes.get('anthropic.message.stop_reason'): 'tool_use' -> 'tool_call'; 'end_turn' or "
+            "'stop_sequence' -> 'natural_stop'; anything else -> 'other'.",
+        ),
+    ),
+    FunctionTask(
+        id="code_failures",
+        title="A code executor that fails mid-run or returns partial output",
+        checker=check_code_failures,
+        expects="a function record_code_result(span, result) that sets the span's status and attributes",
+        probes=((otel_trace.INVALID_SPAN, ExecutionResult("", "", True, 0, 0, 0.0)),),
+        hints=(
+            "result.completed says whether the script ran to its end; result.partial whether it stopped after "
+            "printing something; result.error_type what stopped it.",
+            "A failed run is an error in the trace: span.set_status(Status(StatusCode.ERROR, ...)) and the "
+            "standard error.type attribute. Partial output is a separate fact: record it on every run.",
+            "if not result.completed: set status ERROR and error.type = result.error_type; always set "
+            "agentkit.code.partial_output = result.partial.",
+        ),
+    ),
+]
+
+NOTES = """\
+# The Trace Layer: lesson notes for the tutor
+
+## Traces and spans
+A trace records one agent run from the request to the answer. Each operation in it (a model call, a tool call, a retrieval, a parsing step) is a span with a start time, an end time, a parent and key-value attributes. The parent links make a tree: the run at the root, steps and model calls below it, tool calls and the database queries inside them. Logging says what happened; tracing also says how long each thing took and what caused it.
+
+## Three instrumentation layers
+Automatic instrumentation comes from a library: the anthropic SDK traces every API call once a tracer provider exists. Callback instrumentation hooks into the agent's lifecycle events (model start and end, tool start and end, step end) and can add context such as a user or session id. Manual spans wrap your own code with tracer.start_as_current_span, for example each vector database query or a sandboxed code run.
+
+## Naming
+Names must stay readable as tools grow. Give each step a name that says which step it is, and give every call of one tool the same name (tool.web_search) so the calls group together; put high-cardinality values such as the step number, call id or collection in attributes, not in the name. OpenTelemetry's GenAI conventions name spans invoke_agent {agent}, chat {model} and execute_tool {tool}.
+
+## What to record
+Model spans: the model, token counts (input, output, cache reads and writes), the finish or stop reason, time to first token and total time, the step number. Tool spans: the tool name, the arguments with personal data and secrets redacted, success or failure, the error type, and the latency of any downstream call the tool made. A code executor that can fail mid-run should mark the span as an error with error.type, and record whether partial output was returned, how many statements ran, and the exit status, so a trace tells a clean run from a crash with nothing to show and from a crash that handed partial results to the model.
+
+## Finish reasons
+The finish reason tells why the model stopped: tool_use means it wants tools run, end_turn a natural stop, max_tokens a cut-off answer. Token counts cannot tell these apart. Anthropic's API calls it stop_reason; the GenAI convention's attribute is gen_ai.response.finish_reasons.
+
+## The case study
+As the course tells it, a research agent took 47 seconds a request; the team blamed the model, but tracing showed 34 seconds in vector database calls made one after another and under 4 seconds of inference. Running the queries concurrently removed most of the wait.
+"""
+
+LAB = Lab(
+    id="l1_trace_schema",
+    title="Lab 1: Designing a trace schema",
+    lesson="M1 L1 The Trace Layer",  # as quizzes/l1_trace_layer.yaml names it
+    tasks=TASKS,
+    lesson_notebook="notebooks/m1_l1_trace_layer.ipynb",
+    notes=NOTES,
+    scenario=SCENARIO,
+)
