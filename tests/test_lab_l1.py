@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import StatusCode
 
 from agentkit.course.lab import Lab
 from agentkit.labs import l1_trace_schema as l1
@@ -28,11 +28,10 @@ def finish_kind(attributes):
     return {"tool_use": "tool_call", "end_turn": "natural_stop", "stop_sequence": "natural_stop"}.get(reason, "other")
 
 
-def record_code_result(span, result):
-    if not result.completed:
-        span.set_status(Status(StatusCode.ERROR, result.error_type))
-        span.set_attribute("error.type", result.error_type)
-    span.set_attribute("agentkit.code.partial_output", result.partial)
+def code_span(result):
+    if result.completed:
+        return StatusCode.OK, {"agentkit.code.partial_output": False}
+    return StatusCode.ERROR, {"error.type": result.error_type, "agentkit.code.partial_output": result.partial}
 
 
 TOOL = {"gen_ai.operation.name", "gen_ai.tool.name", "agentkit.step", "error.type"}
@@ -54,7 +53,7 @@ def lab(progress_db):
 
 def test_reference_answers_pass(lab):
     for task_id, answer in [("naming", (span_name, parse_span_name)), ("essential", ESSENTIAL),
-                            ("finish_kind", finish_kind), ("code_failures", record_code_result)]:
+                            ("finish_kind", finish_kind), ("code_failures", code_span)]:
         result = lab.check(task_id, answer)
         assert result.passed, (task_id, result.message)
     assert "4 of 4" in repr(lab.status())
@@ -162,18 +161,21 @@ def test_the_seeded_sandbox_fails_in_every_way_the_task_covers():
 
 
 @pytest.mark.parametrize(
-    ("handler", "says"),
+    ("answer", "says"),
     [
-        (lambda span, r: span.set_attribute("agentkit.code.partial_output", r.partial), "span status is UNSET"),
-        (lambda span, r: (record_code_result(span, r), span.set_attribute("agentkit.code.partial_output",
-                                                                             not r.completed)), "partial_output"),
-        (lambda span, r: (span.set_status(Status(StatusCode.ERROR)) if not r.completed else None,
-                          span.set_attribute("agentkit.code.partial_output", r.partial)), "error.type is None"),
-        (lambda span, r: r.nope, "raised AttributeError"),
+        (lambda r: (StatusCode.UNSET, {"agentkit.code.partial_output": r.partial}), "span status is UNSET"),
+        (lambda r: (code_span(r)[0], {**code_span(r)[1], "agentkit.code.partial_output": not r.completed}),
+         "partial_output"),
+        (lambda r: (code_span(r)[0], {"agentkit.code.partial_output": r.partial}), "error.type is None"),
+        (lambda r: (code_span(r)[0], {**code_span(r)[1], "error.type": "ToolError"}), "error.type is 'ToolError'"),
+        (lambda r: (code_span(r)[0], {**code_span(r)[1], "agentkit.code.partial_output": int(r.partial)}),
+         "a bool on every run"),
+        (lambda r: r.nope, "code_span raised AttributeError"),
+        (lambda r: {"status": "ERROR"}, "return (a StatusCode, a dict of attributes)"),
     ],
 )
-def test_code_failure_mistakes_are_found(lab, handler, says):
-    result = lab.check("code_failures", handler)
+def test_code_failure_mistakes_are_found(lab, answer, says):
+    result = lab.check("code_failures", answer)
     assert result.status == "wrong", result.message
     assert says in result.message
 
@@ -190,8 +192,9 @@ def test_stub_functions_are_not_attempted(lab):
     assert half.status == "not_attempted" and "answer[1]" in half.message
     assert lab.check("finish_kind", stub).status == "not_attempted"
     assert lab.check("code_failures", stub).status == "not_attempted"
-    # A handler that returns None when done, or a function that fails on the probe, is an attempt.
-    assert lab.check("code_failures", lambda span, r: None).status == "wrong"
+    assert lab.check("code_failures", lambda r: (..., ...)).status == "not_attempted"
+    # A function that returns None, or fails on the probe, is an attempt (and wrong).
+    assert lab.check("code_failures", lambda r: None).status == "wrong"
     assert lab.check("finish_kind", lambda a: a.nope).status == "wrong"
 
 

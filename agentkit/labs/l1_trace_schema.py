@@ -15,8 +15,9 @@ inspects the spans it produced:
 3. `finish_kind`: telling a tool-call finish from a natural stop, as a function
    of a model span's attributes. Checked on every model span of two runs.
 4. `code_failures`: recording a code executor that fails part-way or returns
-   partial output (the tutor's suggested question). Checked on the sandbox
-   spans of a run whose executor fails in three different ways.
+   partial output (the tutor's suggested question), as a function giving the
+   sandbox span's status and attributes. Checked on the sandbox spans of a
+   run whose executor fails in different ways.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from opentelemetry import trace as otel_trace
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from agentkit import sim
 from agentkit.cases.research_agent import (
@@ -194,26 +195,30 @@ SCENARIO = Scenario()
 
 
 def _stub(fn: Any, probe: tuple[Any, ...]) -> bool:
-    """True for a function the learner has not written yet: it returns `...` (or TODO).
+    """True for a function the learner has not written yet: it returns `...` (or a tuple holding one).
 
-    Not None: a handler that only sets attributes returns None when it is done.
+    Not None: a function that is done may well return None.
     """
     if not callable(fn):
         return False
     try:
         value = fn(*probe)
-        return value is Ellipsis or value is TODO
     except Exception:  # noqa: BLE001 - a function that fails on the probe is attempted; the check says why
         return False
+    if isinstance(value, (tuple, list)):
+        return any(v is Ellipsis or v is TODO for v in value)
+    return value is Ellipsis or value is TODO
 
 
 @dataclass(frozen=True)
 class FunctionTask(Task):
     """A task whose answer is one function, or a tuple of functions.
 
-    The build step turns a solution function into a stub that returns `...`;
-    the lab engine only sees placeholders in plain values, so each function is
-    called once on `probes[i]` first and a stub is handed on as `...`.
+    In the learner version a function's body ends `return <name>` after a
+    placeholder `<name> = ...`, so an unwritten function returns `...` (or a
+    tuple of them). The lab engine only sees placeholders in plain values, so
+    each function is called once on `probes[i]` first and a stub is handed on
+    as `...`.
     """
 
     probes: tuple[tuple[Any, ...], ...] = ()
@@ -578,25 +583,40 @@ def check_finish_kind(answer: Any) -> Verdict:
 # ---------------------------------------------------------------------------
 
 
-def _expected_record(result: ExecutionResult) -> dict[str, Any]:
-    return {"status": "ERROR" if not result.completed else "not ERROR", "error.type": result.error_type,
-            "agentkit.code.partial_output": result.partial}
+class _ApplyRecord:
+    """The sandbox's handler: asks the learner's `code_span(result)` for (status, attributes) and sets them."""
+
+    def __init__(self, fn: Callable[[ExecutionResult], Any]) -> None:
+        self.fn = fn
+        self.problems: list[str] = []
+
+    def __call__(self, span: Any, result: ExecutionResult) -> None:
+        out, error = _call(self.fn, result)
+        if error is not None:
+            self.problems.append(f"code_span raised {error}")
+            return
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], StatusCode)
+                and isinstance(out[1], Mapping)):
+            self.problems.append(f"code_span returned {out!r}; return (a StatusCode, a dict of attributes)")
+            return
+        status, attributes = out
+        span.set_status(Status(status, result.error if status is StatusCode.ERROR else None))
+        span.set_attributes(dict(attributes))
 
 
 def check_code_failures(answer: Any) -> Verdict:
-    handler = _function(answer, "record_code_result")
-    run = run_agent(on_code_result=handler, crash_rate=CRASH_RATE, seed=CRASH_SEED)
+    apply = _ApplyRecord(_function(answer, "code_span"))
+    run = run_agent(on_code_result=apply, crash_rate=CRASH_RATE, seed=CRASH_SEED)
     executor = run.kit.executor
-    if executor.handler_errors:
-        err = executor.handler_errors[0]
-        return wrong(f"record_code_result raised {type(err).__name__}: {err}. It must never fail: a broken "
-                     "handler would turn a working tool into a failing one.")
+    problems = apply.problems + [f"{type(e).__name__}: {e}" for e in executor.handler_errors]
+    if problems:
+        return wrong(problems[0] + ". It must work for every run: a broken recorder loses exactly the runs you "
+                     "most need to see.")
     spans = sorted((s for s in run.trace.spans if s.name == "sandbox.run"), key=lambda s: s.start_time or 0)
     if len(spans) != len(executor.results):  # a lab bug, not the learner's
         raise RuntimeError(f"{len(spans)} sandbox spans for {len(executor.results)} runs")
     for number, (span, result) in enumerate(zip(spans, executor.results), start=1):
         attributes = span.attributes or {}
-        want = _expected_record(result)
         failed = span.status.status_code is StatusCode.ERROR
         what = (f"run {number} ({'completed' if result.completed else f'stopped by {result.error_type}'}"
                 f"{', after printing part of its output' if result.partial else ''})")
@@ -604,13 +624,13 @@ def check_code_failures(answer: Any) -> Verdict:
             return wrong(f"{what}: span status is {span.status.status_code.name}; a run that "
                          f"{'did not finish' if not result.completed else 'finished'} should "
                          f"{'be' if not result.completed else 'not be'} ERROR.")
-        if attributes.get("error.type") != want["error.type"]:
-            return wrong(f"{what}: error.type is {attributes.get('error.type')!r}, expected "
-                         f"{want['error.type']!r} (result.error_type{'' if want['error.type'] else ', so no error.type'}).")
-        if attributes.get("agentkit.code.partial_output") is not want["agentkit.code.partial_output"]:
+        if attributes.get("error.type") != result.error_type:
+            return wrong(f"{what}: error.type is {attributes.get('error.type')!r}, expected {result.error_type!r} "
+                         f"(result.error_type{'' if result.error_type else ', so no error.type at all'}).")
+        if attributes.get("agentkit.code.partial_output") is not result.partial:
             return wrong(f"{what}: agentkit.code.partial_output is {attributes.get('agentkit.code.partial_output')!r}, "
-                         f"expected {want['agentkit.code.partial_output']} (a bool on every run: True only when the "
-                         "script stopped early after printing something).")
+                         f"expected {result.partial} (a bool on every run: True only when the script stopped early "
+                         "after printing something).")
     kinds = sorted({r.error_type or "completed" for r in executor.results})
     return passed(f"All {len(spans)} sandbox runs recorded right ({', '.join(kinds)}). A trace now tells a clean run, "
                   "a run that failed with nothing to show, and one that handed back partial output apart.")
@@ -669,15 +689,15 @@ TASKS: list[Task] = [
         id="code_failures",
         title="A code executor that fails mid-run or returns partial output",
         checker=check_code_failures,
-        expects="a function record_code_result(span, result) that sets the span's status and attributes",
-        probes=((otel_trace.INVALID_SPAN, ExecutionResult("", "", True, 0, 0, 0.0)),),
+        expects="a function code_span(result) returning (a StatusCode, a dict of attributes) for the run's span",
+        probes=((ExecutionResult("", "", True, 0, 0, 0.0),),),
         hints=(
             "result.completed says whether the script ran to its end; result.partial whether it stopped after "
             "printing something; result.error_type what stopped it.",
-            "A failed run is an error in the trace: span.set_status(Status(StatusCode.ERROR, ...)) and the "
-            "standard error.type attribute. Partial output is a separate fact: record it on every run.",
-            "if not result.completed: set status ERROR and error.type = result.error_type; always set "
-            "agentkit.code.partial_output = result.partial.",
+            "A failed run is an error in the trace: status StatusCode.ERROR and the standard error.type attribute. "
+            "Partial output is a separate fact: record it on every run, failed or not.",
+            "status = StatusCode.ERROR if not result.completed else StatusCode.OK; attributes always hold "
+            "agentkit.code.partial_output = result.partial, plus error.type = result.error_type when it failed.",
         ),
     ),
 ]
