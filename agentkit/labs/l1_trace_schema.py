@@ -148,9 +148,9 @@ def run_agent(question: str = LAB_QUESTION, *, hooks: Mapping[str, Callable[...,
     agent = build_research_agent(client, tools=kit, max_steps=MAX_STEPS, stream=True)
     for event, fn in (hooks or {}).items():
         agent.add_hook(event, fn)
-    with _quick() if quick else nullcontext():
-        with capture(time_scale=sim.time_scale() or 1.0) as trace:
-            result = agent.run(question)
+    # capture() reads the time scale after _quick() has set it (with-items enter left to right).
+    with _quick() if quick else nullcontext(), capture(time_scale=sim.time_scale() or 1.0) as trace:
+        result = agent.run(question)
     return LabRun(result, trace, kit)
 
 
@@ -356,7 +356,7 @@ def check_naming(answer: Any) -> Verdict:
     if problems:
         return wrong(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} with the names of a real run: "
                      + "; ".join(problems[:3]) + ".")
-    tool_names = ", ".join(repr(sorted(by_group[t])[0]) for t in TOOLS if t in by_group)
+    tool_names = ", ".join(repr(min(by_group[t])) for t in TOOLS if t in by_group)
     return passed(
         f"A run of {len(steps)} steps and {sum(1 for f in facts if f[1] == 'tool')} tool calls got "
         f"{len(meaning)} distinct names: one per step, one for all model calls, one per tool ({tool_names}); "
@@ -648,12 +648,12 @@ TASKS: list[Task] = [
         expects="a tuple of two functions: (span_name, parse_span_name)",
         probes=(("tool", 1, "web_search"), ("tool.web_search",)),
         hints=(
-            "Think about what a trace UI does with names: it lists them in a tree, and it groups and aggregates "
-            "spans that share a name. Which spans should be told apart by name, and which grouped?",
-            "Steps need distinct names (agent.step.3). Model and tool calls should not carry the step: every "
-            "web_search call gets the same name, so latency per tool is one group. The step goes in an attribute.",
-            "A prefix per kind makes parsing easy: 'agent.step.{n}', 'llm.call', 'tool.{tool}'; parse by checking "
-            "the prefix and taking the rest as the tool name.",
+            ("Think about what a trace UI does with names: it lists them in a tree, and it groups and aggregates "
+            "spans that share a name. Which spans should be told apart by name, and which grouped?"),
+            ("Steps need distinct names (agent.step.3). Model and tool calls should not carry the step: every "
+            "web_search call gets the same name, so latency per tool is one group. The step goes in an attribute."),
+            ("A prefix per kind makes parsing easy: 'agent.step.{n}', 'llm.call', 'tool.{tool}'; parse by checking "
+            "the prefix and taking the rest as the tool name."),
         ),
     ),
     Task(
@@ -662,13 +662,13 @@ TASKS: list[Task] = [
         checker=check_essential,
         expects=f"a dict with the keys {', '.join(map(repr, MENU))}, each a set of attribute names from lab.scenario.menu",
         hints=(
-            "Essential here means: a figure from the later lessons (cost per step, latency per step, time per tool, "
-            "TTFT, retrieval time per collection, errors by type) cannot be computed without it.",
-            "How does the analysis know a span is a model call or a tool call, and which tool? Cost needs the model "
+            ("Essential here means: a figure from the later lessons (cost per step, latency per step, time per tool, "
+            "TTFT, retrieval time per collection, errors by type) cannot be computed without it."),
+            ("How does the analysis know a span is a model call or a tool call, and which tool? Cost needs the model "
             "and all four token counts; latency per step needs the step; the slow-collection question needs the "
-            "database and collection.",
-            "Model: operation name, request model, the four token counts, TTFT, stop reason, step, error type. "
-            "Tools: operation name, tool name, step, error type; retrieve adds db.system.name and db.collection.name.",
+            "database and collection."),
+            ("Model: operation name, request model, the four token counts, TTFT, stop reason, step, error type. "
+            "Tools: operation name, tool name, step, error type; retrieve adds db.system.name and db.collection.name."),
         ),
     ),
     FunctionTask(
@@ -679,10 +679,10 @@ TASKS: list[Task] = [
         probes=(({"anthropic.message.stop_reason": "end_turn"},),),
         hints=(
             "Look at a model span's attributes in the sample trace: one of them says why the model stopped.",
-            "Anthropic's stop reasons: tool_use (the model asks for tools), end_turn and stop_sequence (it "
-            "finished), max_tokens (cut off), refusal, pause_turn. Only some of these are a natural stop.",
-            "Read attributes.get('anthropic.message.stop_reason'): 'tool_use' -> 'tool_call'; 'end_turn' or "
-            "'stop_sequence' -> 'natural_stop'; anything else -> 'other'.",
+            ("Anthropic's stop reasons: tool_use (the model asks for tools), end_turn and stop_sequence (it "
+            "finished), max_tokens (cut off), refusal, pause_turn. Only some of these are a natural stop."),
+            ("Read attributes.get('anthropic.message.stop_reason'): 'tool_use' -> 'tool_call'; 'end_turn' or "
+            "'stop_sequence' -> 'natural_stop'; anything else -> 'other'."),
         ),
     ),
     FunctionTask(
@@ -692,12 +692,12 @@ TASKS: list[Task] = [
         expects="a function code_span(result) returning (a StatusCode, a dict of attributes) for the run's span",
         probes=((ExecutionResult("", "", True, 0, 0, 0.0),),),
         hints=(
-            "result.completed says whether the script ran to its end; result.partial whether it stopped after "
-            "printing something; result.error_type what stopped it.",
-            "A failed run is an error in the trace: status StatusCode.ERROR and the standard error.type attribute. "
-            "Partial output is a separate fact: record it on every run, failed or not.",
-            "status = StatusCode.ERROR if not result.completed else StatusCode.OK; attributes always hold "
-            "agentkit.code.partial_output = result.partial, plus error.type = result.error_type when it failed.",
+            ("result.completed says whether the script ran to its end; result.partial whether it stopped after "
+            "printing something; result.error_type what stopped it."),
+            ("A failed run is an error in the trace: status StatusCode.ERROR and the standard error.type attribute. "
+            "Partial output is a separate fact: record it on every run, failed or not."),
+            ("status = StatusCode.ERROR if not result.completed else StatusCode.OK; attributes always hold "
+            "agentkit.code.partial_output = result.partial, plus error.type = result.error_type when it failed."),
         ),
     ),
 ]
