@@ -193,7 +193,8 @@ class Tool:
             return ToolOutput(self._invalid_input_message(exc), True, "invalid_input")
         if isinstance(exc, ToolError):  # the tool chose what the model should see
             content = exc.content if isinstance(exc.content, str) else list(exc.content)
-            return ToolOutput(content, True, "ToolError")  # type: ignore[arg-type]
+            # The class name, so a subclass (class SandboxCrash(ToolError)) reads as its own error.type on the span.
+            return ToolOutput(content, True, type(exc).__name__)  # type: ignore[arg-type]
         return ToolOutput(
             f"Error: tool {self.name!r} failed with {type(exc).__name__}: {exc}. "
             "Check the arguments, or try a different approach.",

@@ -219,3 +219,21 @@ def test_unknown_tool_output_lists_the_alternatives():
     out = unknown_tool_output("serach", ["search", "fetch"])
     assert out.is_error and out.error_type == "unknown_tool"
     assert "'serach'" in out.content and "'search', 'fetch'" in out.content
+
+
+def test_a_tool_error_subclass_names_its_own_error_type():
+    from agentkit.tools import ToolError, tool
+
+    class SandboxCrash(ToolError):
+        pass
+
+    def run(code: str) -> str:
+        """Run code.
+
+        Args:
+            code: the code
+        """
+        raise SandboxCrash("the sandbox crashed after printing 2 lines")
+
+    out = tool(run).invoke({"code": "print(1)"})
+    assert out.is_error and out.error_type == "SandboxCrash"
