@@ -101,6 +101,23 @@ def _announce(live: bool, quiet: bool) -> None:
         print("agentkit: simulated mode, an offline Messages API answers (set ANTHROPIC_API_KEY to use Claude).")
 
 
+def _make(sync: bool, live: bool | None, scenarios: Iterable[Any], seed: int, faults: Faults | None,
+          simulator: Simulator | None, quiet: bool, kwargs: dict[str, Any]) -> Any:
+    """The one recipe behind `client()` and `async_client()`; only the SDK and httpx2 classes differ."""
+    sdk_class = anthropic.Anthropic if sync else anthropic.AsyncAnthropic
+    is_live = _want_live(live)
+    _announce(is_live, quiet)
+    if is_live:
+        return sdk_class(**kwargs)
+    sim = _simulator(simulator, scenarios, seed, faults)
+    _warm_up()
+    http_client = httpx2.Client(transport=SimTransport(sim)) if sync else \
+        httpx2.AsyncClient(transport=AsyncSimTransport(sim))
+    c = sdk_class(api_key=SIMULATED_API_KEY, http_client=http_client, **kwargs)
+    c._agentkit_simulator = sim  # read by agentkit.sim.simulator_of
+    return c
+
+
 def client(live: bool | None = None, *, scenarios: Iterable[Any] = (), seed: int = 0, faults: Faults | None = None,
            simulator: Simulator | None = None, quiet: bool = False, **kwargs: Any) -> anthropic.Anthropic:
     """An `anthropic.Anthropic`: live if `ANTHROPIC_API_KEY` is set (or `live=True`), simulated otherwise.
@@ -108,32 +125,14 @@ def client(live: bool | None = None, *, scenarios: Iterable[Any] = (), seed: int
     scenarios, seed, faults, simulator: how the simulator behaves (ignored live).
     kwargs: passed to `anthropic.Anthropic` (max_retries, open_telemetry, middleware, ...).
     """
-    is_live = _want_live(live)
-    _announce(is_live, quiet)
-    if is_live:
-        return anthropic.Anthropic(**kwargs)
-    sim = _simulator(simulator, scenarios, seed, faults)
-    _warm_up()
-    c = anthropic.Anthropic(api_key=SIMULATED_API_KEY, http_client=httpx2.Client(transport=SimTransport(sim)),
-                            **kwargs)
-    c._agentkit_simulator = sim  # type: ignore[attr-defined]  # read by agentkit.sim.simulator_of
-    return c
+    return _make(True, live, scenarios, seed, faults, simulator, quiet, kwargs)
 
 
 def async_client(live: bool | None = None, *, scenarios: Iterable[Any] = (), seed: int = 0,
                  faults: Faults | None = None, simulator: Simulator | None = None, quiet: bool = False,
                  **kwargs: Any) -> anthropic.AsyncAnthropic:
-    """The `anthropic.AsyncAnthropic` twin of `client()`."""
-    is_live = _want_live(live)
-    _announce(is_live, quiet)
-    if is_live:
-        return anthropic.AsyncAnthropic(**kwargs)
-    sim = _simulator(simulator, scenarios, seed, faults)
-    _warm_up()
-    c = anthropic.AsyncAnthropic(api_key=SIMULATED_API_KEY,
-                                 http_client=httpx2.AsyncClient(transport=AsyncSimTransport(sim)), **kwargs)
-    c._agentkit_simulator = sim  # type: ignore[attr-defined]
-    return c
+    """The `anthropic.AsyncAnthropic` twin of `client()`, with the same arguments."""
+    return _make(False, live, scenarios, seed, faults, simulator, quiet, kwargs)
 
 
 def is_live(c: Any) -> bool:
