@@ -258,3 +258,20 @@ def test_lab_is_exported():
 def test_a_checker_returning_a_bare_bool_is_reported_as_a_lab_bug():
     result = Task("bare", "Bare bool", lambda answer: True, "anything").check(1)
     assert result.status == "error" and "not a Verdict" in result.message
+
+
+def test_function_task_reports_an_unwritten_function_as_not_attempted():
+    from agentkit.course.lab import FunctionTask, passed, wrong
+
+    def checker(fn):
+        return passed("doubles") if fn(2) == 4 else wrong(f"double(2) gave {fn(2)!r}, expected 4")
+
+    task = FunctionTask("double", "Write double", checker, "a function of one number", probes=((1,),))
+
+    def stub(x):
+        result = ...
+        return result
+
+    assert task.check(stub).status == "not_attempted"
+    assert task.check(lambda x: 2 * x).status == "passed"
+    assert task.check(lambda x: x + 1).status == "wrong"

@@ -349,6 +349,59 @@ class Task:
                        message=verdict.message, expected=verdict.expected)
 
 
+def is_unwritten_function(fn: Any, probe: tuple[Any, ...]) -> bool:
+    """True for a function the learner has not written yet: it returns `...` (or a tuple holding one).
+
+    Not None: a function that is done may well return None.
+    """
+    if not callable(fn):
+        return False
+    try:
+        value = fn(*probe)
+    except Exception:  # noqa: BLE001 - a function that fails on the probe is attempted; the check says why
+        return False
+    if isinstance(value, (tuple, list)):
+        return any(v is Ellipsis or v is TODO for v in value)
+    return value is Ellipsis or value is TODO
+
+
+@dataclass(frozen=True)
+class FunctionTask(Task):
+    """A task whose answer is one function, or a tuple of functions.
+
+    In the learner version a function's body ends `return <name>` after a
+    placeholder `<name> = ...`, so an unwritten function returns `...` (or a
+    tuple of them). A function is not a placeholder itself, so each one is
+    called once on `probes[i]` first, and a stub is handed on as `...`, which
+    `Task.check` then reports as "not attempted".
+    """
+
+    probes: tuple[tuple[Any, ...], ...] = ()
+
+    def check(self, answer: Any, lab_id: str = "") -> CheckResult:
+        if isinstance(answer, tuple):
+            answer = tuple(... if i < len(self.probes) and is_unwritten_function(a, self.probes[i]) else a
+                           for i, a in enumerate(answer))
+        elif self.probes and is_unwritten_function(answer, self.probes[0]):
+            answer = ...
+        return super().check(answer, lab_id)
+
+
+def as_function(answer: Any, what: str) -> Callable[..., Any]:
+    """`answer` if it is callable; else a clear AnswerError (the learner passed a value, or called the function)."""
+    if not callable(answer):
+        raise AnswerError(f"{what} is a {type(answer).__name__}; give the function itself (its name, no brackets).")
+    return answer
+
+
+def call_learner_code(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
+    """(what fn returned, None) or (None, a sentence about the exception it raised)."""
+    try:
+        return fn(*args), None
+    except Exception as err:  # noqa: BLE001 - the learner's code: report, never raise
+        return None, f"{type(err).__name__}: {err}"
+
+
 @dataclass
 class Lab:
     """A lab: tasks, the lesson it belongs to, and this session's attempts.

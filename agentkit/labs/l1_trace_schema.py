@@ -44,9 +44,10 @@ from agentkit.cases.research_agent import (
 )
 from agentkit.clients import client as make_client
 from agentkit.course.lab import (
-    TODO,
+    FunctionTask,
+    as_function,
+    call_learner_code,
     AnswerError,
-    CheckResult,
     Lab,
     Task,
     Verdict,
@@ -190,63 +191,6 @@ SCENARIO = Scenario()
 
 
 # ---------------------------------------------------------------------------
-# Answers that are functions: a stub left as `return ...` is "not attempted"
-# ---------------------------------------------------------------------------
-
-
-def _stub(fn: Any, probe: tuple[Any, ...]) -> bool:
-    """True for a function the learner has not written yet: it returns `...` (or a tuple holding one).
-
-    Not None: a function that is done may well return None.
-    """
-    if not callable(fn):
-        return False
-    try:
-        value = fn(*probe)
-    except Exception:  # noqa: BLE001 - a function that fails on the probe is attempted; the check says why
-        return False
-    if isinstance(value, (tuple, list)):
-        return any(v is Ellipsis or v is TODO for v in value)
-    return value is Ellipsis or value is TODO
-
-
-@dataclass(frozen=True)
-class FunctionTask(Task):
-    """A task whose answer is one function, or a tuple of functions.
-
-    In the learner version a function's body ends `return <name>` after a
-    placeholder `<name> = ...`, so an unwritten function returns `...` (or a
-    tuple of them). The lab engine only sees placeholders in plain values, so
-    each function is called once on `probes[i]` first and a stub is handed on
-    as `...`.
-    """
-
-    probes: tuple[tuple[Any, ...], ...] = ()
-
-    def check(self, answer: Any, lab_id: str = "") -> CheckResult:
-        if isinstance(answer, tuple):
-            answer = tuple(... if i < len(self.probes) and _stub(a, self.probes[i]) else a
-                           for i, a in enumerate(answer))
-        elif self.probes and _stub(answer, self.probes[0]):
-            answer = ...
-        return super().check(answer, lab_id)
-
-
-def _function(answer: Any, what: str) -> Callable[..., Any]:
-    if not callable(answer):
-        raise AnswerError(f"{what} is a {type(answer).__name__}; give the function itself (its name, no brackets).")
-    return answer
-
-
-def _call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
-    """(what fn returned, None) or (None, a sentence about the exception it raised)."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - the learner's code: report, never raise
-        return None, f"{type(err).__name__}: {err}"
-
-
-# ---------------------------------------------------------------------------
 # Task 1: a naming convention
 # ---------------------------------------------------------------------------
 
@@ -263,7 +207,7 @@ class _NamingHooks:
         self._tracer = tracer()
 
     def _start(self, kind: str, step: int, tool: str | None, parent: Any = None) -> Any:
-        name, error = _call(self.name, kind, step, tool)
+        name, error = call_learner_code(self.name, kind, step, tool)
         if error is not None or not isinstance(name, str) or not name.strip():
             got = error or (f"{name!r}" if not isinstance(name, str) else "an empty name")
             with self._lock:
@@ -298,8 +242,8 @@ class _NamingHooks:
 def check_naming(answer: Any) -> Verdict:
     if not isinstance(answer, tuple) or len(answer) != 2:
         raise AnswerError("Give both functions as a tuple: (span_name, parse_span_name).")
-    name_fn = _function(answer[0], "the first item (span_name)")
-    parse_fn = _function(answer[1], "the second item (parse_span_name)")
+    name_fn = as_function(answer[0], "the first item (span_name)")
+    parse_fn = as_function(answer[1], "the second item (parse_span_name)")
     hooks = _NamingHooks(name_fn)
     run = run_agent(hooks={e: getattr(hooks, e) for e in ("model_start", "model_end", "tool_start", "tool_end", "step_end")})
     if hooks.problems:
@@ -345,7 +289,7 @@ def check_naming(answer: Any) -> Verdict:
         problems.append(f"{long[0]!r} is {len(long[0])} characters; keep names under {MAX_NAME_LENGTH} so the tree stays readable")
     # Parseable: the name alone gives back (kind, tool).
     for name, kind, _, tool in facts:
-        got, error = _call(parse_fn, name)
+        got, error = call_learner_code(parse_fn, name)
         want = (kind, tool)
         if error is not None:
             problems.append(f"parse_span_name({name!r}) raised {error}")
@@ -553,7 +497,7 @@ _DECISION_TO_FINISH = {"tool_call": "tool_call", "final_answer": "natural_stop",
 
 
 def check_finish_kind(answer: Any) -> Verdict:
-    fn = _function(answer, "finish_kind")
+    fn = as_function(answer, "finish_kind")
     seen = 0
     for run in (_reference_run(), _cutoff_run()):
         truth = {int(row.step): _DECISION_TO_FINISH.get(row.decision, "other")
@@ -561,7 +505,7 @@ def check_finish_kind(answer: Any) -> Verdict:
         for span in run.trace.select(kind="model"):
             attributes = span.attributes or {}
             step = attributes.get("agentkit.step")
-            got, error = _call(fn, MappingProxyType(dict(attributes)))
+            got, error = call_learner_code(fn, MappingProxyType(dict(attributes)))
             where = f"the model span of step {step} ({'cut-off run' if run is _cutoff_run() else 'main run'})"
             if error is not None:
                 return wrong(f"finish_kind raised {error} on {where}. Its attributes are: "
@@ -591,7 +535,7 @@ class _ApplyRecord:
         self.problems: list[str] = []
 
     def __call__(self, span: Any, result: ExecutionResult) -> None:
-        out, error = _call(self.fn, result)
+        out, error = call_learner_code(self.fn, result)
         if error is not None:
             self.problems.append(f"code_span raised {error}")
             return
@@ -605,7 +549,7 @@ class _ApplyRecord:
 
 
 def check_code_failures(answer: Any) -> Verdict:
-    apply = _ApplyRecord(_function(answer, "code_span"))
+    apply = _ApplyRecord(as_function(answer, "code_span"))
     run = run_agent(on_code_result=apply, crash_rate=CRASH_RATE, seed=CRASH_SEED)
     executor = run.kit.executor
     problems = apply.problems + [f"{type(e).__name__}: {e}" for e in executor.handler_errors]
