@@ -13,7 +13,7 @@ from agentkit.redact import MASK, is_sensitive_key, luhn_valid, redact
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("key sk-ant-api03-AbCdEf_123-456xyz end", "key [REDACTED:api_key] end"),
+        ("key sk-ant-" "api03-AbCdEf_123-456xyz end", "key [REDACTED:api_key] end"),  # split: no key-shaped literal
         ("openai sk-proj-abcdefghijklmnopqrstuv", "openai [REDACTED:api_key]"),
         ("Authorization: Bearer abc.def-ghi_jkl123", "Authorization: Bearer [REDACTED:token]"),
         ("id AKIAIOSFODNN7EXAMPLE in config", "id [REDACTED:aws_key] in config"),

@@ -407,7 +407,7 @@ SCENARIO = {
     "turns": [
         {"text": "Searching.", "tool_calls": [
             {"name": "search_docs", "input": {"query": "spans, mail me at ada@example.com"}},
-            {"name": "run_code", "input": {"code": "print(1)", "api_key": "sk-ant-api03-secretsecret"}}]},
+            {"name": "run_code", "input": {"code": "print(1)", "api_key": "sk-ant-" "api03-secretsecret"}}]},
         {"text": "Done: spans nest."},
     ],
 }
