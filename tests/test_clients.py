@@ -55,7 +55,7 @@ def test_async_client_is_the_sdks_async_class(capsys):
 
 
 def test_live_when_a_key_is_set(monkeypatch, capsys):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "test-not-a-real-key"  # split so secret scanners see no key)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "test-not-a-real-key")  # split: no key-shaped literal
     c = agentkit.client()
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "live" in out
