@@ -171,34 +171,30 @@ def attempt_count(quiz_id: str) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM quiz_attempts WHERE quiz_id = ?", (quiz_id,)).fetchone()[0])
 
 
-def quiz_attempts(quiz_id: str | None = None) -> Any:
-    """Every recorded quiz attempt (optionally for one quiz) as a pandas DataFrame, oldest first."""
+def _records(table: str, columns: str, key: str, value: str | None) -> Any:
+    """Rows of `table` (optionally where `key` = `value`) as a DataFrame, oldest first, with typed columns."""
     import pandas as pd
 
-    query = "SELECT id, quiz_id, lesson, attempt, score, correct, total, passed, answers, created_at FROM quiz_attempts"
+    query = f"SELECT {columns} FROM {table}"  # table and column names are ours, never the learner's
     args: tuple[Any, ...] = ()
-    if quiz_id is not None:
-        query, args = query + " WHERE quiz_id = ?", (quiz_id,)
+    if value is not None:
+        query, args = f"{query} WHERE {key} = ?", (value,)
     with _connect() as conn:
         frame = pd.read_sql_query(query + " ORDER BY id", conn, params=args)
     frame["passed"] = frame["passed"].astype(bool)
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
     return frame
+
+
+def quiz_attempts(quiz_id: str | None = None) -> Any:
+    """Every recorded quiz attempt (optionally for one quiz) as a pandas DataFrame, oldest first."""
+    return _records("quiz_attempts", "id, quiz_id, lesson, attempt, score, correct, total, passed, answers, created_at",
+                    "quiz_id", quiz_id)
 
 
 def lab_checks(lab_id: str | None = None) -> Any:
     """Every recorded lab check (optionally for one lab) as a pandas DataFrame, oldest first."""
-    import pandas as pd
-
-    query = "SELECT id, lab_id, task_id, lesson, passed, detail, created_at FROM lab_checks"
-    args: tuple[Any, ...] = ()
-    if lab_id is not None:
-        query, args = query + " WHERE lab_id = ?", (lab_id,)
-    with _connect() as conn:
-        frame = pd.read_sql_query(query + " ORDER BY id", conn, params=args)
-    frame["passed"] = frame["passed"].astype(bool)
-    frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
-    return frame
+    return _records("lab_checks", "id, lab_id, task_id, lesson, passed, detail, created_at", "lab_id", lab_id)
 
 
 def progress_table() -> Any:
