@@ -27,7 +27,7 @@ from . import validate
 from .errors import APIError, invalid
 from .faults import Faults
 from .latency import LatencyModel, Timing, time_scale
-from .policy import Reply, respond
+from .policy import respond
 from .scenarios import Scenario
 from .usage import PromptCache, input_tokens, segments
 
@@ -223,7 +223,7 @@ class Simulator:
         thread_key, body = self._expand_thread(data, headers)
         validate.messages_body(body)
         self.requests.append(body)
-        reply, usage, timing, message = self._answer(body, rng)
+        timing, message = self._answer(body, rng)
         if thread_key is not None:
             self._store_thread(thread_key, body, message)
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)
@@ -236,7 +236,8 @@ class Simulator:
         return SimResponse(200, {"content-type": "application/json", **hdrs}, json.dumps(message).encode(),
                            delay=timing.total * time_scale())
 
-    def _answer(self, body: dict[str, Any], rng: random.Random) -> tuple[Reply, Any, Timing, dict[str, Any]]:
+    def _answer(self, body: dict[str, Any], rng: random.Random) -> tuple[Timing, dict[str, Any]]:
+        """The reply as a Message body, and how long it takes: what the model says, usage with caching, latency."""
         reply = respond(body, self.scenarios, self._new_id)
         usage = self.cache.account(body["model"], segments(body), self.clock)
         timing = self.latency.timing(body["model"], input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
@@ -252,7 +253,7 @@ class Simulator:
             "stop_sequence": reply.stop_sequence,
             "usage": usage.as_dict(reply.output_tokens),
         }
-        return reply, usage, timing, message
+        return timing, message
 
     # -- server-side message threads ----------------------------------------------
     def _expand_thread(self, data: dict[str, Any], headers: dict[str, str]) -> tuple[str | None, dict[str, Any]]:
@@ -320,7 +321,7 @@ class Simulator:
                     raise invalid("stream: batched requests cannot stream")
                 validate.messages_body(params)
                 raw = json.dumps(params, sort_keys=True).encode()
-                _, _, _, message = self._answer(params, self._rng(raw))
+                _, message = self._answer(params, self._rng(raw))
                 results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
             except APIError as err:
                 results.append({"custom_id": cid, "result": {"type": "errored", "error": json.loads(
