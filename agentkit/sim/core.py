@@ -18,6 +18,7 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
@@ -32,6 +33,7 @@ from .scenarios import Scenario
 from .usage import PromptCache, input_tokens, segments
 
 THREADS_BETA = "message-threads-2026-08-12"
+REQUESTS_KEPT = 1_000
 
 
 @dataclass
@@ -85,7 +87,9 @@ class Simulator:
         self.scenarios = list(self.scenarios)
         self.cache = PromptCache()
         self.clock = 0.0  # simulated seconds: advanced by each call's latency and by `advance()`
-        self.requests: list[dict[str, Any]] = []  # every /v1/messages body received, for lessons to inspect
+        # The most recent /v1/messages bodies received, for lessons to inspect; bounded so a long session or a
+        # big loop does not keep every request in memory.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUESTS_KEPT)
         self._threads: dict[str, _Thread] = {}
         self._by_reply: dict[str, str] = {}  # reply id -> thread key
         self._batches: dict[str, _Batch] = {}
