@@ -20,9 +20,7 @@ machine with the same kind of fake).
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
-import time
 from typing import Any, Callable
 
 from opentelemetry import trace
@@ -34,6 +32,7 @@ import agentkit.agent as agent_module
 from agentkit import Agent, tool
 from agentkit.models import DEFAULT_MODEL
 
+from harness import measure  # benchmarks/ is on sys.path when run as a script
 from fake_client import STEPS, FakeClient, add  # benchmarks/ is on sys.path when run as a script
 
 
@@ -57,33 +56,6 @@ def plain_loop(client: FakeClient, tracer: Any = None) -> str:
         if span is not None:
             span.end()
     return ""
-
-
-def measure(loops: dict[str, Callable[[], Any]], runs: int, rounds: int = 20) -> dict[str, list[float]]:
-    """Microseconds per step for each loop, one sample per round.
-
-    The loops take turns within each round, so a noisy neighbour on this shared
-    machine disturbs all of them alike. We report each loop's fastest round (as
-    `timeit` does): noise only ever adds time, so the minimum is the truest
-    estimate of the loop's own cost.
-    """
-    for run_once in loops.values():  # warm up
-        for _ in range(min(200, runs)):
-            run_once()
-    per_round = max(1, runs // rounds)
-    samples: dict[str, list[float]] = {name: [] for name in loops}
-    gc.disable()  # collector pauses are noise here, not loop cost
-    try:
-        for _ in range(rounds):
-            for name, run_once in loops.items():
-                started = time.perf_counter()
-                for _ in range(per_round):
-                    run_once()
-                samples[name].append((time.perf_counter() - started) / (per_round * STEPS) * 1e6)
-                gc.collect()
-    finally:
-        gc.enable()
-    return samples
 
 
 def main() -> None:
@@ -118,7 +90,9 @@ def main() -> None:
         "agentkit, tracing off (no-op)": agentkit_run(trace.NoOpTracer()),
         "agentkit, SDK TracerProvider": agentkit_run(provider.get_tracer("agentkit")),
     }
-    samples = measure(loops, args.runs)
+    # Each loop's fastest round is reported (as `timeit` does): noise only ever adds time.
+    per_round = max(1, args.runs // 20)
+    samples = measure(loops, units=dict.fromkeys(loops, STEPS), repeats=dict.fromkeys(loops, per_round), rounds=20)
     best = {name: min(xs) for name, xs in samples.items()}
     floor, floor_traced = best["plain loop"], best["plain loop + 1 OTel span/step"]
 

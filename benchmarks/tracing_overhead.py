@@ -22,10 +22,8 @@ machine slows all of them alike; figures are medians over rounds.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,28 +40,8 @@ from agentkit.agent import CURRENT_STEP
 from agentkit.models import DEFAULT_MODEL
 from agentkit.tracing import capture, setup_tracing
 
+from harness import measure  # benchmarks/ is on sys.path when run as a script
 from fake_client import SCRIPT, STEPS, FakeClient, add  # benchmarks/ is on sys.path when run as a script
-
-
-def measure(variants: dict[str, Callable[[], None]], units: dict[str, int], repeats: dict[str, int],
-            rounds: int = 7) -> dict[str, list[float]]:
-    """Microseconds per unit (span, step or call) for each variant, one sample per round."""
-    for name, once in variants.items():  # warm up
-        for _ in range(max(1, repeats[name] // 10)):
-            once()
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    gc.disable()  # collector pauses are noise here, not tracing cost
-    try:
-        for _ in range(rounds):
-            for name, once in variants.items():
-                started = time.perf_counter()
-                for _ in range(repeats[name]):
-                    once()
-                samples[name].append((time.perf_counter() - started) / (repeats[name] * units[name]) * 1e6)
-                gc.collect()
-    finally:
-        gc.enable()
-    return samples
 
 
 def main() -> None:
