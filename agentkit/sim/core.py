@@ -233,7 +233,8 @@ class Simulator:
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)
         with self._lock:
             self.clock += timing.total
-        hdrs = {"request-id": request_id, "x-agentkit-simulated-seconds": f"{timing.total:.3f}"}
+        hdrs = {"request-id": request_id, "x-agentkit-simulated-seconds": f"{timing.total:.3f}",
+                "x-agentkit-simulated-ttft": f"{timing.ttft:.4f}"}
         if data.get("stream"):
             return SimResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache", **hdrs},
                                chunks=list(_sse_events(message, timing)), delay=0.0)
