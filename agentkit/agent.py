@@ -423,16 +423,16 @@ class Agent:
     # -- helpers ---------------------------------------------------------------------
 
     def _fire(self, event: str, *args: Any) -> None:
-        # Hooks are the framework's own work (callbacks, state saving): one `agentkit.hooks {event}` span
-        # around them when tracing is on, so the latency lesson can measure framework overhead.
-        if not trace.get_current_span().is_recording():
-            for fn in self._hooks.get(event, ()):
-                fn(*args)
-            return
-        step = args[0].index if args and isinstance(args[0], Step) else 0
-        with _tracer.start_as_current_span(f"agentkit.hooks {event}", attributes={"agentkit.step": step}):
-            for fn in self._hooks.get(event, ()):
-                fn(*args)
+        started = time.perf_counter_ns()
+        for fn in self._hooks.get(event, ()):
+            fn(*args)
+        # Hooks are the framework's own work (callbacks, state saving): an event with their duration on the
+        # current span, so the latency lesson can measure framework overhead without adding spans.
+        span = trace.get_current_span()
+        if span.is_recording():
+            step = args[0].index if args and isinstance(args[0], Step) else 0
+            span.add_event("agentkit.hooks", {"agentkit.hook": event, "agentkit.step": step,
+                                              "agentkit.duration_ns": time.perf_counter_ns() - started})
 
     def _span_attributes(self) -> dict[str, Any]:
         return {
@@ -467,14 +467,13 @@ class _Run:
 
     def start_step(self, index: int) -> Step:
         self.step_started = time.perf_counter()
-        # Building the next request is its own span (the latency lesson's "context injection"), so a
-        # slow build shows in the trace; it ends before the model_start hooks, which are framework time.
-        span = _tracer.start_span("agentkit.build_request", attributes={"agentkit.step": index}) if self.traced else None
+        built = time.perf_counter_ns()
         # A shallow copy of the message list, so step.request shows exactly what was sent.
         step = Step(index, {**self.agent._base, "messages": list(self.messages)})
         self.steps.append(step)
-        if span is not None:
-            span.end()
+        if self.traced:  # how long building the request took ("context injection" in the latency lesson)
+            self.span.add_event("agentkit.request_built", {"agentkit.step": index,
+                                                           "agentkit.duration_ns": time.perf_counter_ns() - built})
         if "model_start" in self.agent._hooks:
             self.agent._fire("model_start", step)
         return step
