@@ -322,12 +322,13 @@ def profile(agent: Agent, prompt: str | Sequence[str], runs: int = 30, *,
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be a whole number of at least 1, got {runs!r}")
     out: list[Run] = []
-    for i in range(runs):
-        if between is not None:
-            between(i)
-        with _no_gc_pauses(), capture() as trace:
-            result = agent.run(prompts[i % len(prompts)])
-        out.append(Run(result, trace))
+    with _no_gc_pauses():  # one collection before the loop: a full collection per run costs more than the run
+        for i in range(runs):
+            if between is not None:
+                between(i)
+            with capture() as trace:
+                result = agent.run(prompts[i % len(prompts)])
+            out.append(Run(result, trace))
     return out
 
 
@@ -650,7 +651,7 @@ def diagnose(trace: Trace, *, gap_share: float = 0.15, min_seconds: float = 0.3)
     children += [(a, b) for s in spans for a, b, _ in _event_intervals(s, clock)]
     gaps = _gaps(children, window)
     total_gap = sum(gaps)
-    if wall and total_gap > gap_share * wall and total_gap >= min_seconds:
+    if wall and total_gap > gap_share * wall and total_gap >= min_seconds and max(gaps) >= min_seconds:
         findings.append(Finding("wide_gaps", f"{total_gap:.2f} s of {wall:.2f} s ({total_gap / wall:.0%}) is covered "
                                 f"by no span; the widest gap is {max(gaps):.2f} s", _ADVICE["wide_gaps"]))
 
@@ -682,19 +683,28 @@ def diagnose(trace: Trace, *, gap_share: float = 0.15, min_seconds: float = 0.3)
     if worst is not None:
         findings.append(Finding("sequential_independent_tools", worst[1], _ADVICE["sequential_independent_tools"]))
 
-    # 3. Model spans that widen step by step.
+    # 3. Model spans that widen step by step because their TTFT grows with the context (a long final answer
+    # also makes the last span wide, so the rule reads each call's time to first token, not its whole width).
     widths = [iv[s.context.span_id][1] - iv[s.context.span_id][0] for s in models]
-    if len(widths) >= 4:
-        # Robust to one slow call: the calls' order must agree with their widths (rank correlation), and the
-        # last third must be clearly wider than the first third.
-        third = max(len(widths) // 3, 1)
-        early, late = statistics.fmean(widths[:third]), statistics.fmean(widths[-third:])
-        if _rank_correlation(widths) >= 0.7 and late >= 1.5 * early and late - early >= min_seconds:
-            tokens = [(s.attributes or {}).get("gen_ai.usage.input_tokens") for s in models]
+    ttfts = []
+    for s in models:
+        phases, _ = _model_phases(s, clock)
+        ttfts.append(sum(b - a for a, b, c in phases if c == "time_to_first_token"))
+    tokens = [(s.attributes or {}).get("gen_ai.usage.input_tokens") for s in models]
+    known_ttft = all(t > 0 for t in ttfts)
+    growth = ttfts if known_ttft else widths  # live and not streamed: no TTFT, so the widths
+    if len(growth) >= 4:
+        # Robust to one slow call: the calls' order must agree with their TTFTs (rank correlation), the last
+        # third must be clearly slower to start than the first third, and the input must have grown.
+        third = max(len(growth) // 3, 1)
+        early, late = statistics.fmean(growth[:third]), statistics.fmean(growth[-third:])
+        inputs_grew = not (isinstance(tokens[0], int) and isinstance(tokens[-1], int)) or tokens[-1] > 1.5 * tokens[0]
+        if _rank_correlation(growth) >= 0.7 and late >= 1.5 * early and late - early >= min_seconds / 2 and inputs_grew:
+            what = "time to first token" if known_ttft else "model call width"
             grown = (f"; input grew from {tokens[0]:,} to {tokens[-1]:,} tokens"
                      if isinstance(tokens[0], int) and isinstance(tokens[-1], int) else "")
-            findings.append(Finding("growing_llm_spans", f"model calls widened from {early:.2f} s to {late:.2f} s "
-                                    f"over {len(widths)} steps{grown}", _ADVICE["growing_llm_spans"]))
+            findings.append(Finding("growing_llm_spans", f"{what} grew from {early:.2f} s to {late:.2f} s over "
+                                    f"{len(growth)} model calls{grown}", _ADVICE["growing_llm_spans"]))
 
     # 4. Tools wider than the model.
     tool_s = _union(iv[s.context.span_id] for s in tools)

@@ -22,9 +22,9 @@ Where the seconds come from (simulated, with seeded jitter):
 - serialisation: the framework's audit-log middleware serialises and stores
   every request before it is sent (`anthropic.Middleware`, inside the SDK's
   span, before the request reaches the API);
-- framework overhead: callbacks on every step (routing before the model
-  call, a state checkpoint after the step), which the agent traces as
-  `agentkit.hooks ...` spans.
+- framework overhead: a callback after every step (routing callbacks and a
+  checkpoint of the conversation state), which the agent records as timed
+  `agentkit.hooks` events.
 
 The fix changes only the tools: `customer_profile` becomes an async tool that
 reads the three endpoints with `asyncio.gather`, through a CRM client whose
@@ -61,7 +61,7 @@ __all__ = [
     "SYSTEM",
     "AuditLogMiddleware",
     "CRMClient",
-    "SimulatedClock",
+    "ArrivalClock",
     "TTLCache",
     "build_crm_agent",
     "crm_client",
@@ -79,7 +79,7 @@ CRM_ENDPOINT_SECONDS: dict[str, float] = {"contact": 0.80, "account": 0.75, "sub
 BILLING_SECONDS = 0.30  # the internal billing database
 JITTER = 0.08  # sigma of the seeded log-normal spread of each I/O call
 AUDIT_SECONDS = 0.15  # the audit-log middleware, per request
-ROUTING_SECONDS = 0.03  # the routing callback before each model call
+ROUTING_SECONDS = 0.03  # the routing callbacks, per step
 CHECKPOINT_SECONDS = 0.145  # the state checkpoint after each step
 #: How long a cached CRM response stays fresh (simulated seconds), as in the course's fix.
 CACHE_TTL_SECONDS = 60.0
@@ -96,10 +96,12 @@ _INVOICES = [
 ]
 
 
-class SimulatedClock:
-    """Simulated seconds: real time divided by the simulator's time scale, plus any `advance()`.
+class ArrivalClock:
+    """The cache's clock offline: the simulated time at which requests arrive, moved on by `advance()`.
 
-    A TTL of 60 s means 60 *simulated* seconds, the same time axis as the traces.
+    It stands still during a request (a run lasts seconds, far less than the 60 s TTL), so whether a read
+    hits the cache depends only on when requests arrive, never on how busy the machine running the
+    simulation happens to be. Live, it is the real monotonic clock (plus any `advance()`).
     """
 
     def __init__(self, live: bool = False) -> None:
@@ -107,8 +109,7 @@ class SimulatedClock:
         self._offset = 0.0
 
     def now(self) -> float:
-        scale = 1.0 if self.live else (sim.time_scale() or 1.0)
-        return time.monotonic() / scale + self._offset
+        return (time.monotonic() if self.live else 0.0) + self._offset
 
     def advance(self, seconds: float) -> None:
         """Move the clock on, as if `seconds` passed with nothing happening (e.g. until the next request)."""
@@ -233,24 +234,22 @@ def crm_client(*, seed: int = 0, live: bool | None = None, quiet: bool = True, *
 def _framework_hooks(live: bool) -> dict[str, Callable[..., Any]]:
     sleep = time.sleep if live else sim.sleep
 
-    def route(step: Any) -> None:  # pick the handler for this turn (callback processing)
-        sleep(ROUTING_SECONDS)
-
-    def checkpoint(step: Any) -> None:  # persist the conversation state after every step
+    def checkpoint(step: Any) -> None:
+        # After every step: run the routing callbacks and persist the conversation state to the state store.
         json.dumps(step.request, default=str)
-        sleep(CHECKPOINT_SECONDS)
+        sleep(ROUTING_SECONDS + CHECKPOINT_SECONDS)
 
-    return {"model_start": route, "step_end": checkpoint}
+    return {"step_end": checkpoint}
 
 
 def crm_tools(*, fixed: bool = False, seed: int = 0, live: bool = False,
-              clock: SimulatedClock | None = None) -> tuple[list[Tool], CRMClient]:
+              clock: ArrivalClock | None = None) -> tuple[list[Tool], CRMClient]:
     """customer_profile and billing_history, and the CRM client behind them.
 
     `fixed=False`: blocking reads one after another, no cache (the 4.8 s original).
     `fixed=True`: async reads at once, through a 60 s TTL cache on `clock`.
     """
-    cache = TTLCache(CACHE_TTL_SECONDS, (clock or SimulatedClock(live)).now) if fixed else None
+    cache = TTLCache(CACHE_TTL_SECONDS, (clock or ArrivalClock(live)).now) if fixed else None
     crm = CRMClient(seed=seed, live=live, cache=cache)
     sleep = time.sleep if live else sim.sleep
 
@@ -285,7 +284,7 @@ def crm_tools(*, fixed: bool = False, seed: int = 0, live: bool = False,
 
 
 def build_crm_agent(client: Any, fixed: bool = False, *, seed: int = 0, model: str = FAST_MODEL,
-                    clock: SimulatedClock | None = None, name: str = "crm_support", **agent_options: Any) -> Agent:
+                    clock: ArrivalClock | None = None, name: str = "crm_support", **agent_options: Any) -> Agent:
     """The case study's support agent on `client` (use `crm_client()` for the audit-log middleware).
 
     `fixed=True` applies the course's fix to the tools only: async CRM reads
@@ -293,7 +292,7 @@ def build_crm_agent(client: Any, fixed: bool = False, *, seed: int = 0, model: s
     `agent.crm` and its clock as `agent.clock` (see `crm_next_request`).
     """
     live = is_live(client)
-    clock = clock or SimulatedClock(live)
+    clock = clock or ArrivalClock(live)
     tools, crm = crm_tools(fixed=fixed, seed=seed, live=live, clock=clock)
     agent = Agent(client, model=model, system=SYSTEM, tools=tools, name=name,
                   hooks=_framework_hooks(live), **agent_options)
@@ -305,6 +304,6 @@ def crm_next_request(agent: Agent, gap_seconds: float = 90.0) -> Callable[[int],
     """For `latency.profile(..., between=...)`: before each run, move the agent's clock on `gap_seconds`, as if
     requests for this customer arrived that far apart (over the 60 s TTL: each run starts with a cold cache)."""
     clock = getattr(agent, "clock", None)
-    if not isinstance(clock, SimulatedClock):
+    if not isinstance(clock, ArrivalClock):
         raise TypeError("crm_next_request() takes an agent made by build_crm_agent()")
     return lambda i: clock.advance(gap_seconds)
