@@ -172,7 +172,9 @@ def record_quiz_attempt(
         raise ProgressStoreError(f"score must be a number from 0 to 1, not {score!r}")
     if not isinstance(passed, bool):
         raise ProgressStoreError(f"passed must be True or False, not {passed!r}")
-    payload = json.dumps(dict(answers or {}), default=str)
+    from agentkit.redact import redact
+
+    payload = json.dumps(redact(dict(answers or {})), default=str)
     row = (quiz_id, lesson, attempt, float(score), correct, total, int(passed), payload, time.time())
     with _connect(write=True) as conn:
         return _write(conn, lambda c: c.execute(
@@ -191,7 +193,10 @@ def record_lab_check(lab_id: str, task_id: str, passed: bool, detail: str, *, le
             raise ProgressStoreError(f"{name} must be a non-empty string, not {value!r}")
     if not isinstance(passed, bool):
         raise ProgressStoreError(f"passed must be True or False, not {passed!r}")
-    row = (lab_id, task_id, lesson or f"lab {lab_id}", int(passed), str(detail), time.time())
+    from agentkit.redact import redact
+
+    # the detail may quote the learner's answer: a pasted key must not sit in the store in clear
+    row = (lab_id, task_id, lesson or f"lab {lab_id}", int(passed), redact(str(detail)), time.time())
     with _connect(write=True) as conn:
         return _write(conn, lambda c: c.execute(
             "INSERT INTO lab_checks (lab_id, task_id, lesson, passed, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
