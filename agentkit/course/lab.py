@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping
 
 from agentkit.course.errors import LearnerError
+from agentkit.course.paths import find_course_dir, is_reference_run, lab_sources_dir
 
 Status = Literal["passed", "wrong", "not_attempted", "invalid", "error"]
 
@@ -47,8 +48,8 @@ SOLUTION_END = "# END SOLUTION"
 #: How long one check may run (the learner's code included) before it is stopped, in real seconds.
 CHECK_TIME_LIMIT_S = 60.0
 
-#: The repository root (labs/, notebooks/ live beside the agentkit package).
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The course folder as found at import (labs/, notebooks/, quizzes/; see `agentkit.course.paths`).
+REPO_ROOT = find_course_dir() or Path(__file__).resolve().parents[2]
 
 
 class LabError(LearnerError):
@@ -549,13 +550,14 @@ class Lab:
     def solution(self, task_id: str) -> LabText:
         """The reference solution for a task, read from `labs/src/<lab_id>.ipynb`."""
         self.task(task_id)
-        source = REPO_ROOT / "labs" / "src" / f"{self.id}.ipynb"
-        try:
-            code = reference_solutions(source).get(task_id)
-        except FileNotFoundError:
-            code = None
+        source = lab_sources_dir() / f"{self.id}.ipynb"
+        if not source.exists():
+            return LabText(f"No reference solution for {task_id}",
+                           "The reference solutions are not part of this installation (a graded course may leave "
+                           "them out). Ask your instructor, or try the hints.")
+        code = reference_solutions(source).get(task_id)
         if code is None:
-            return LabText(f"No reference solution for {task_id}", f"{source} has no solution block for this task.")
+            return LabText(f"No reference solution for {task_id}", f"{source.name} has no solution block for this task.")
         return LabText(f"Reference solution for {task_id}", "Read it, then write your own version and check it.", code)
 
     def status(self) -> LabText:
@@ -586,6 +588,8 @@ class Lab:
 
 def _record(result: CheckResult, lesson: str) -> CheckResult:
     """Save the check in the progress store; a failure to save is shown, not raised."""
+    if is_reference_run():
+        return replace(result, saved=False, note="(A run of the reference solution: not recorded as your progress.)")
     try:
         from agentkit.course.progress import record_lab_check
 

@@ -32,9 +32,10 @@ from typing import Any, Literal
 import yaml
 
 from agentkit.course.errors import LearnerError
+from agentkit.course.paths import find_course_dir, quiz_dir
 
-#: The repository's quiz banks (the course is used from a checkout, installed editable).
-QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
+#: The course's quiz banks as found at import (see `agentkit.course.paths`); lookups call `quiz_dir()`.
+QUIZ_DIR = (find_course_dir() or Path(__file__).resolve().parents[2]) / "quizzes"
 #: The pass mark for quizzes whose file sets none (lesson quizzes).
 DEFAULT_PASS_MARK = 0.7
 
@@ -395,13 +396,13 @@ def load_spec(path: str | Path) -> QuizSpec:
     return parse_quiz(data, path)
 
 
-def quiz_files(folder: str | Path = QUIZ_DIR) -> list[Path]:
-    """Every quiz file in a folder, sorted by name."""
-    folder = Path(folder)
+def quiz_files(folder: str | Path | None = None) -> list[Path]:
+    """Every quiz file in a folder (the course's `quizzes/` by default), sorted by name."""
+    folder = Path(folder) if folder is not None else quiz_dir()
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def load_all(folder: str | Path = QUIZ_DIR) -> list[QuizSpec]:
+def load_all(folder: str | Path | None = None) -> list[QuizSpec]:
     """Load and validate every quiz file in a folder (the repository's `quizzes/` by default)."""
     return [load_spec(p) for p in quiz_files(folder)]
 
@@ -413,12 +414,13 @@ def find_quiz(name: str | Path) -> Path:
         if candidate.is_file():
             return candidate
         raise QuizFormatError(f"{candidate}: no such quiz file")
+    folder = quiz_dir()
     for suffix in (".yaml", ".yml"):
-        path = QUIZ_DIR / f"{name}{suffix}"
+        path = folder / f"{name}{suffix}"
         if path.is_file():
             return path
-    known = ", ".join(p.stem for p in quiz_files()) or "(none)"
-    raise QuizFormatError(f"no quiz named {str(name)!r} in {QUIZ_DIR}; available quizzes: {known}")
+    known = ", ".join(p.stem for p in quiz_files(folder)) or "(none)"
+    raise QuizFormatError(f"no quiz named {str(name)!r} in {folder}; available quizzes: {known}")
 
 
 # --------------------------------------------------------------------------- an attempt
