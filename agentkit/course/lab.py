@@ -193,6 +193,8 @@ class LabText:
     title: str
     body: str
     code: str | None = None
+    #: a table (header row first): shown as a Markdown table in a notebook, `body` elsewhere
+    table: tuple[tuple[str, ...], ...] | None = None
 
     def __repr__(self) -> str:
         parts = [self.title, self.body] if self.body else [self.title]
@@ -202,7 +204,15 @@ class LabText:
 
     def _repr_markdown_(self) -> str:
         parts = [f"**{self.title}**"]
-        if self.body:
+        if self.table:
+            cell = lambda text: str(text).replace("|", "\\|")  # noqa: E731
+            header, *rows = self.table
+            parts.append("\n".join([
+                "| " + " | ".join(map(cell, header)) + " |",
+                "|" + "---|" * len(header),
+                *("| " + " | ".join(map(cell, row)) + " |" for row in rows),
+            ]))
+        elif self.body:
             parts.append(self.body)
         if self.code is not None:
             parts.append(f"```python\n{self.code}\n```")
@@ -577,7 +587,8 @@ class Lab:
         done = sum(1 for _, _, s in rows if s == "passed")
         width = max(len(r[0]) for r in rows)
         body = "\n".join(f"{tid:<{width}}  {state:<28} {title}" for tid, title, state in rows)
-        return LabText(f"{self.title}: {done} of {len(rows)} tasks passed", body)
+        table = (("Task", "Status", "What it asks"), *((f"`{tid}`", state, title) for tid, title, state in rows))
+        return LabText(f"{self.title}: {done} of {len(rows)} tasks passed", body, table=table)
 
     def tutor(self, **kwargs: Any) -> Any:
         """An ask-the-tutor helper that knows this lab's lesson."""
