@@ -54,6 +54,11 @@ def test_the_bottleneck_is_framework_overhead_and_other_names_are_told_why(lab):
     assert lab.check("bottleneck", ...).status == "not_attempted"
 
 
+def test_the_slow_agent_scans_16_messages_a_run():
+    l3.baseline()
+    assert l3._baseline_scans() == 16  # 1 + 3 + 5 + 7 messages before its four model calls
+
+
 def test_the_reference_fix_passes(lab):
     result = lab.check("fix", scan_once)
     assert result.passed, result.message
@@ -76,10 +81,14 @@ def test_other_wrong_fixes(lab):
     # the slow agent unchanged
     same = lab.check("fix", l3.slow_agent)
     assert same.status == "wrong" and "Framework overhead is still" in same.message
-    # an agent that answers something else
-    other = lab.check("fix", lambda client, dlp: scan_once(client, dlp).__class__(
-        client, model=DEFAULT_MODEL, system="Answer in French.", name="other"))
-    assert other.status == "wrong"
+    # an agent that stops early, so its answer is not the slow agent's
+    def cut_short(client, dlp):
+        agent = scan_once(client, dlp)
+        agent.max_steps = 2
+        return agent
+
+    other = lab.check("fix", cut_short)
+    assert other.status == "wrong" and "answers changed" in other.message
     # not an agent, a crash, and the learner version's stub
     assert "must return an agentkit Agent" in lab.check("fix", lambda client, dlp: "agent").message
     assert "failed" in lab.check("fix", lambda client, dlp: 1 / 0).message

@@ -349,8 +349,8 @@ TASKS = [
             "before every model call, and how much of that work was already done before the previous call?",
             "A message in the conversation never changes once it is there. Scanning it again before every call "
             "repeats work: remember which messages were scanned (lab module's message_key gives a fingerprint).",
-            "Copy slow_agent, and in its hook skip messages whose message_key is already in dlp.scanned (or keep "
-            "your own set). Same model, same tools, same system prompt.",
+            "In scan_before_call, skip messages whose message_key is already in dlp.scanned (or keep your own "
+            "set); fixed_agent is slow_agent with that callback: same model, same tools, same system prompt.",
         ),
         probes=((None, None),),
     ),
