@@ -216,7 +216,7 @@ def _totals(load: str, n: int = 2000) -> list[float]:
 
 def test_peak_load_moves_p99_by_up_to_about_three_times():
     off, peak = latency.percentiles(_totals("off_peak")), latency.percentiles(_totals("peak"))
-    assert 2.4 < peak["p99"] / off["p99"] < 3.4, (off, peak)
+    assert 2.6 < peak["p99"] / off["p99"] < 3.8, (off, peak)  # the course: p99 up to about 3x
     assert peak["p50"] / off["p50"] < peak["p99"] / off["p99"]  # load hurts the tail most
     # No load profile: the plain model's numbers are unchanged by the new field.
     plain = LatencyModel().timing(DEFAULT_MODEL, input_tokens=100, output_tokens=10, rng=random.Random(1))

@@ -112,7 +112,7 @@ class LoadProfile:
 #: Provider load profiles: off-peak (quiet) and peak (busy) hours.
 LOAD_PROFILES: dict[str, LoadProfile] = {
     "off_peak": LoadProfile("off_peak", queue_median=1.0, queue_sigma=0.15, decode_median=1.0, decode_sigma=0.05),
-    "peak": LoadProfile("peak", queue_median=2.0, queue_sigma=0.6, decode_median=1.5, decode_sigma=0.35),
+    "peak": LoadProfile("peak", queue_median=2.0, queue_sigma=0.7, decode_median=1.5, decode_sigma=0.4),
 }
 
 
