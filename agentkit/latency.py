@@ -44,7 +44,7 @@ import statistics
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -110,7 +110,7 @@ SIM_TTFT_ATTRIBUTE = "agentkit.sim.ttft_s"
 
 #: How percentiles are computed: linear interpolation between the closest ranks
 #: (NumPy's default "linear" method, Hyndman & Fan type 7, also pandas' quantile default).
-PERCENTILE_METHOD = "linear"
+PERCENTILE_METHOD: Final = "linear"
 
 
 # ---------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def _model_phases(span: ReadableSpan, clock: _Clock) -> tuple[list[tuple[float, 
     first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
     sim_ttft = attrs.get(SIM_TTFT_ATTRIBUTE)
     streamed = isinstance(first_chunk, (int, float))
-    if streamed:
+    if isinstance(first_chunk, (int, float)):
         first = start + float(first_chunk) / clock.scale  # the SDK measures it from the span's start, in real seconds
     elif isinstance(sim_ttft, (int, float)):
         first = sent + float(sim_ttft)  # already simulated seconds
@@ -419,6 +419,7 @@ def plot_distributions(series: Mapping[str, Iterable[float]], ax: Axes | None = 
 
     if not series:
         raise ValueError("plot_distributions() needs at least one named set of values")
+    fig: Any
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 4))
     else:
@@ -460,6 +461,7 @@ def plot_components(tables: Mapping[str, pd.DataFrame], ax: Axes | None = None, 
         raise ValueError("plot_components() needs at least one labelled breakdowns() table")
     if stat not in ("median", "mean"):
         raise ValueError(f"stat must be 'median' or 'mean', got {stat!r}")
+    fig: Any
     if ax is None:
         fig, ax = plt.subplots(figsize=(9, 1.2 + 0.7 * len(tables)))
     else:

@@ -231,7 +231,7 @@ def crm_client(*, seed: int = 0, live: bool | None = None, quiet: bool = True, *
     return make_client(live, scenarios=["l3_latency"], seed=seed, quiet=quiet, middleware=middleware, **options)
 
 
-def _framework_hooks(live: bool) -> dict[str, Callable[..., Any]]:
+def _framework_hooks(live: bool) -> dict[str, Callable[..., Any] | list[Callable[..., Any]]]:
     sleep = time.sleep if live else sim.sleep
 
     def checkpoint(step: Any) -> None:
