@@ -28,7 +28,8 @@ framework_overhead          the agent's ``agentkit.hooks`` events (callbacks, st
                             saving, with their duration) and spans marked
                             ``agentkit.latency.component=framework_overhead``
 inter_step_coordination     handoffs between agents: spans named ``agentkit.handoff...``
-                            or marked ``agentkit.latency.component=inter_step_coordination``
+                            (`handoff()` opens one) or marked
+                            ``agentkit.latency.component=inter_step_coordination``
 ==========================  ==========================================================
 
 Spans can nest or overlap (a hook inside a tool, two tools at once); each
@@ -73,6 +74,7 @@ __all__ = [
     "compare",
     "diagnose",
     "ecdf",
+    "handoff",
     "median_run",
     "model_call_time",
     "percentiles",
@@ -272,6 +274,24 @@ def breakdown(trace: Trace) -> Breakdown:
     window = (min(a for a, _ in all_iv), max(b for _, b in all_iv))
     seconds, gaps = _attribute(intervals, window)
     return Breakdown(window[1] - window[0], seconds, gaps, model_calls, tool_calls, streamed)
+
+
+@contextmanager
+def handoff(to: str, **attributes: Any) -> Iterator[Any]:
+    """A span around handing work to another agent (routing, serialising the handoff state, starting the next
+    agent), named `agentkit.handoff {to}`, so `breakdown` counts it as inter-step coordination:
+
+        with latency.handoff("billing_agent"):
+            state = json.dumps(conversation_state)
+            billing = build_billing_agent(client)
+    """
+    from agentkit.tracing import tracer
+
+    if not isinstance(to, str) or not to:
+        raise ValueError("handoff() needs the name of the agent that takes over, such as 'billing_agent'")
+    with tracer().start_as_current_span(f"agentkit.handoff {to}", attributes={"agentkit.handoff.to": to,
+                                                                             **attributes}) as span:
+        yield span
 
 
 # ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import agentkit
+import agentkit.tracing
 from agentkit import latency
 from agentkit.models import DEFAULT_MODEL
 from agentkit.sim.latency import LOAD_PROFILES, LatencyModel, LoadProfile
@@ -123,6 +124,22 @@ def test_streamed_ttft_comes_from_the_sdk_first_chunk_and_marked_spans_and_hando
     assert br["generation"] == pytest.approx(2.4)
     assert br["inter_step_coordination"] == pytest.approx(0.5)
     assert br["framework_overhead"] == pytest.approx(0.5)
+
+
+def test_handoff_spans_count_as_inter_step_coordination():
+    agentkit.setup_tracing()
+    with agentkit.capture(time_scale=1.0) as trace:
+        with agentkit.tracing.tracer().start_as_current_span("invoke_agent triage"):
+            with latency.handoff("billing_agent") as span:
+                span.set_attribute("app.state_bytes", 1200)
+    br = latency.breakdown(trace)
+    names = [s.name for s in trace.spans]
+    assert "agentkit.handoff billing_agent" in names
+    assert br["inter_step_coordination"] > 0
+    assert br["inter_step_coordination"] + br.unaccounted_s == pytest.approx(br.wall_s)
+    with pytest.raises(ValueError, match="agent that takes over"):
+        with latency.handoff(""):
+            pass
 
 
 def test_breakdown_rejects_what_is_not_a_filled_trace():
