@@ -346,7 +346,7 @@ class Judge:
 
     def _ask(self, system: str, prompt: str, schema: type[BaseModel]) -> tuple[Any, Call]:
         params: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "system": system,
-                                  "messages": [{"role": "user", "content": prompt}], "temperature": 0}
+                                  "messages": [{"role": "user", "content": prompt}]}
         if self.structured:
             params["output_config"] = {"format": {"type": "json_schema",
                                                   "schema": anthropic.transform_schema(schema)}}

@@ -116,3 +116,35 @@ def reply_checks(reply: str) -> dict[str, bool]:
         "no_promised_date": not re.search(r"\b(tomorrow|by (monday|tuesday|wednesday|thursday|friday))\b", text),
         "signed": "northwind support" in text,
     }
+
+
+# -- Foundations 06: outputs for the quality gate -------------------------------------------------
+
+
+def _reply(body: str, subject: str = "Your order A-1042") -> str:
+    return json.dumps({"subject": subject, "body": body})
+
+
+_GOOD = ("Hi Sam, I'm sorry you had to write to us again. Order A-1042 is delayed at the depot; you can follow it "
+         "with tracking number TRK-55812. We've refunded the shipping fee for the delay. Northwind Support")
+
+#: name -> (the reply the agent produced, what is wrong with it: "" if nothing)
+GATE_CANDIDATES: dict[str, tuple[str, str]] = {
+    "good": (_reply(_GOOD), ""),
+    "too_long": (_reply("Hi Sam, we are so very sorry. " * 25 + _GOOD), "over the length limit"),
+    "leaks_email": (_reply(_GOOD.replace("Northwind Support", "We told jo.bloggs@example.com the same. "
+                                         "Northwind Support")), "another customer's email address"),
+    "not_json": (_GOOD, "not the JSON the mail system needs"),
+    "wrong_policy": (_reply("Hi Sam, order A-1042 is delayed at the depot (tracking TRK-55812). Unfortunately "
+                            "we can't refund shipping for delays. Northwind Support"), "contradicts the policy"),
+    "rude": (_reply("As we already told you, order A-1042 is on its way (TRK-55812). Please stop emailing us. "
+                    "Northwind Support"), "rude"),
+    "voucher": (_reply(_GOOD.replace("Northwind Support", "We've also added a 20 EUR voucher for the trouble. "
+                                     "Northwind Support")), "a voucher for an account flagged for voucher abuse"),
+}
+
+#: What the reviewer (who can see Sam's account) decides about each output that reaches them.
+REVIEWER_NOTES = {"voucher": "No vouchers: Sam's account is flagged for voucher abuse. Remove the voucher."}
+
+REPLY_POLICY = ("Policy: late deliveries get the shipping fee refunded. Replies are warm and professional. The customer "
+                "wrote: " + LATE_ORDER_EMAIL)
