@@ -308,3 +308,31 @@ def autonomous_agent(client: Any, web: Web | None = None, *, model: str = DEFAUL
 
 def run_agent(agent: Agent, topic: str = TOPIC) -> RunResult:
     return agent.run(f"Write a short essay about {topic}, for complete beginners.")
+
+
+# -- Foundations 04: essays with human labels, to calibrate a judge ------------------------------
+
+#: scenario name (whose reply is the essay) -> the score a human grader gave it with `ESSAY_RUBRIC`.
+HUMAN_LABELS: dict[str, int] = {
+    "f03_draft_generic": 2,
+    "f03_revise_generic_with_critique": 3,
+    "f03_draft_specific": 3,
+    "f03_revise_specific_with_critique": 5,
+    "f03_semi_agent": 4,
+    "f03_autonomous_agent": 5,
+}
+
+
+def labelled_essays() -> dict[str, tuple[str, int]]:
+    """name -> (essay, human score). The essays are the ones the scenarios script (read from
+    `f03_essay.yaml`, the final text each one writes), so the labels grade exactly what the runs produce."""
+    from importlib import resources
+
+    from agentkit.sim.scenarios import Scenario
+
+    scenarios = {s.name: s for s in Scenario.load(str(resources.files("agentkit") / "scenarios" / "f03_essay.yaml"))}
+    out = {}
+    for name, score in HUMAN_LABELS.items():
+        turns = scenarios[name].turns
+        out[name] = (turns[-1].text, score)
+    return out

@@ -148,3 +148,12 @@ REVIEWER_NOTES = {"voucher": "No vouchers: Sam's account is flagged for voucher 
 
 REPLY_POLICY = ("Policy: late deliveries get the shipping fee refunded. Replies are warm and professional. The customer "
                 "wrote: " + LATE_ORDER_EMAIL)
+
+#: Reference documents for Foundations 05 (static knowledge): paragraphs become citable passages.
+POLICY_DOCS = {
+    "returns": ("We accept returns within 30 days for unworn items with their tags on.\n\n"
+                "Faulty items can be returned within 12 months, worn or not, for a refund or a replacement."),
+    "shipping": ("Standard delivery takes 3 to 5 working days; express delivery takes 1 working day.\n\n"
+                 "When a delivery is late we refund the shipping fee without being asked."),
+    "care": ("Wool scarves: hand wash cold and dry flat.\n\nLinen shirts: machine wash at 30 degrees."),
+}
