@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sqlite3
 import threading
@@ -132,7 +134,7 @@ class LessonStore:
             self._memory_conn.execute(_SCHEMA)
             return
         file = Path(self.path)
-        if file.exists():
+        if file.exists() and file.stat().st_size > 0:  # an empty file is a new SQLite database
             self._check_readable(file)
         else:
             try:
@@ -147,7 +149,14 @@ class LessonStore:
         if self._memory_conn is not None:
             return self._memory_conn
         if readonly:
-            return sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True)
+            uri = Path(self.path).resolve().as_uri()
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError:  # not even a lock file can be made beside it: read it as it is
+                conn.close()
+                return sqlite3.connect(f"{uri}?immutable=1", uri=True)
         return sqlite3.connect(self.path)
 
     def _check_readable(self, file: Path) -> None:
@@ -164,15 +173,13 @@ class LessonStore:
                 conn.close()
         except sqlite3.DatabaseError as err:
             raise MemoryStoreError(
-                f"{self.path} is not a readable lesson store ({err}); it was left untouched. Move it aside (or "
+                f"{self.path} is not a readable lesson store ({err}): the file is damaged or not SQLite; it was left untouched. Move it aside (or "
                 "restore it from a backup) and start a new store; nothing was deleted.") from None
 
     @property
     def writable(self) -> bool:
         if self._memory_conn is not None:
             return True
-        import os
-
         return os.access(self.path, os.W_OK) and os.access(Path(self.path).resolve().parent, os.W_OK)
 
     def add(self, task: str, text: str, source: str) -> Lesson:
@@ -221,7 +228,8 @@ class LessonStore:
         if not found:
             raise KeyError(f"no lesson with id {lesson_id}; ids: {[lesson.id for lesson in self.lessons()]}")
         if not self.writable:
-            raise MemoryStoreError(f"the lesson store {self.path} is read-only; lesson {lesson_id} was not deleted")
+            raise MemoryStoreError(f"the lesson store {self.path} is read-only; lesson {lesson_id} was not deleted "
+                                   "and every lesson in it is intact")
         conn = self._open()
         try:
             with conn:
@@ -292,22 +300,25 @@ class Knowledge:
         for words in self._words:
             for w in words:
                 counts[w] = counts.get(w, 0) + 1
-        import math
-
         self._idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in counts.items()}
 
     @staticmethod
     def _tokens(text: str) -> set[str]:
         stop = {"the", "a", "an", "and", "or", "of", "to", "in", "is", "are", "for", "on", "we", "you", "it", "be",
                 "do", "does", "can", "i", "my", "what", "how", "with", "our", "your", "if", "at", "by"}
-        return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in stop}
+        # A crude suffix strip ("returned", "returns" -> "return") so word forms meet; a real system would
+        # use a proper stemmer or embeddings.
+        return {re.sub(r"(ing|ed|es|s)$", "", w) if len(w) > 4 else w
+                for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in stop}
 
     def search(self, query: str, k: int = 2) -> list[Passage]:
         """The `k` passages sharing the most (rarity-weighted) words with `query`, best first."""
         words = self._tokens(query)
-        scored = [(sum(self._idf[w] for w in words & pw), -i) for i, pw in enumerate(self._words)]
-        best = sorted((s for s in scored if s[0] > 0), reverse=True)[:k]
-        return [self.passages[-i] for _, i in best]
+        if not words:
+            raise ValueError("search needs a query with at least one meaningful word")
+        scores = [sum(self._idf[w] for w in words & pw) for pw in self._words]
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))  # best first, ties in document order
+        return [self.passages[i] for i in order[:k] if scores[i] > 0]
 
     def get(self, passage_id: str) -> Passage:
         for p in self.passages:
