@@ -148,8 +148,12 @@ def approval_widget(output: str, on_decision: Callable[[Decision], Any], title: 
     approve = widgets.Button(description="Approve", button_style="success", icon="check")
     reject = widgets.Button(description="Reject with feedback", button_style="warning", icon="times")
     status = widgets.HTML("")
+    decided: list[Decision] = []
 
     def finish(decision: Decision) -> None:
+        if decided:  # one output, one decision, even if a click arrives twice
+            return
+        decided.append(decision)
         approve.disabled = reject.disabled = feedback.disabled = True
         result = on_decision(decision)
         verdict = "Approved" if decision.approved else f"Rejected: {_escape(decision.feedback)}"
