@@ -123,6 +123,8 @@ class Web:
     def convert_pdf(self, url: str) -> str:
         if url not in PAGES or PAGES[url][2] != "pdf":
             raise ToolError(f"{url} is not a PDF this tool knows")
+        if url in self.down:
+            raise ToolError(f"{url} is not responding (503); try another source")
         title, text, _ = PAGES[url]
         return f"{title} (converted from PDF): {text}"
 
@@ -237,6 +239,11 @@ class PipelineRun:
     def model_calls(self) -> int:
         return sum(s.kind == "llm" for s in self.steps)
 
+    @property
+    def tool_calls(self) -> int:
+        """Searches run plus pages fetched (or tried): what the code did besides calling the model."""
+        return sum(len(s.input.splitlines()) for s in self.steps if s.kind in ("api", "code"))
+
     def step(self, name: str) -> PipelineStep:
         return next(s for s in self.steps if s.name == name)
 
@@ -336,3 +343,39 @@ def labelled_essays() -> dict[str, tuple[str, int]]:
         turns = scenarios[name].turns
         out[name] = (turns[-1].text, score)
     return out
+
+
+# -- Foundations 03: the three levels of autonomy, run side by side ---------------------------
+
+
+def compare_autonomy(client: Any, seeds: Any = range(6), *, model: str = DEFAULT_MODEL) -> Any:
+    """Run the essay task at each level of autonomy once per web seed (a different day on the web).
+
+    One row per run: mode, seed, model calls, tool calls, cost (USD), and the essay's length.
+    """
+    import pandas as pd
+
+    rows = []
+    for seed in seeds:
+        web = Web(seed)
+        pipeline = run_pipeline(client, web, "v2", model=model)
+        rows.append({"mode": "scripted pipeline", "seed": seed, "model_calls": pipeline.model_calls,
+                     "tool_calls": pipeline.tool_calls, "cost_usd": pipeline.cost, "words": len(pipeline.essay.split())})
+        for mode, build in (("semi-autonomous", semi_autonomous_agent), ("highly autonomous", autonomous_agent)):
+            result = run_agent(build(client, web, model=model))
+            rows.append({"mode": mode, "seed": seed, "model_calls": len(result.steps),
+                         "tool_calls": len(result.tool_calls), "cost_usd": result.cost,
+                         "words": len(result.text.split())})
+    return pd.DataFrame(rows)
+
+
+def spread(runs: Any) -> Any:
+    """Per mode: mean and standard deviation of cost and calls, and the cost's coefficient of variation
+    (standard deviation / mean: 0 means every run costs the same)."""
+    table = runs.groupby("mode", sort=False).agg(
+        runs=("seed", "size"), model_calls_mean=("model_calls", "mean"), model_calls_std=("model_calls", "std"),
+        tool_calls_mean=("tool_calls", "mean"), tool_calls_std=("tool_calls", "std"),
+        cost_mean=("cost_usd", "mean"), cost_std=("cost_usd", "std"), cost_min=("cost_usd", "min"),
+        cost_max=("cost_usd", "max"))
+    table["cost_cv"] = table["cost_std"] / table["cost_mean"]
+    return table
