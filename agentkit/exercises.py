@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentkit.course.lab import (AnswerError, Lab, Task, Verdict, as_function, as_mapping, as_name, as_number,
+from agentkit.course.lab import (AnswerError, FunctionTask, Lab, Task, Verdict, as_function, as_mapping, as_name, as_number,
                                  call_learner_code, passed, wrong)
 
 __all__ = ["load", "LESSONS"]
@@ -100,10 +100,10 @@ def _check_exact_agreement(answer: Any) -> Verdict:
 
 
 F04 = Lab("f04", "Foundations 04 exercises", LESSONS["f04"], lesson_notebook="notebooks/04_*.ipynb", tasks=[
-    Task("exact_agreement", "Write exact_agreement(judge, human): the share of items scored the same",
-         _check_exact_agreement, "a function (judge_scores, human_scores) -> a fraction between 0 and 1",
-         ("Walk the two lists side by side with zip(judge, human).",
-          "sum(j == h for j, h in zip(judge, human)) / len(judge)")),
+    FunctionTask("exact_agreement", "Write exact_agreement(judge, human): the share of items scored the same",
+                 _check_exact_agreement, "a function (judge_scores, human_scores) -> a fraction between 0 and 1",
+                 ("Walk the two lists side by side with zip(judge, human).",
+                  "sum(j == h for j, h in zip(judge, human)) / len(judge)"), probes=(([4, 5], [4, 3]),)),
 ])
 
 
@@ -158,10 +158,11 @@ def _check_voucher_rule(answer: Any) -> Verdict:
 
 
 F06 = Lab("f06", "Foundations 06 exercises", LESSONS["f06"], lesson_notebook="notebooks/06_*.ipynb", tasks=[
-    Task("voucher_rule", "Turn the reviewer's catch into a code check", _check_voucher_rule,
-         "a function output -> None (passes) or a sentence (fails)",
-         ("Write def no_vouchers(output): ... that returns None when the reply is fine.",
-          "re.search(r'voucher', output, re.IGNORECASE) finds the word; return a sentence naming the rule.")),
+    FunctionTask("voucher_rule", "Turn the reviewer's catch into a code check", _check_voucher_rule,
+                 "a function output -> None (passes) or a sentence (fails)",
+                 ("Write def no_vouchers(output): ... that returns None when the reply is fine.",
+                  "re.search(r'voucher', output, re.IGNORECASE) finds the word; return a sentence naming the rule."),
+                 probes=(("a reply",),)),
 ])
 
 _LABS = {"f03": F03, "f04": F04, "f05": F05, "f06": F06}

@@ -33,6 +33,7 @@ from agentkit.models import DEFAULT_MODEL
 from agentkit.tools import ToolError, tool
 
 __all__ = ["TOPIC", "TASK", "PAGES", "Web", "PipelineStep", "PipelineRun", "run_pipeline", "semi_autonomous_agent",
+           "run_agent", "compare_autonomy", "spread", "component_evals", "labelled_essays", "HUMAN_LABELS",
            "autonomous_agent", "GENERIC_WORDS", "query_is_generic"]
 
 TOPIC = "how to get started in the gym"
@@ -379,3 +380,23 @@ def spread(runs: Any) -> Any:
         cost_max=("cost_usd", "max"))
     table["cost_cv"] = table["cost_std"] / table["cost_mean"]
     return table
+
+
+# -- Foundations 04: component evals of the pipeline -----------------------------------------------
+
+
+def component_evals(run: PipelineRun) -> dict[str, float | bool]:
+    """Checks on the pipeline's intermediate steps, each written after reading a trace.
+
+    generic_queries: share of search queries that are only generic words ("gym tips");
+    sources_fetched: pages the fetch step could read; critique_passed: whether the revise
+    step's input holds the critique; revision_changed: whether revising changed the draft.
+    """
+    queries = [q for q in run.step("search").input.splitlines() if q.strip()]
+    critique = run.step("critique").output.strip()
+    return {
+        "generic_queries": sum(query_is_generic(q) for q in queries) / max(len(queries), 1),
+        "sources_fetched": len([p for p in run.step("fetch").output.splitlines() if p.strip()]),
+        "critique_passed": bool(critique) and critique in run.step("revise").input,
+        "revision_changed": run.step("revise").output.strip() != run.step("draft").output.strip(),
+    }
