@@ -170,7 +170,9 @@ def approval_widget(output: str, on_decision: Callable[[Decision], Any], title: 
 
     approve.on_click(on_approve)
     reject.on_click(on_reject)
-    return widgets.VBox([shown, feedback, widgets.HBox([approve, reject]), status])
+    panel = widgets.VBox([shown, feedback, widgets.HBox([approve, reject]), status])
+    panel.add_class("agentkit-approval")  # a stable handle for the browser test and for styling
+    return panel
 
 
 def _escape(text: str) -> str:
