@@ -12,6 +12,17 @@ from agentkit.evals import Judge, Rubric, measured_call
 from agentkit.guardrails import (Decision, GateError, HumanApproval, JudgeCheck, QualityGate, approval_widget,
                                  forbidden, json_schema, max_length, required)
 
+@pytest.fixture(autouse=True)
+def no_real_sleeping():
+    """Simulated calls sleep a fraction of their simulated time; these tests read simulated time, so skip it."""
+    from agentkit import sim
+
+    before = sim.time_scale()
+    sim.set_time_scale(0)
+    yield
+    sim.set_time_scale(before)
+
+
 
 class Reply(BaseModel):
     subject: str
