@@ -211,7 +211,8 @@ class LessonStore:
         """The stored lessons (for one kind of task, if given), oldest first."""
         conn = self._open(readonly=self._memory_conn is None)
         try:
-            sql, args = "SELECT id, task, text, source, created FROM lessons", ()
+            sql = "SELECT id, task, text, source, created FROM lessons"
+            args: tuple[str, ...] = ()
             if task is not None:
                 sql, args = sql + " WHERE task=?", (task,)
             return [Lesson(*r) for r in conn.execute(sql + " ORDER BY id", args)]
