@@ -140,7 +140,8 @@ def check_step10_input(answer: Any) -> Verdict:
     return passed(
         f"Step {p.steps} sends {total:,} input tokens: tools {right['tools']:,}, system {right['system']:,}, "
         f"history {right['history']:,} ({p.steps - 1} finished exchanges of {p.exchange_tokens:,}), "
-        f"user input {right['user_input']:,}. History is already the biggest bucket and the only one that grows."
+        f"tool outputs {right['tool_outputs']:,}, user input {right['user_input']:,}. History is already the biggest "
+        "bucket, and with no tool output counted it is the only one that grows."
     )
 
 
