@@ -380,3 +380,13 @@ def test_a_key_in_an_answer_is_not_stored_in_clear(progress_db):
     TOY.check("seven", key)
     stored = progress.lab_checks("toy").detail.iloc[-1]
     assert key not in stored and "REDACTED" in stored
+
+
+def test_status_renders_as_a_table_in_a_notebook(progress_db):
+    lab = dataclasses.replace(TOY, _results={})
+    lab.check("seven", 7)
+    markdown = lab.status()._repr_markdown_()
+    lines = markdown.splitlines()
+    assert "| Task | Status | What it asks |" in lines and "|---|---|---|" in lines
+    assert "| `seven` | passed | Say seven |" in lines
+    assert "| `crash` | not checked yet | A checker with a bug |" in lines
