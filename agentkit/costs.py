@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentkit.models import info as model_info
 from agentkit.pricing import cost_of, price_of
 from agentkit.tokens import count_tokens
 
@@ -120,26 +121,24 @@ def _plain(block: Any) -> Any:
     return dump(exclude_none=True) if callable(dump) else block
 
 
-def _block_tokens(block: Any) -> int:
+def _block_tokens(block: Any, model: str | None = None) -> int:
     """Estimated tokens of one content block: its text, a tool call's name and input, a result's content."""
     block = _plain(block)
-    if isinstance(block, str):
-        return count_tokens(block)
-    if not isinstance(block, Mapping):
-        return count_tokens(block)
+    if isinstance(block, str) or not isinstance(block, Mapping):
+        return count_tokens(block, model)
     kind = block.get("type")
     if kind == "text":
-        return count_tokens(block.get("text", ""))
+        return count_tokens(block.get("text", ""), model)
     if kind == "tool_use":
-        return count_tokens(block.get("name", "")) + count_tokens(block.get("input", {}))
+        return count_tokens(block.get("name", ""), model) + count_tokens(block.get("input", {}), model)
     if kind == "tool_result":
         content = block.get("content", "")
         if isinstance(content, list):
-            return sum(_block_tokens(b) for b in content)
-        return count_tokens(content)
+            return sum(_block_tokens(b, model) for b in content)
+        return count_tokens(content, model)
     if kind in ("thinking", "redacted_thinking"):
-        return count_tokens(block.get("thinking", block.get("data", "")))
-    return count_tokens({k: v for k, v in block.items() if k != "cache_control"})
+        return count_tokens(block.get("thinking", block.get("data", "")), model)
+    return count_tokens({k: v for k, v in block.items() if k != "cache_control"}, model)
 
 
 def _blocks(content: Any) -> list[Any]:
@@ -148,16 +147,17 @@ def _blocks(content: Any) -> list[Any]:
     return list(content or [])
 
 
-def request_buckets(request: Mapping[str, Any]) -> dict[str, int]:
+def request_buckets(request: Mapping[str, Any], model: str | None = None) -> dict[str, int]:
     """Estimated input tokens of one Messages API request, bucket by bucket.
 
     `request` is what was sent (`step.request` of an agent step: model,
     system, tools, messages). Tool results anywhere in the messages count as
     tool_outputs; text in the final user message is this step's user_input;
     everything else in the messages (the model's earlier replies and tool
-    calls, earlier user turns) is history. The counts are tiktoken estimates:
-    the API's own tokenizer differs (newer Claude models count about 30%
-    more for the same text), which is why `measure_run` reconciles them with
+    calls, earlier user turns) is history. The counts are tiktoken estimates,
+    scaled for `model`'s tokenizer generation (the request's own model if
+    not given; newer Claude models count about 30% more for the same text).
+    Claude's tokenizer is not public, so `measure_run` reconciles them with
     the usage the API reported.
     """
     if not isinstance(request, Mapping) or "messages" not in request:
@@ -165,15 +165,17 @@ def request_buckets(request: Mapping[str, Any]) -> dict[str, int]:
             "request_buckets() needs the request a step sent: a dict with 'messages' (and usually 'system', "
             f"'tools'), such as step.request; got {type(request).__name__}."
         )
+    model = model or request.get("model")
     out = dict.fromkeys(BUCKETS, 0)
     for t in request.get("tools") or []:
         t = _plain(t)
-        out["tools"] += count_tokens({k: v for k, v in t.items() if k != "cache_control"} if isinstance(t, Mapping) else t)
+        out["tools"] += count_tokens({k: v for k, v in t.items() if k != "cache_control"} if isinstance(t, Mapping) else t,
+                                     model)
     system = request.get("system")
     if isinstance(system, str):
-        out["system"] = count_tokens(system)
+        out["system"] = count_tokens(system, model)
     elif system:
-        out["system"] = sum(_block_tokens(b) for b in system)
+        out["system"] = sum(_block_tokens(b, model) for b in system)
     messages = list(request.get("messages") or [])
     for i, message in enumerate(messages):
         last_user = i == len(messages) - 1 and message.get("role") == "user"
@@ -181,11 +183,11 @@ def request_buckets(request: Mapping[str, Any]) -> dict[str, int]:
             plain = _plain(block)
             kind = plain.get("type") if isinstance(plain, Mapping) else "text"
             if kind == "tool_result":
-                out["tool_outputs"] += _block_tokens(plain)
+                out["tool_outputs"] += _block_tokens(plain, model)
             elif last_user:
-                out["user_input"] += _block_tokens(plain)
+                out["user_input"] += _block_tokens(plain, model)
             else:
-                out["history"] += _block_tokens(plain)
+                out["history"] += _block_tokens(plain, model)
     return out
 
 
@@ -642,7 +644,7 @@ def run_cost(
     cache: CachePlan | None = None,
     ttl: CacheTTL = "5m",
     steps: int | None = None,
-    min_cacheable: int = 0,
+    min_cacheable: int | None = None,
 ) -> RunCost:
     """The run's cost under a caching plan: None (no caching), "prefix" or "moving".
 
@@ -651,8 +653,9 @@ def run_cost(
     since the step before and reads the rest (all of the previous request),
     so the history is read from the cache too. Steps are assumed close
     enough together to stay inside the cache's lifetime (each read refreshes
-    it). `min_cacheable` is the model's minimum cacheable prompt length: a
-    shorter cached part is not cached. Each step is priced with
+    it). `min_cacheable` is the minimum cacheable prompt length (the model's
+    own, from `agentkit.models`, unless given): a shorter cached part is not
+    cached, silently, as the API does. Each step is priced with
     `agentkit.pricing.cost_of` exactly as the API's usage block would report it.
     """
     if ttl not in ("5m", "1h"):
@@ -660,6 +663,8 @@ def run_cost(
     if cache not in (None, "prefix", "moving"):
         raise ValueError(f'cache must be None, "prefix" (tools + system) or "moving" (top-level cache_control), got {cache!r}.')
     price_of(model)  # fail early, naming the known models
+    if min_cacheable is None:
+        min_cacheable = model_info(model).min_cacheable_tokens
     uncached = writes = reads = output = 0
     per_step: list[float] = []
     prev: int | None = None

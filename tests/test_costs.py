@@ -25,7 +25,7 @@ from agentkit.costs import (
     run_steps,
     step_tokens,
 )
-from agentkit.models import DEFAULT_MODEL
+from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
 from agentkit.pricing import cost_of, price_of
 
 
@@ -39,7 +39,10 @@ def test_course_worked_number_tool_schemas_cost():
     profile = AgentProfile(system_prompt_tokens=0, tool_count=15, tokens_per_tool=300,
                            user_input_tokens=0, output_tokens=0, steps=10)
     assert bucket_totals(profile)["tools"] == 45_000
-    assert run_cost(profile, DEFAULT_MODEL).dollars == pytest.approx(0.135)
+    assert run_cost(profile, DEFAULT_MODEL).dollars == pytest.approx(45_000 * price_of(DEFAULT_MODEL).input_per_token)
+    # The course's $0.135 is at $3 per million: the previous default model's price.
+    assert price_of(PREVIOUS_DEFAULT_MODEL).input_per_mtok == 3
+    assert run_cost(profile, PREVIOUS_DEFAULT_MODEL).dollars == pytest.approx(0.135)
 
 
 SUPPORT = AgentProfile(system_prompt_tokens=3_500, tool_count=12, tokens_per_tool=350,

@@ -46,7 +46,7 @@ from agentkit.course.lab import (
     passed,
     wrong,
 )
-from agentkit.models import DEFAULT_MODEL
+from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
 from agentkit.pricing import cost_of, price_of
 
 SCENARIO = AgentProfile(
@@ -166,7 +166,9 @@ def check_run_input(answer: Any) -> Verdict:
         return wrong(f"That treats every step as if it were step {p.steps}. History is smaller early on "
                      "(empty at step 1), so each step's input is different.")
     if got == right + p.output_tokens * p.steps:
-        return wrong("You added the output tokens. The task asks for input tokens; output is billed separately (at 5x the price).")
+        ratio = price_of(MODEL).output_per_mtok / price_of(MODEL).input_per_mtok
+        return wrong(f"You added the output tokens. The task asks for input tokens; output is billed separately "
+                     f"(at {ratio:g}x the price).")
     if got == steps[0].input * p.steps:
         return wrong("That leaves out the history, which grows by one exchange each step.")
     return wrong(f"Not {got:,}. Work out each step's input (like step 10, with one exchange of history fewer "
@@ -388,7 +390,7 @@ TASKS = [
     ),
 ]
 
-NOTES = """\
+NOTES = f"""\
 # Token Cost Anatomy: lesson notes for the tutor
 
 ## Four buckets of input
@@ -401,13 +403,13 @@ History and tool outputs are the buckets that grow. At step n they hold what the
 A task's total tells you what you spent; a per-step breakdown tells you where. Record each call's input and output tokens and split the input into the buckets. Marginal cost per step is how much more a step costs than the one before. When it grows by more than about 15 to 20 percent per step, compressing the context (summarising finished steps) pays for itself. When every step adds the same amount, the percentage falls step by step even though the cost keeps rising, because the same addition is a smaller share of a bigger context; it stays above the trigger when the additions are large or grow, as with tool outputs that get longer. A second alert: a task that uses more than 10 times the tokens of one call doing the same reasoning is compounding.
 
 ## Worked numbers
-A 2,000-token system prompt over 15 steps is 30,000 input tokens before any reasoning. Fifteen tools of about 300 tokens over 10 steps is 45,000 tokens, $0.135 per run at $3 per million input tokens (the mid-2024 price the course quotes).
+A 2,000-token system prompt over 15 steps is 30,000 input tokens before any reasoning. Fifteen tools of about 300 tokens over 10 steps is 45,000 tokens: ${45_000 * price_of(PREVIOUS_DEFAULT_MODEL).input_per_token:.3f} per run at ${price_of(PREVIOUS_DEFAULT_MODEL).input_per_mtok:g} per million input tokens (the mid-2024 price the course quotes, still {PREVIOUS_DEFAULT_MODEL}'s), ${45_000 * price_of(MODEL).input_per_token:.3f} at {MODEL}'s ${price_of(MODEL).input_per_mtok:g} (prices as of {price_of(MODEL).as_of}).
 
 ## Prompt caching
 A cache_control breakpoint caches the request up to that block; the next request that starts with exactly the same content reads it. Writing costs 1.25 times the input price for the 5-minute cache and 2 times for the 1-hour cache; reading costs a fraction of the input price that depends on the model. The API assembles tools, then system, then messages. A fixed breakpoint after the system prompt caches tools and system only. A top-level cache_control puts the breakpoint on the last block of each request and so moves it forward as the conversation grows: each request reads everything the previous one sent (the API looks back up to 20 blocks for an earlier entry) and writes only what is new, so the history is read from the cache too. Prompts shorter than a model's minimum cacheable length are not cached.
 
 ## Output tokens
-Output is priced separately from input and costs five times as much per token on current Claude models, so keep the two apart in any cost model.
+Output is priced separately from input and costs more per token ({price_of(MODEL).output_per_mtok / price_of(MODEL).input_per_mtok:g}x on {MODEL}: ${price_of(MODEL).output_per_mtok:g} against ${price_of(MODEL).input_per_mtok:g} per million), so keep the two apart in any cost model.
 """
 
 LAB = Lab(
