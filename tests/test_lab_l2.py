@@ -190,3 +190,21 @@ def test_one_more_tool_output_past_the_band_multiplies_the_step_price():
     above = {"input_tokens": threshold + 1_000, "output_tokens": 1_000}
     ratio = agentkit.cost_of(FAST_MODEL, above) / agentkit.cost_of(FAST_MODEL, below)
     assert ratio > 1.5  # 2% more prompt, a step priced well over 1.5x
+
+
+def test_the_facts_the_lesson_states_in_words():
+    from agentkit import models
+    from agentkit.cases.coding_agent import CodeRepo, coding_tools
+    from agentkit.costs import COMPOUNDING_ALERT, COMPRESSION_TRIGGER
+    from agentkit.sim.usage import LOOKBACK
+
+    assert len(coding_tools(CodeRepo())) == 8  # "eight tools"
+    assert l2.SCENARIO.exchange_tokens == 1_400  # the support agent "adds the same 1,400 tokens every step"
+    assert (COMPRESSION_TRIGGER, COMPOUNDING_ALERT) == (0.15, 10.0)
+    assert LOOKBACK == 20  # the API looks back up to 20 blocks for an earlier cache entry
+    assert l2.multiplier(DEFAULT_MODEL, "cache_creation_input_tokens") == pytest.approx(1.25)
+    one_hour = {"cache_creation": {"ephemeral_1h_input_tokens": 10**6}}
+    assert agentkit.cost_of(DEFAULT_MODEL, one_hour) / agentkit.cost_of(DEFAULT_MODEL, {"input_tokens": 10**6}) == 2
+    assert models.tokenizer_factor(DEFAULT_MODEL) == pytest.approx(1.3)  # "about 30% more tokens"
+    reads = {price_of(m).cache_read_multiplier for m in models.CURRENT_MODELS}
+    assert len(reads) > 1  # the read price differs by model
