@@ -114,7 +114,7 @@ def test_the_retry_cap_stops_an_agent_that_never_fixes_it(client):
 
 
 def test_an_unreadable_judge_reply_never_passes(client):
-    gate = QualityGate(judge=JudgeCheck(Judge(client, RUBRIC)))
+    gate = QualityGate(judge=JudgeCheck(Judge(client, RUBRIC, structured=False)))
     event = gate.review("a garbled reply")[0]
     assert not event.passed and "judge reply unreadable" in event.reason and "not valid JSON" in event.reason
 
