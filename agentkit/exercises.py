@@ -1,19 +1,39 @@
 """Checked exercises for Foundations 03-06, on the lab engine (`agentkit.course.lab`).
 
-A lesson's exercises are a small `Lab`: `ex = agentkit.exercises.load("f03")`, then
-`ex.check("quadrants", answer)` and `ex.hint("quadrants")`. Every checker computes the
+A lesson's exercises are a small `Lab`: `lab = agentkit.exercises.load("f03")`, then
+`lab.check("quadrants", answer)`, `lab.hint("quadrants")` and `lab.solution("quadrants")`. Every checker computes the
 right answer with the same kit functions the lesson uses, so it never holds a typed result.
 (They are not under `agentkit.labs`, which is for the full labs with reference notebooks.)
 """
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass, field
 from typing import Any
 
-from agentkit.course.lab import (AnswerError, FunctionTask, Lab, Task, Verdict, as_function, as_mapping, as_name, as_number,
-                                 call_learner_code, passed, wrong)
+from agentkit.course.lab import (AnswerError, FunctionTask, Lab, LabText, Task, Verdict, as_function, as_mapping,
+                                 as_name, as_number, call_learner_code, passed, wrong)
 
-__all__ = ["load", "LESSONS"]
+__all__ = ["load", "LESSONS", "Exercises"]
+
+
+@dataclass
+class Exercises(Lab):
+    """A lesson's exercises: a `Lab` whose reference solutions live here, beside the checks, rather than in a
+    lab notebook under labs/src (a lesson has no separate lab notebook). `answers` names the variable each
+    solution defines, so a test can run every solution through its own check."""
+
+    solutions: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)
+
+    def solution(self, task_id: str) -> LabText:
+        self.task(task_id)
+        code = self.solutions.get(task_id)
+        if code is None:
+            return LabText(f"No reference solution for {task_id}", "Try the hints: lab.hint(task_id, 1), 2, 3.")
+        return LabText(f"Reference solution for {task_id}", "Read it, then write your own version and check it.",
+                       textwrap.dedent(code).strip("\n"))
 
 LESSONS = {
     "f03": "F03 Choosing and shaping agent work",
@@ -62,7 +82,7 @@ def _check_decomposition(answer: Any) -> Verdict:
     return passed(f"{len(answer)} steps, each one LLM call, a bit of code or an API call, of the right kind.")
 
 
-F03 = Lab("f03", "Foundations 03 exercises", LESSONS["f03"], lesson_notebook="notebooks/03_*.ipynb", tasks=[
+F03 = Exercises("f03", "Foundations 03 exercises", LESSONS["f03"], lesson_notebook="notebooks/03_*.ipynb", tasks=[
     Task("quadrants", "Place the five example tasks on the matrix", _check_quadrants,
          "a dict: task name -> (complexity, precision), each 'low' or 'high'",
          ("Use shaping.place(task).quadrant's rule, not your gut: complexity is high from 3 points, precision too.",
@@ -75,7 +95,28 @@ F03 = Lab("f03", "Foundations 03 exercises", LESSONS["f03"], lesson_notebook="no
           "Research is three steps: an LLM writes search terms, an API searches, code fetches the pages.",
           "Seven steps: outline (llm), search terms (llm), search (api), fetch pages (code), draft (llm), "
           "critique (llm), revise (llm).")),
-])
+], solutions={
+    "quadrants": """
+        my_placements = {
+            "invoice field extraction": ("low", "high"),
+            "customer email replies": ("low", "low"),
+            "full returns agent": ("high", "high"),
+            "tax forms": ("high", "high"),
+            "lecture-note summaries": ("high", "low"),
+        }
+    """,
+    "decomposition": """
+        my_plan = [
+            ("outline the essay", "llm"),
+            ("generate search terms", "llm"),
+            ("call the search API", "api"),
+            ("fetch the pages", "code"),
+            ("write a first draft from the sources", "llm"),
+            ("critique the draft and list its gaps", "llm"),
+            ("revise the draft using the critique", "llm"),
+        ]
+    """,
+}, answers={"quadrants": "my_placements", "decomposition": "my_plan"})
 
 
 # -- F04 ----------------------------------------------------------------------------------
@@ -99,12 +140,19 @@ def _check_exact_agreement(answer: Any) -> Verdict:
     return passed("Right on every test pair. agentkit.evals.agreement computes it too, with kappa beside it.")
 
 
-F04 = Lab("f04", "Foundations 04 exercises", LESSONS["f04"], lesson_notebook="notebooks/04_*.ipynb", tasks=[
+F04 = Exercises("f04", "Foundations 04 exercises", LESSONS["f04"], lesson_notebook="notebooks/04_*.ipynb", tasks=[
     FunctionTask("exact_agreement", "Write exact_agreement(judge, human): the share of items scored the same",
                  _check_exact_agreement, "a function (judge_scores, human_scores) -> a fraction between 0 and 1",
                  ("Walk the two lists side by side with zip(judge, human).",
                   "sum(j == h for j, h in zip(judge, human)) / len(judge)"), probes=(([4, 5], [4, 3]),)),
-])
+], solutions={
+    "exact_agreement": """
+        def exact_agreement(judge_scores, human_scores):
+            "The share of items (0 to 1) where the judge's score equals the human's."
+            share = sum(j == h for j, h in zip(judge_scores, human_scores)) / len(judge_scores)
+            return share
+    """,
+}, answers={"exact_agreement": "exact_agreement"})
 
 
 # -- F05 ----------------------------------------------------------------------------------
@@ -124,12 +172,17 @@ def _check_citation(answer: Any) -> Verdict:
     return passed(f"[{right}] is the passage that says so.")
 
 
-F05 = Lab("f05", "Foundations 05 exercises", LESSONS["f05"], lesson_notebook="notebooks/05_*.ipynb", tasks=[
+F05 = Exercises("f05", "Foundations 05 exercises", LESSONS["f05"], lesson_notebook="notebooks/05_*.ipynb", tasks=[
     Task("citation", "Which passage answers: how long can I return a faulty item?", _check_citation,
          "a passage id such as 'returns#1', as a string",
          ("knowledge.search(question) returns passages with their ids, best first.",
           "Read the passages' text: the answer names a number of months.")),
-])
+], solutions={
+    "citation": """
+        print(knowledge.context(knowledge.search("how long can I return a faulty item")))
+        my_citation = "returns#2"
+    """,
+}, answers={"citation": "my_citation"})
 
 
 # -- F06 ----------------------------------------------------------------------------------
@@ -157,13 +210,25 @@ def _check_voucher_rule(answer: Any) -> Verdict:
     return passed("It catches the voucher and nothing else: a rule the reviewer taught, now free and instant.")
 
 
-F06 = Lab("f06", "Foundations 06 exercises", LESSONS["f06"], lesson_notebook="notebooks/06_*.ipynb", tasks=[
+F06 = Exercises("f06", "Foundations 06 exercises", LESSONS["f06"], lesson_notebook="notebooks/06_*.ipynb", tasks=[
     FunctionTask("voucher_rule", "Turn the reviewer's catch into a code check", _check_voucher_rule,
                  "a function output -> None (passes) or a sentence (fails)",
                  ("Write def no_vouchers(output): ... that returns None when the reply is fine.",
                   "re.search(r'voucher', output, re.IGNORECASE) finds the word; return a sentence naming the rule."),
                  probes=(("a reply",),)),
-])
+], solutions={
+    "voucher_rule": """
+        import re
+
+
+        def no_vouchers(output):
+            "Fail replies that offer a voucher: this account is flagged for voucher abuse."
+            problem = None
+            if re.search(r"voucher", output, re.IGNORECASE):
+                problem = "offers a voucher, but this account is flagged for voucher abuse"
+            return problem
+    """,
+}, answers={"voucher_rule": "no_vouchers"})
 
 _LABS = {"f03": F03, "f04": F04, "f05": F05, "f06": F06}
 

@@ -155,3 +155,18 @@ def test_f06_exercise(progress_db):
     assert lab.check("voucher_rule", lambda o: 1 / 0).status == "wrong"
     with pytest.raises(KeyError, match="no exercises"):
         exercises.load("f09")
+
+
+@pytest.mark.parametrize("lesson", ["f03", "f04", "f05", "f06"])
+def test_every_reference_solution_passes_its_own_check(lesson, progress_db):
+    from agentkit.cases.support import POLICY_DOCS
+    from agentkit.memory import Knowledge
+
+    lab = exercises.load(lesson)
+    for task in lab.tasks:
+        code = lab.solution(task.id).code
+        assert code, f"{lesson}.{task.id} has no reference solution"
+        namespace: dict = {"knowledge": Knowledge(POLICY_DOCS)}  # what the lesson defines before the exercise
+        exec(compile(code, f"<{lesson}.{task.id} solution>", "exec"), namespace)  # noqa: S102 - our own code
+        result = lab.check(task.id, namespace[lab.answers[task.id]])
+        assert result.passed, f"{lesson}.{task.id}: {result}"
