@@ -4,7 +4,9 @@ JupyterLab starts on 127.0.0.1 (a free port, a random token) in a temp folder
 holding a copy of `quizzes/module1_quizzes.ipynb`, with its own progress store.
 Playwright drives Debian's `/usr/bin/chromium` (no browser download): run the
 notebook, click a choice, check it, submit, read the feedback from the page, and
-find the attempt in the progress store.
+find the attempt in the progress store. A second test does the same for the
+guardrails lesson's human-approval panel: reject without feedback (refused),
+reject with feedback, and the decision reaches the kernel.
 
 Without Chromium or Playwright the test skips with the reason, unless
 `AGENTKIT_REQUIRE_BROWSER=1` (set by `.ci/run`), where it fails instead.
