@@ -49,11 +49,25 @@ _EXPORTS: dict[str, str] = {
     "breakdown": "agentkit.latency",
     "diagnose": "agentkit.latency",
     "percentiles": "agentkit.latency",
+    # foundations 03-06 (agentkit.shaping, evals, memory, guardrails): choosing work, evaluation, memory, guardrails
+    "run_eval": "agentkit.evals",
+    "Judge": "agentkit.evals",
+    "Rubric": "agentkit.evals",
+    "agreement": "agentkit.evals",
+    "LessonStore": "agentkit.memory",
+    "Notes": "agentkit.memory",
+    "Knowledge": "agentkit.memory",
+    "QualityGate": "agentkit.guardrails",
+    "HumanApproval": "agentkit.guardrails",
     # course: quizzes, labs, progress, tutor
     "Quiz": "agentkit.course.quiz",
     "Lab": "agentkit.course.lab",
     "Tutor": "agentkit.course.tutor",
     "show_progress": "agentkit.course.progress",
+    # costs: the four buckets of a real run (Lesson 2)
+    "measure_run": "agentkit.costs",
+    "RunCosts": "agentkit.costs",
+    "AgentProfile": "agentkit.costs",
 }
 
 __all__ = sorted(_EXPORTS)
