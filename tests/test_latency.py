@@ -220,6 +220,9 @@ def test_model_call_time_is_the_simulator_formula():
     # 500 input tokens to 200 saves about 12 ms.
     assert LatencyModel().params(DEFAULT_MODEL).prefill_per_1k == pytest.approx(0.04)
     assert t.total - latency.model_call_time(DEFAULT_MODEL, 200, 200).total == pytest.approx(0.012)
+    # "at 20,000 input tokens the same formula adds most of a second to every call"
+    long = latency.model_call_time(DEFAULT_MODEL, 20_000, 0).ttft - latency.model_call_time(DEFAULT_MODEL, 0, 0).ttft
+    assert 0.5 < long < 1.0
 
 
 # -- provider load -----------------------------------------------------------------------------------------------
