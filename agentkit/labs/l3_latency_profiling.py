@@ -363,7 +363,7 @@ TASKS = [
             f"Profile the slow and the fixed agent at least {MIN_RUNS} times each, on fresh DLP services.",
             "latency.breakdowns(runs) makes the tables; latency.compare(before_table, after_table) compares them "
             "at p50, p95 and p99.",
-            "after = latency.profile(fixed_agent(client, DLPService()), question, runs=30); "
+            "after = latency.profile(fixed_agent(client, s.dlp()), s.question, runs=30); "
             "comparison = latency.compare(latency.breakdowns(before), latency.breakdowns(after))",
         ),
     ),
