@@ -14,7 +14,7 @@ code gets control:
 2. If started as root: drop to the unprivileged user `nobody`, so the process
    limit (RLIMIT_NPROC, which the kernel does not apply to root) holds and
    ordinary file permissions apply.
-3. Pre-import the allowed modules (their own dependencies load now, from the
+3. Pre-import the allowed modules the code names (their own dependencies load now, from the
    standard library, before the file system is closed; done before step 2 in
    fact, as `nobody` may not read a Python installed under /root).
 4. Landlock (Linux 5.13+): a kernel rule set that leaves the process read
@@ -41,7 +41,10 @@ import resource
 import signal
 import sys
 import traceback
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs the start-up of every run
+if TYPE_CHECKING:
+    from typing import Any
 
 FILENAME = "<sandbox>"
 
@@ -343,7 +346,7 @@ def main() -> None:
     # Load what the code may use now, while the interpreter can still read its library: after the
     # drop to `nobody` and Landlock it may not (here Python lives under /root).
     allowed = set(config["allowed_modules"])
-    for name in sorted(allowed) + (["ctypes"] if config["landlock"] else []):
+    for name in config["preload"] + (["ctypes"] if config["landlock"] else []):
         try:
             __import__(name)
         except ImportError:

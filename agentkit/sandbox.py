@@ -60,6 +60,7 @@ the standard library only; the Landlock part is some 50 lines of system calls.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -205,6 +206,26 @@ def _read_dirs() -> list[str]:
     return sorted(d for d in dirs if d and os.path.isdir(d))
 
 
+def _imports_of(code: str, allowed: frozenset[str]) -> list[str]:
+    """The allowed modules `code` imports by name: the child loads only these before it locks itself down.
+
+    Loading every allowed module would cost some 50 ms per run; a module the
+    code reaches some other way (`__import__(name)`) still loads later, if the
+    sandbox's user may read the Python installation.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []  # the child reports the syntax error, with its line
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return sorted(n for n in names if n.split(".")[0] in allowed)
+
+
 def _check_positive(name: str, value: float) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -220,8 +241,9 @@ class Sandbox:
     caps every file the code writes (and its captured output);
     `max_processes` caps processes of the sandbox's user (1: no new ones).
     `guards=False` turns off the Python guards (allow-list and audit hook) to
-    show what the OS layers hold on their own; `landlock=False` turns off
-    Landlock; never turn either off for real use.
+    show what the OS layers hold on their own; `landlock=False` and
+    `network_namespace=False` turn those layers off (for the benchmark, which
+    prices each layer); never turn any of them off for real use.
     """
 
     timeout: float = 10.0
@@ -235,6 +257,7 @@ class Sandbox:
     allowed_modules: frozenset[str] = DEFAULT_ALLOWED_MODULES
     guards: bool = True
     landlock: bool = True
+    network_namespace: bool = True
     python: str = sys.executable
 
     def __post_init__(self) -> None:
@@ -260,7 +283,7 @@ class Sandbox:
             json.dumps(inputs)
         except (TypeError, ValueError) as err:
             raise ValueError(f"inputs must be JSON values (dicts, lists, str, numbers, bool, None): {err}") from None
-        network = _network_prefix()
+        network = _network_prefix() if self.network_namespace else None
         workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-")
         files = [tempfile.TemporaryFile() for _ in range(4)]  # config, stdout, stderr, result: outside workdir
         config_file, out_file, err_file, result_file = files
@@ -274,7 +297,7 @@ class Sandbox:
                 "max_open_files": int(self.max_open_files), "max_output_chars": int(self.max_output_chars),
                 "max_result_chars": int(self.max_result_chars), "allowed_modules": sorted(self.allowed_modules),
                 "guards": self.guards, "landlock": self.landlock, "read_dirs": _read_dirs(),
-                "drop_privileges": True, "uid": _NOBODY,
+                "drop_privileges": True, "uid": _NOBODY, "preload": _imports_of(code, self.allowed_modules),
             }
             config_file.write(json.dumps(config).encode())
             config_file.seek(0)

@@ -44,8 +44,8 @@ class Attempt:
 
 
 OS_ONLY = {"guards": False, "allowed_modules": {"os", "socket", "resource"}}  # the OS layers alone
-FIND_SYS = "w = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'catch_warnings'][0]\n" \
-           "sys = w()._module.sys\n"
+FIND_SYS = "w = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close'][0]\n" \
+           "sys = w.__init__.__globals__['sys']\n"
 REAL_IMPORT = "real = [c.cell_contents for c in __import__.__closure__ if callable(c.cell_contents)][0]\n"
 
 CATALOG: tuple[Attempt, ...] = (
@@ -87,8 +87,8 @@ CATALOG: tuple[Attempt, ...] = (
     # memory, CPU, time, output, files
     Attempt("2 GB at once", "x = bytearray(2 * 1024**3)", "memory"),
     Attempt("memory creep", "x = []\nwhile True:\n    x.append(' ' * 10**6)", "memory"),
-    Attempt("CPU bomb in Python", "while True:\n    pass", "cpu", {"cpu_seconds": 1}),
-    Attempt("CPU bomb in C (signal handler never runs)", "sum(range(10**14))", "cpu", {"cpu_seconds": 1}),
+    Attempt("CPU bomb in Python", "while True:\n    pass", "cpu", {"cpu_seconds": 1, "timeout": 30}),
+    Attempt("CPU bomb in C (signal handler never runs)", "sum(range(10**14))", "cpu", {"cpu_seconds": 1, "timeout": 30}),
     Attempt("sleep forever", "import time\ntime.sleep(3600)", "timeout", {"timeout": 0.5}),
     Attempt("huge output", "while True:\n    print('spam' * 1000)", "output"),
     Attempt("huge output past print (OS layer)", "import os\nos.write(1, b'x' * 3 * 2**20)", "output", OS_ONLY),
@@ -98,7 +98,7 @@ CATALOG: tuple[Attempt, ...] = (
             OS_ONLY),
     # network
     Attempt("import socket", "import socket", "imports"),
-    Attempt("urllib to an outside host", FIND_SYS + "sys.modules['os'].system('curl example.com')", "processes"),
+    Attempt("curl to an outside host", FIND_SYS + "sys.modules['os'].system('curl example.com')", "processes"),
     Attempt("TCP connect (OS layer: namespace + Landlock)",
             "import socket\ns = socket.socket()\ns.connect(('1.1.1.1', 443))", "network", OS_ONLY),
     Attempt("DNS lookup (OS layer: no resolver in the namespace)",
