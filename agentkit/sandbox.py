@@ -61,6 +61,7 @@ the standard library only; the Landlock part is some 50 lines of system calls.
 from __future__ import annotations
 
 import ast
+import atexit
 import functools
 import json
 import os
@@ -69,6 +70,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -244,6 +246,8 @@ class Sandbox:
     show what the OS layers hold on their own; `landlock=False` and
     `network_namespace=False` turn those layers off (for the benchmark, which
     prices each layer); never turn any of them off for real use.
+    `warm=True` keeps one interpreter started ahead of the next run (see
+    `warm_up`); call `close()` when done, or let the program's exit stop it.
     """
 
     timeout: float = 10.0
@@ -258,7 +262,11 @@ class Sandbox:
     guards: bool = True
     landlock: bool = True
     network_namespace: bool = True
+    warm: bool = False
     python: str = sys.executable
+    _spare: list[_Child] = field(default_factory=list, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _closed: list[bool] = field(default_factory=list, init=False, repr=False, compare=False)  # [True] once closed
 
     def __post_init__(self) -> None:
         for name in ("timeout", "cpu_seconds", "memory_mb", "file_size_mb", "max_processes", "max_open_files",
@@ -283,15 +291,13 @@ class Sandbox:
             json.dumps(inputs)
         except (TypeError, ValueError) as err:
             raise ValueError(f"inputs must be JSON values (dicts, lists, str, numbers, bool, None): {err}") from None
-        network = _network_prefix() if self.network_namespace else None
-        workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-")
-        files = [tempfile.TemporaryFile() for _ in range(4)]  # config, stdout, stderr, result: outside workdir
-        config_file, out_file, err_file, result_file = files
+        with self._lock:
+            child = self._spare.pop() if self._spare else None
+        if child is None:
+            child = _Child.start(self)
         try:
-            if os.geteuid() == 0:
-                os.chown(workdir, _NOBODY, _NOBODY)
             config = {
-                "code": code, "inputs": inputs, "workdir": workdir, "result_fd": result_file.fileno(),
+                "code": code, "inputs": inputs, "workdir": child.workdir, "result_fd": child.result_file.fileno(),
                 "cpu_seconds": int(self.cpu_seconds), "memory_bytes": int(self.memory_mb * 2**20),
                 "file_size_bytes": int(self.file_size_mb * 2**20), "max_processes": int(self.max_processes),
                 "max_open_files": int(self.max_open_files), "max_output_chars": int(self.max_output_chars),
@@ -299,28 +305,48 @@ class Sandbox:
                 "guards": self.guards, "landlock": self.landlock, "read_dirs": _read_dirs(),
                 "drop_privileges": True, "uid": _NOBODY, "preload": _imports_of(code, self.allowed_modules),
             }
-            config_file.write(json.dumps(config).encode())
-            config_file.seek(0)
-            command = [*(network or ()), self.python, "-I", "-S", "-B", str(_CHILD)]
-            env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
             started = time.perf_counter()
-            proc = subprocess.Popen(command, stdin=config_file, stdout=out_file, stderr=err_file, cwd=workdir,
-                                    env=env, pass_fds=(result_file.fileno(),), start_new_session=True)
+            child.send(json.dumps(config).encode())
             timed_out = False
             try:
-                proc.wait(timeout=self.timeout + _START_GRACE_S)
+                child.proc.wait(timeout=self.timeout + (0.0 if child.warm else _START_GRACE_S))
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
-                _kill_group(proc.pid)  # also whatever it started
-                proc.wait()
+                _kill_group(child.proc.pid)  # also whatever it started
+                child.proc.wait()
             duration = time.perf_counter() - started
-            return self._result(proc.returncode, timed_out, duration, out_file, err_file, result_file,
-                                network is not None)
+            if self.warm and not self._closed:  # the next run's interpreter starts now, while the caller works on this result
+                threading.Thread(target=self.warm_up, name="sandbox-warm-up", daemon=True).start()
+            return self._result(child.proc.returncode, timed_out, duration, child.out_file, child.err_file,
+                                child.result_file, child.network)
         finally:
-            for f in files:
-                f.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+            child.close()
+
+    def warm_up(self) -> None:
+        """Start the next run's interpreter now (it waits for its code), so `run` skips Python's start-up.
+
+        Pre-started workers are how hosted code runners answer in milliseconds;
+        each worker still runs one piece of code only and is thrown away after.
+        With `warm=True`, `run` calls this itself after every run.
+        """
+        with self._lock:
+            if self._spare or self._closed:
+                return
+        child = _Child.start(self, warm=True)
+        with self._lock:
+            if not self._spare and not self._closed:
+                self._spare.append(child)
+                return
+        child.close()
+
+    def close(self) -> None:
+        """Stop the pre-started interpreter, if there is one, and start no more (runs still work, cold)."""
+        with self._lock:
+            self._closed[:] = [True]
+            spares, self._spare[:] = list(self._spare), []
+        for child in spares:
+            child.close()
 
     def _result(self, code: int, timed_out: bool, duration: float, out_file: Any, err_file: Any,
                 result_file: Any, network_isolated: bool) -> SandboxResult:
@@ -361,6 +387,67 @@ class Sandbox:
         return SandboxResult(bool(report["ok"]), report.get("result"), error_type=report.get("error_type"),
                              error=report.get("error"), traceback=report.get("traceback"),
                              limit=report.get("limit"), **common)
+
+
+class _Child:
+    """One sandbox process: started (waiting for its config on stdin), fed once, then thrown away."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], workdir: str, files: list[Any], network: bool,
+                 warm: bool) -> None:
+        self.proc, self.workdir, self.network, self.warm = proc, workdir, network, warm
+        self.out_file, self.err_file, self.result_file = files
+        self._files = files
+        if warm:
+            _LIVE.add(self)
+
+    @classmethod
+    def start(cls, box: Sandbox, warm: bool = False) -> _Child:
+        network = _network_prefix() if box.network_namespace else None
+        workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-")
+        files = [tempfile.TemporaryFile() for _ in range(3)]  # stdout, stderr, result: outside workdir
+        try:
+            if os.geteuid() == 0:
+                os.chown(workdir, _NOBODY, _NOBODY)
+            command = [*(network or ()), box.python, "-I", "-S", "-B", str(_CHILD)]
+            if warm:
+                command += ["--warm", *sorted(box.allowed_modules)]
+            env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=files[0], stderr=files[1], cwd=workdir,
+                                    env=env, pass_fds=(files[2].fileno(),), start_new_session=True)
+        except BaseException:
+            for f in files:
+                f.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return cls(proc, workdir, files, network is not None, warm)
+
+    def send(self, config: bytes) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(config)
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it died before reading: reported as a crash from its exit status
+
+    def close(self) -> None:
+        _LIVE.discard(self)
+        if self.proc.returncode is None:
+            _kill_group(self.proc.pid)
+            self.proc.wait()
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        for f in self._files:
+            f.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_LIVE: set[_Child] = set()  # pre-started interpreters, stopped when the program exits
+
+
+@atexit.register
+def _stop_spares() -> None:
+    for child in list(_LIVE):
+        child.close()
 
 
 def _kill_group(pid: int) -> None:

@@ -231,3 +231,20 @@ def test_bad_input_is_refused_before_starting() -> None:
         run_code("result = x", inputs={"x": object()})
     with pytest.raises(ValueError, match="max_attempts"):
         fix_and_retry("1", lambda c, r: None, max_attempts=0)
+
+
+def test_a_warm_sandbox_gives_the_same_results_with_a_fresh_process_each_run() -> None:
+    box = Sandbox(warm=True, timeout=0.5)
+    try:
+        box.warm_up()
+        first = box.run("import random\nopen('mark', 'w').write('x')\nresult = [random._os.getpid(), "
+                        "sorted(random._os.listdir('.'))]")
+        second = box.run("import random\nresult = [random._os.getpid(), sorted(random._os.listdir('.'))]")
+        assert first.ok and second.ok
+        assert first.result[0] != second.result[0]  # a new process
+        assert first.result[1] == ["mark"] and second.result[1] == []  # and a new, empty directory
+        assert box.run("import time\ntime.sleep(60)").limit == "timeout"  # limits hold for pre-started ones
+        assert box.run("import os").limit == "imports"
+    finally:
+        box.close()
+    assert not box._spare
