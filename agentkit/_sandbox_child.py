@@ -323,13 +323,16 @@ def _jsonable(value: object, limit: int) -> tuple[object, str | None]:
 
 def main() -> None:
     if "--warm" in sys.argv:
-        # A pre-started worker has time to spare before its code arrives: load the default allowed
-        # modules (listed after the flag) and ctypes for Landlock now rather than during the run.
+        # A pre-started worker has time to spare before its code arrives: load common allowed modules
+        # (listed after the flag) and ctypes for Landlock now rather than during the run, then say so.
         for name in sys.argv[sys.argv.index("--warm") + 1:] + ["ctypes"]:
             try:
                 __import__(name)
             except ImportError:
                 pass
+        ready = int(sys.argv[sys.argv.index("--ready") + 1])
+        os.write(ready, b"1")
+        os.close(ready)
     config = json.loads(sys.stdin.read())
     result_fd: int = config["result_fd"]
     workdir: str = config["workdir"]
@@ -396,7 +399,7 @@ def main() -> None:
         limit = _limit_of(err)  # first: formatting the traceback opens files, which the observer would see
         guards_on[0] = False
         report.update(ok=False, error_type=type(err).__name__, error=str(err), traceback=_traceback_of(err),
-                      limit=limit)
+                      limit=limit, result=_jsonable(namespace.get("result"), config["max_result_chars"])[0])
     else:
         guards_on[0] = False
         value, problem = _jsonable(namespace.get("result"), config["max_result_chars"])

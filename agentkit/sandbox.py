@@ -65,6 +65,7 @@ import atexit
 import functools
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -115,6 +116,9 @@ LIMITS: dict[str, str] = {
 }
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
+# What a pre-started interpreter loads while it waits (the rest loads when code imports it): few, so that
+# starting one in the background costs little CPU.
+_WARM_MODULES = frozenset({"math", "statistics", "json", "re", "collections", "datetime"})
 _NOBODY = 65534
 _START_GRACE_S = 1.0  # extra real time for the interpreter to start on a busy machine, on top of `timeout`
 
@@ -124,7 +128,9 @@ class SandboxResult:
     """What one sandboxed run produced.
 
     `ok` is True when the code ran to its end and `result` (the JSON value the
-    code assigned to a variable named `result`, or None) came back. Otherwise
+    code assigned to a variable named `result`, or None) came back. When the
+    code failed, `result` is whatever JSON value it held at that moment (a
+    script can record its progress there). Otherwise
     `error_type`, `error` and `traceback` say what went wrong and `limit` names
     the limit that stopped it (None for an ordinary bug in the code). The result
     is data from untrusted code: check it before you use it.
@@ -199,6 +205,7 @@ def isolation() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def _read_dirs() -> list[str]:
     """The Python installation: what the interpreter must still read once Landlock is on."""
     import sysconfig
@@ -316,29 +323,29 @@ class Sandbox:
                 _kill_group(child.proc.pid)  # also whatever it started
                 child.proc.wait()
             duration = time.perf_counter() - started
-            if self.warm and not self._closed:  # the next run's interpreter starts now, while the caller works on this result
-                threading.Thread(target=self.warm_up, name="sandbox-warm-up", daemon=True).start()
+            if self.warm:  # the next run's interpreter starts now, while the caller works on this result
+                self.warm_up()
             return self._result(child.proc.returncode, timed_out, duration, child.out_file, child.err_file,
                                 child.result_file, child.network)
         finally:
             child.close()
 
-    def warm_up(self) -> None:
+    def warm_up(self, wait: float = 0.0) -> bool:
         """Start the next run's interpreter now (it waits for its code), so `run` skips Python's start-up.
 
         Pre-started workers are how hosted code runners answer in milliseconds;
         each worker still runs one piece of code only and is thrown away after.
-        With `warm=True`, `run` calls this itself after every run.
+        With `warm=True`, `run` calls this itself after every run. `wait` is how
+        many seconds to wait for the worker to finish starting; returns whether
+        it has.
         """
         with self._lock:
-            if self._spare or self._closed:
-                return
-        child = _Child.start(self, warm=True)
-        with self._lock:
-            if not self._spare and not self._closed:
-                self._spare.append(child)
-                return
-        child.close()
+            if self._closed:
+                return False
+            if not self._spare:  # started under the lock (a few ms): two threads never start two
+                self._spare.append(_Child.start(self, warm=True))
+            child = self._spare[0]
+        return child.wait_ready(wait)
 
     def close(self) -> None:
         """Stop the pre-started interpreter, if there is one, and start no more (runs still work, cold)."""
@@ -393,11 +400,12 @@ class _Child:
     """One sandbox process: started (waiting for its config on stdin), fed once, then thrown away."""
 
     def __init__(self, proc: subprocess.Popen[bytes], workdir: str, files: list[Any], network: bool,
-                 warm: bool) -> None:
-        self.proc, self.workdir, self.network, self.warm = proc, workdir, network, warm
+                 ready_fd: int | None) -> None:
+        self.proc, self.workdir, self.network = proc, workdir, network
+        self.warm, self._ready_fd, self._ready = ready_fd is not None, ready_fd, ready_fd is None
         self.out_file, self.err_file, self.result_file = files
         self._files = files
-        if warm:
+        if self.warm:
             _LIVE.add(self)
 
     @classmethod
@@ -405,21 +413,38 @@ class _Child:
         network = _network_prefix() if box.network_namespace else None
         workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-")
         files = [tempfile.TemporaryFile() for _ in range(3)]  # stdout, stderr, result: outside workdir
+        ready_r, ready_w = os.pipe() if warm else (None, None)
         try:
             if os.geteuid() == 0:
                 os.chown(workdir, _NOBODY, _NOBODY)
             command = [*(network or ()), box.python, "-I", "-S", "-B", str(_CHILD)]
-            if warm:
-                command += ["--warm", *sorted(box.allowed_modules)]
+            keep = [files[2].fileno()]
+            if ready_w is not None:
+                command += ["--ready", str(ready_w), "--warm", *sorted(box.allowed_modules & _WARM_MODULES)]
+                keep.append(ready_w)
             env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
             proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=files[0], stderr=files[1], cwd=workdir,
-                                    env=env, pass_fds=(files[2].fileno(),), start_new_session=True)
+                                    env=env, pass_fds=keep, start_new_session=True)
         except BaseException:
             for f in files:
                 f.close()
+            for fd in (ready_r, ready_w):
+                if fd is not None:
+                    os.close(fd)
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-        return cls(proc, workdir, files, network is not None, warm)
+        if ready_w is not None:
+            os.close(ready_w)
+        return cls(proc, workdir, files, network is not None, ready_r)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a pre-started interpreter to say it has started; returns whether it has."""
+        if not self._ready and self._ready_fd is not None:
+            readable, _, _ = select.select([self._ready_fd], [], [], max(timeout, 0.0))
+            if readable:
+                os.read(self._ready_fd, 1)  # one byte, or b"" if it died: either way it is not starting any more
+                self._ready = True
+        return self._ready
 
     def send(self, config: bytes) -> None:
         assert self.proc.stdin is not None
@@ -431,6 +456,9 @@ class _Child:
 
     def close(self) -> None:
         _LIVE.discard(self)
+        if self._ready_fd is not None:
+            os.close(self._ready_fd)
+            self._ready_fd = None
         if self.proc.returncode is None:
             _kill_group(self.proc.pid)
             self.proc.wait()
