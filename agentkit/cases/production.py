@@ -24,6 +24,7 @@ The synthetic logs are generated from a seed, with the true rates kept aside
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -643,10 +644,23 @@ def model_price_ratio(cheap: str, capable: str) -> float:
 
 
 def research_run_costs(client: Any = None, model: str | None = None) -> pd.DataFrame:
-    """The per-step cost table of one offline run of the research agent (the concurrent one) on `QUESTION`."""
+    """The per-step cost table of one offline run of the research agent (the concurrent one) on `QUESTION`.
+
+    Without a client it runs offline, once per model (the table is the same every time: tokens are seeded).
+    """
+    if client is None:
+        return _offline_costs(model or case.FAST_MODEL).copy()
+    return _costs(client, model)
+
+
+@functools.lru_cache(maxsize=4)
+def _offline_costs(model: str) -> pd.DataFrame:
     from agentkit.clients import client as make_client
 
-    client = client if client is not None else make_client(live=False, scenarios=["l1_research"], quiet=True)
+    return _costs(make_client(live=False, scenarios=["l1_research"], quiet=True), model)
+
+
+def _costs(client: Any, model: str | None) -> pd.DataFrame:
     tools = case.research_tools(concurrent=True)
     agent = case.build_research_agent(client, tools=tools, model=model or case.FAST_MODEL)
     result = agent.run(case.QUESTION)
