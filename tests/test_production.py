@@ -185,7 +185,7 @@ def test_the_leak_scan_finds_new_personal_data_only():
 def test_budgets_break_the_crawler_loop(client):
     stops = {}
     for name, limits in {"steps": {"max_steps": 5}, "tokens": {"token_budget": 2000, "max_steps": 50},
-                         "cost": {"cost_budget": 0.0003, "max_steps": 50}, "repeat": {"max_steps": 50}}.items():
+                         "cost": {"cost_budget": 0.0002, "max_steps": 50}, "repeat": {"max_steps": 50}}.items():
         agent = agentkit.Agent(client, model=FAST_MODEL, tools=p.crawler_tools(), **limits)
         result = agent.run("Crawl every page of the vendor's changelog and list the fixes.")
         stops[name] = (result.stop_reason, len(result.steps))
@@ -223,6 +223,24 @@ def test_outbound_exercise_accepts_the_rule_and_rejects_a_naive_one():
         p.check("nope", 1)
 
 
+def test_the_exercises_are_a_lab_with_hints(progress_db):
+    lab = p.exercises()
+    assert [t.id for t in lab.tasks] == ["monthly_cost", "biggest_bucket", "outbound_rule"]
+    assert lab.check("biggest_bucket", "API").passed
+    assert "Sum each" in str(lab.hint("biggest_bucket"))
+
+
 def test_unit_cost_notes_name_their_source():
     assert len(p.ASSUMED_UNIT_COSTS.notes) == 3 and "agentkit.pricing" in p.ASSUMED_UNIT_COSTS.notes[0]
     assert not math.isnan(p.ASSUMED_UNIT_COSTS.vector_query)
+
+
+def test_the_counts_the_lesson_text_states():
+    assert len(p.LABELLED_QUESTIONS) == 8  # "eight questions whose relevant collections are labelled"
+    assert len(p._EMAIL_CASES) == 6  # "the checker tries it on six e-mails"
+    daily = p.daily_quality(p.production_log(days=14, runs_per_day=400).runs, rate=0.10)
+    assert 18 <= daily["judged"].mean() <= 22  # "about 20 judged runs per version per day"
+    table = p.research_run_costs()
+    assert len(table) == 4  # "four steps on the fast model"
+    assert table["API $"].sum() > table["LLM $"].sum()  # "the single paid web search costs more than all four model calls"
+    assert len(p.session_log(sessions=300)["session"].unique()) == 300

@@ -45,7 +45,7 @@ from agentkit.tools import Tool, ToolError, tool
 __all__ = [
     "ASSUMED_UNIT_COSTS", "CUSTOMER", "INJECTED_PAGE", "LABELLED_QUESTIONS", "Judgement", "Outbox",
     "ProductionLog", "UnitCosts", "behaviour_signals", "crawler_tools", "daily_quality", "injection_agent",
-    "InjectionOutcome", "check", "exercise_tasks", "research_run_costs", "injection_trial", "judge", "knob_sweep", "model_price_ratio", "levers_cost", "monthly_cost", "outbound_check", "production_log", "quality_summary",
+    "InjectionOutcome", "check", "exercise_tasks", "exercises", "research_run_costs", "injection_trial", "judge", "knob_sweep", "model_price_ratio", "levers_cost", "monthly_cost", "outbound_check", "production_log", "quality_summary",
     "retrieval_recall", "router_tool", "run_cost_table", "scan_for_leaks", "session_log", "wilson_interval",
 ]
 
@@ -746,3 +746,13 @@ def check(task_id: str, answer: Any) -> Any:
     if task_id not in tasks:
         raise ValueError(f"no exercise {task_id!r}; the exercises are {', '.join(tasks)}")
     return tasks[task_id].check(answer, lab_id="f11_production")
+
+
+def exercises() -> Any:
+    """The exercises as a `Lab` (not one of the course's graded labs): `lab.check(task, answer)` checks and
+    records the attempt on the lesson's progress row, `lab.hint(task)` helps."""
+    from agentkit.course.lab import Lab
+
+    return Lab(id="f11_production", title="Foundations 11: production exercises", lesson="F11 Production",
+               tasks=list(exercise_tasks().values()), lesson_notebook="notebooks/11_production.ipynb",
+               notes="Price each step and attack the biggest bucket; check side-effecting tool calls in code.")
