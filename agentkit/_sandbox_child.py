@@ -111,6 +111,8 @@ _FS_READ = (1 << 0) | (1 << 2) | (1 << 3)  # EXECUTE | READ_FILE | READ_DIR
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, or 0 if Landlock is not available."""
+    if not sys.platform.startswith("linux"):
+        return 0  # the system call numbers below are Linux's
     try:
         import ctypes
 

@@ -244,8 +244,8 @@ def _check_positive(name: str, value: float) -> None:
 class Sandbox:
     """The limits for a sandboxed run; `Sandbox(...).run(code)` runs `code` behind them.
 
-    `timeout` is real seconds for the code (the interpreter's own start gets a
-    few more); `cpu_seconds` is CPU time; `memory_mb` is the address space of
+    `timeout` is real seconds for the code (a cold start gets one more second
+    for the interpreter to start); `cpu_seconds` is CPU time; `memory_mb` is the address space of
     the whole interpreter (about 30 MB of it is Python itself); `file_size_mb`
     caps every file the code writes (and its captured output);
     `max_processes` caps processes of the sandbox's user (1: no new ones).
@@ -293,6 +293,9 @@ class Sandbox:
         """
         if not isinstance(code, str):
             raise TypeError(f"code must be Python source text (str), got {type(code).__name__}")
+        if os.name != "posix":
+            raise RuntimeError("agentkit.sandbox needs a POSIX system (Linux for every layer; macOS gets the "
+                               "resource limits only). On Windows, run the course in WSL or its container.")
         inputs = dict(inputs or {})
         try:
             json.dumps(inputs)
@@ -309,7 +312,7 @@ class Sandbox:
                 "file_size_bytes": int(self.file_size_mb * 2**20), "max_processes": int(self.max_processes),
                 "max_open_files": int(self.max_open_files), "max_output_chars": int(self.max_output_chars),
                 "max_result_chars": int(self.max_result_chars), "allowed_modules": sorted(self.allowed_modules),
-                "guards": self.guards, "landlock": self.landlock, "read_dirs": _read_dirs(),
+                "guards": self.guards, "landlock": self.landlock and _landlock_abi() > 0, "read_dirs": _read_dirs(),
                 "drop_privileges": True, "uid": _NOBODY, "preload": _imports_of(code, self.allowed_modules),
             }
             started = time.perf_counter()
