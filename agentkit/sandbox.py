@@ -215,6 +215,15 @@ def _read_dirs() -> list[str]:
     return sorted(d for d in dirs if d and os.path.isdir(d))
 
 
+def _data_dirs(allowed: frozenset[str]) -> list[str]:
+    """Read-only data folders an allowed module needs: the system's time-zone files, for zoneinfo."""
+    if "zoneinfo" not in allowed:
+        return []
+    import zoneinfo
+
+    return [d for d in zoneinfo.TZPATH if os.path.isdir(d)]
+
+
 def _imports_of(code: str, allowed: frozenset[str]) -> list[str]:
     """The allowed modules `code` imports by name: the child loads only these before it locks itself down.
 
@@ -313,6 +322,7 @@ class Sandbox:
                 "max_open_files": int(self.max_open_files), "max_output_chars": int(self.max_output_chars),
                 "max_result_chars": int(self.max_result_chars), "allowed_modules": sorted(self.allowed_modules),
                 "guards": self.guards, "landlock": self.landlock and _landlock_abi() > 0, "read_dirs": _read_dirs(),
+                "data_dirs": _data_dirs(self.allowed_modules),
                 "drop_privileges": True, "uid": _NOBODY, "preload": _imports_of(code, self.allowed_modules),
             }
             started = time.perf_counter()

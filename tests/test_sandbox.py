@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from agentkit.sandbox import LIMITS, Sandbox, SandboxResult, fix_and_retry, isolation, run_code
+from agentkit.sandbox import DEFAULT_ALLOWED_MODULES, LIMITS, Sandbox, SandboxResult, fix_and_retry, isolation, run_code
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox's OS layers are Linux's")
 
@@ -257,3 +257,25 @@ def test_a_warm_sandbox_gives_the_same_results_with_a_fresh_process_each_run() -
     finally:
         box.close()
     assert not box._spare
+
+
+def test_everyday_code_works_with_the_default_allow_list() -> None:
+    # Every default module imports, and library code that needs the script's module or data files works.
+    imports = "\n".join(f"import {m}" for m in sorted(DEFAULT_ALLOWED_MODULES))
+    code = imports + """
+@dataclasses.dataclass
+class Row:
+    name: str
+    rate: float = 0.0
+result = {
+    "row": dataclasses.asdict(Row("q3", 13.4)),
+    "zone": str(zoneinfo.ZoneInfo("Europe/Paris")),
+    "mean": statistics.mean([18.1, 13.4]),
+    "money": str(decimal.Decimal("0.10") * 3),
+    "latin": "caf\\u00e9".encode("latin-1").decode("latin-1"),
+}
+"""
+    result = run_code(code)
+    assert result.ok, result.feedback()
+    assert result.result == {"row": {"name": "q3", "rate": 13.4}, "zone": "Europe/Paris", "mean": 15.75,
+                             "money": "0.30", "latin": "caf\u00e9"}
