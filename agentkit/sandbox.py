@@ -48,7 +48,7 @@ kernel: a kernel exploit escapes them, they do not limit disk I/O bandwidth,
 and CPU and memory pressure on a shared machine is only capped per run.
 Production systems that run untrusted code use a container with a seccomp
 profile at least (gVisor for a user-space kernel), or a microVM per run
-(Firecracker, as hosted code-execution services do), with no credentials
+(Firecracker, the microVM built for AWS Lambda), with no credentials
 inside and egress blocked at the network layer. Use this module for lessons
 and for code you would accept running on your laptop; use those for
 anything users can send.
