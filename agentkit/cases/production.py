@@ -28,7 +28,7 @@ import functools
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +43,13 @@ from agentkit.tokens import count_tokens
 from agentkit.tools import Tool, ToolError, tool
 
 __all__ = [
-    "ASSUMED_UNIT_COSTS", "CUSTOMER", "INJECTED_PAGE", "LABELLED_QUESTIONS", "Judgement", "Outbox",
-    "ProductionLog", "UnitCosts", "behaviour_signals", "crawler_tools", "daily_quality", "injection_agent",
-    "InjectionOutcome", "check", "exercise_tasks", "exercises", "research_run_costs", "injection_trial", "judge", "knob_sweep", "model_price_ratio", "levers_cost", "monthly_cost", "outbound_check", "production_log", "quality_summary",
-    "retrieval_recall", "router_tool", "run_cost_table", "scan_for_leaks", "session_log", "wilson_interval",
+    "ASSUMED_UNIT_COSTS", "CUSTOMER", "DATA_RULE", "INJECTED_PAGE", "INJECTION_REQUEST", "InjectionOutcome",
+    "Judgement", "LABELLED_QUESTIONS", "Outbox", "ProductionLog", "REASON_ATTRIBUTE", "RecallPoint",
+    "SUPPORT_SYSTEM", "UnitCosts", "behaviour_signals", "check", "crawler_tools", "daily_quality",
+    "exercise_tasks", "exercises", "injection_agent", "injection_trial", "judge", "knob_sweep", "levers_cost",
+    "model_price_ratio", "monthly_cost", "outbound_check", "production_log", "quality_summary",
+    "research_run_costs", "retrieval_recall", "route", "router_tool", "run_cost_table", "scan_for_leaks",
+    "session_log", "wilson_interval",
 ]
 
 # ---------------------------------------------------------------------------
