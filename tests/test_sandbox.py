@@ -279,3 +279,15 @@ result = {
     assert result.ok, result.feedback()
     assert result.result == {"row": {"name": "q3", "rate": 13.4}, "zone": "Europe/Paris", "mean": 15.75,
                              "money": "0.30", "latin": "caf\u00e9"}
+
+
+def test_a_timeout_kills_what_the_code_started_too() -> None:
+    # With the guards off and processes allowed, the code forks; the real-time limit ends both.
+    code = ("import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(60)\n"
+            "print(pid, flush=True)\ntime.sleep(60)")
+    result = run_code(code, timeout=0.5, guards=False, max_processes=64, allowed_modules={"os", "time"})
+    assert result.limit == "timeout"
+    child = int(result.stdout.split()[0])
+    status = Path(f"/proc/{child}/status")
+    # Gone, or a zombie waiting for init to reap it (it was killed; init here may reap late).
+    assert not status.exists() or "State:\tZ" in status.read_text()
