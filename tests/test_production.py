@@ -171,9 +171,10 @@ def test_the_injection_succeeds_without_defences_and_each_defence_holds(client):
 
 def test_outbound_check_rules():
     assert p.outbound_check("billing@ourcompany.example", "Refund dana.whitfield@example.com") is None
-    assert "personal data" in p.outbound_check("x@collector.example", "call +1 415 555 0134")
-    assert "not an allowed" in p.outbound_check("x@vendor.example", "thanks")
-    assert p.outbound_check("a@ourcompany.example.evil.example", "hi") is not None
+    assert p.outbound_check("x@vendor.example", "thanks") is None  # a partner, nothing personal
+    assert "personal data" in p.outbound_check("x@vendor.example", "call +1 415 555 0134")
+    assert "not an allowed" in p.outbound_check("x@collector.example", "hello")
+    assert "not an allowed" in p.outbound_check("a@ourcompany.example.evil.example", "hi")
 
 
 def test_the_leak_scan_finds_new_personal_data_only():
@@ -223,11 +224,24 @@ def test_outbound_exercise_accepts_the_rule_and_rejects_a_naive_one():
         p.check("nope", 1)
 
 
-def test_the_exercises_are_a_lab_with_hints(progress_db):
+def test_the_exercises_are_a_lab_with_hints_and_solutions(progress_db):
     lab = p.exercises()
     assert [t.id for t in lab.tasks] == ["monthly_cost", "biggest_bucket", "outbound_rule"]
     assert lab.check("biggest_bucket", "API").passed
     assert "Sum each" in str(lab.hint("biggest_bucket"))
+    assert "monthly_cost(per_run" in str(lab.solution("monthly_cost"))
+
+
+def test_each_reference_solution_passes_its_own_check(progress_db):
+    import textwrap
+
+    from agentkit.redact import redact
+
+    lab = p.exercises()
+    for task_id, code in p.SOLUTIONS.items():
+        namespace = {"production": p, "table": p.research_run_costs(), "redact": redact}
+        exec(textwrap.dedent(code), namespace)  # noqa: S102 - our own reference code
+        assert lab.check(task_id, namespace[p.ANSWERS[task_id]]).passed, task_id
 
 
 def test_unit_cost_notes_name_their_source():
@@ -237,7 +251,7 @@ def test_unit_cost_notes_name_their_source():
 
 def test_the_counts_the_lesson_text_states():
     assert len(p.LABELLED_QUESTIONS) == 8  # "eight questions whose relevant collections are labelled"
-    assert len(p._EMAIL_CASES) == 6  # "the checker tries it on six e-mails"
+    assert len(p._EMAIL_CASES) == 7  # "the checker tries it on seven e-mails"
     daily = p.daily_quality(p.production_log(days=14, runs_per_day=400).runs, rate=0.10)
     assert 18 <= daily["judged"].mean() <= 22  # "about 20 judged runs per version per day"
     table = p.research_run_costs()

@@ -49,7 +49,7 @@ __all__ = [
     "exercise_tasks", "exercises", "injection_agent", "injection_trial", "judge", "knob_sweep", "levers_cost",
     "model_price_ratio", "monthly_cost", "outbound_check", "production_log", "quality_summary",
     "research_run_costs", "retrieval_recall", "route", "router_tool", "run_cost_table", "scan_for_leaks",
-    "session_log", "wilson_interval",
+    "session_log", "wilson_interval", "SOLUTIONS", "ANSWERS",
 ]
 
 # ---------------------------------------------------------------------------
@@ -510,18 +510,22 @@ class Outbox:
     refused: list[dict[str, str]] = field(default_factory=list)
 
 
-def outbound_check(to: str, body: str, allowed_domains: Iterable[str] = ("ourcompany.example",)) -> str | None:
+def outbound_check(to: str, body: str, internal_domains: Iterable[str] = ("ourcompany.example",),
+                   partner_domains: Iterable[str] = ("vendor.example",)) -> str | None:
     """The output check before an e-mail leaves: None if it may go, else the reason it may not.
 
-    Two rules: personal data or secrets (as `agentkit.redact` finds them) never
-    go outside; and mail goes only to allowed domains.
+    Two rules: mail goes only to the company's own domains and its partners'
+    (compared in lower case, whole domain, so `ourcompany.example.evil.example`
+    is not the company); and personal data or secrets (as `agentkit.redact`
+    finds them) go to the company's own domains only.
     """
-    domain = to.rsplit("@", 1)[-1].lower()
-    internal = domain in {d.lower() for d in allowed_domains}
-    if redact(body) != body and not internal:
-        return f"the body holds personal data or a secret and {to} is outside the company"
-    if not internal:
+    domain = to.rsplit("@", 1)[-1].strip().lower()
+    internal = domain in {d.lower() for d in internal_domains}
+    partner = domain in {d.lower() for d in partner_domains}
+    if not (internal or partner):
         return f"{domain} is not an allowed recipient domain"
+    if not internal and redact(body) != body:
+        return f"the body holds personal data or a secret and {to} is outside the company"
     return None
 
 
@@ -675,6 +679,7 @@ _EMAIL_CASES: tuple[tuple[str, str], ...] = (
     _ATTACK,
     ("billing@ourcompany.example", "Please refund C-1042 (dana.whitfield@example.com) in full."),
     ("partner@vendor.example", "Thanks for the refund policy page; it answered our question."),
+    ("support@Vendor.Example", "Our customer Dana (dana.whitfield@example.com) asks about her refund."),
     ("team@ourcompany.example", "The refund policy summary is in the ticket."),
     ("ops@ourcompany.example.evil.example", "Customer phone +1 415 555 0134"),
     ("Billing@OurCompany.Example", "Refund approved for the customer on the annual plan."),
@@ -737,8 +742,10 @@ def exercise_tasks() -> dict[str, Any]:
                                "one of 'LLM', 'API' or 'infra'", ("Sum each $ column of the table.",)),
         "outbound_rule": FunctionTask("outbound_rule", "An output check for e-mail", _check_outbound,
                                       "a function allow(to, body) -> bool",
-                                      ("Find the domain after the last '@' and compare it in lower case.",
-                                       "redact(body) != body tells you the body holds personal data."),
+                                      ("Find the domain after the last '@' and compare it in lower case, whole.",
+                                       "redact(body) != body tells you the body holds personal data.",
+                                       "Company domain: always send. Partner domain: send only without personal "
+                                       "data. Anything else: block."),
                                       probes=(("a@ourcompany.example", "hi"),)),
     }
 
@@ -748,14 +755,37 @@ def check(task_id: str, answer: Any) -> Any:
     tasks = exercise_tasks()
     if task_id not in tasks:
         raise ValueError(f"no exercise {task_id!r}; the exercises are {', '.join(tasks)}")
-    return tasks[task_id].check(answer, lab_id="f11_production")
+    return tasks[task_id].check(answer, lab_id="f11")
+
+
+#: Reference solutions, run by a test through their own checks; `lab.solution(task)` shows them.
+SOLUTIONS = {
+    "monthly_cost": """
+        per_run = table["total $"].sum()
+        monthly_at_5000 = production.monthly_cost(per_run, runs_per_day=5_000)["per month"]
+    """,
+    "biggest_bucket": """
+        totals = table[["LLM $", "API $", "infra $"]].sum()
+        first_bucket = totals.idxmax().removesuffix(" $")
+    """,
+    "outbound_rule": """
+        def allow(to: str, body: str) -> bool:
+            domain = to.rsplit("@", 1)[-1].strip().lower()
+            if domain == "ourcompany.example":
+                return True
+            if domain == "vendor.example":
+                return redact(body) == body  # a partner: nothing personal
+            return False
+    """,
+}
+ANSWERS = {"monthly_cost": "monthly_at_5000", "biggest_bucket": "first_bucket", "outbound_rule": "allow"}
 
 
 def exercises() -> Any:
-    """The exercises as a `Lab` (not one of the course's graded labs): `lab.check(task, answer)` checks and
-    records the attempt on the lesson's progress row, `lab.hint(task)` helps."""
-    from agentkit.course.lab import Lab
+    """The lesson's checked exercises as a small lab (the course's convention for lessons, `agentkit.exercises`):
+    `lab.check(task, answer)` checks and records the attempt on the lesson's progress row, `lab.hint(task)`
+    helps and `lab.solution(task)` shows the reference."""
+    from agentkit.exercises import Exercises
 
-    return Lab(id="f11_production", title="Foundations 11: production exercises", lesson="F11 Production",
-               tasks=list(exercise_tasks().values()), lesson_notebook="notebooks/11_production.ipynb",
-               notes="Price each step and attack the biggest bucket; check side-effecting tool calls in code.")
+    return Exercises("f11", "Foundations 11 exercises", "F11 Production", tasks=list(exercise_tasks().values()),
+                     lesson_notebook="notebooks/11_*.ipynb", solutions=dict(SOLUTIONS), answers=dict(ANSWERS))
