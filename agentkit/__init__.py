@@ -49,6 +49,11 @@ _EXPORTS: dict[str, str] = {
     "breakdown": "agentkit.latency",
     "diagnose": "agentkit.latency",
     "percentiles": "agentkit.latency",
+    # agentkit.sandbox: model-written code in a locked-down process
+    "run_code": "agentkit.sandbox",
+    "Sandbox": "agentkit.sandbox",
+    "SandboxResult": "agentkit.sandbox",
+    "fix_and_retry": "agentkit.sandbox",
     # foundations 03-06 (agentkit.shaping, evals, memory, guardrails): choosing work, evaluation, memory, guardrails
     "run_eval": "agentkit.evals",
     "Judge": "agentkit.evals",
