@@ -65,19 +65,22 @@ def test_the_reference_fix_passes(lab):
     assert "every message still scanned" in result.message
 
 
-def test_a_faster_model_is_told_it_leaves_the_bottleneck(lab):
+def test_a_faster_model_is_told_it_leaves_the_bottleneck(lab, monkeypatch):
+    monkeypatch.setattr(l3, "FIX_RUNS", 3)  # the verdict rests on the model used, not on a close margin
     result = lab.check("fix", lambda client, dlp: l3.slow_agent(client, dlp, model=FAST_MODEL))
     assert result.status == "wrong"
     assert "You switched the model" in result.message and "framework overhead, still" in result.message
 
 
-def test_dropping_the_scan_breaks_the_policy(lab):
+def test_dropping_the_scan_breaks_the_policy(lab, monkeypatch):
+    monkeypatch.setattr(l3, "FIX_RUNS", 3)
     result = lab.check("fix", lambda client, dlp: Agent(client, model=DEFAULT_MODEL, system=l3.SYSTEM,
                                                        tools=l3.bookshop_tools(), name="bookshop"))
     assert result.status == "wrong" and "without a DLP scan" in result.message
 
 
-def test_other_wrong_fixes(lab):
+def test_other_wrong_fixes(lab, monkeypatch):
+    monkeypatch.setattr(l3, "FIX_RUNS", 3)
     # the slow agent unchanged
     same = lab.check("fix", l3.slow_agent)
     assert same.status == "wrong" and "Framework overhead is still" in same.message
