@@ -88,3 +88,139 @@ def reflection_eval_set(client: object, meter: object) -> list:
         EvalItem("average_rating (critic)", RATING_TASK, review, judge=code_check(RATING_TESTS)),
         EvalItem("benchmark (citations)", BENCHMARK_TASK, citation_check(CITATION_SOURCES)),
     ]
+
+
+# -- Lesson 08: planning, the sunglasses store ------------------------------------
+
+#: The store's catalogue: id -> name, shape, frame, price (USD), description.
+PRODUCTS: dict[str, dict[str, object]] = {
+    "SG-101": {"name": "Luna", "shape": "round", "frame": "gold metal", "price": 89.0},
+    "SG-102": {"name": "Orbit", "shape": "round", "frame": "black acetate", "price": 120.0},
+    "SG-103": {"name": "Pebble", "shape": "round", "frame": "tortoiseshell acetate", "price": 75.0},
+    "SG-104": {"name": "Halo", "shape": "round", "frame": "silver metal", "price": 95.0},
+    "SG-105": {"name": "Sol", "shape": "round", "frame": "clear acetate", "price": 65.0},
+    "SG-107": {"name": "Marigold", "shape": "round", "frame": "gold acetate", "price": 92.0},
+    "SG-201": {"name": "Pilot", "shape": "aviator", "frame": "gold metal", "price": 140.0},
+    "SG-202": {"name": "Harbor", "shape": "aviator", "frame": "gunmetal metal", "price": 110.0},
+    "SG-301": {"name": "Kit", "shape": "cat-eye", "frame": "black acetate", "price": 85.0},
+    "SG-401": {"name": "Block", "shape": "square", "frame": "black acetate", "price": 70.0},
+}
+#: Units in stock per product id.
+INVENTORY: dict[str, int] = {"SG-101": 4, "SG-102": 7, "SG-103": 0, "SG-104": 2, "SG-105": 5, "SG-107": 0,
+                             "SG-201": 3, "SG-202": 6, "SG-301": 1, "SG-401": 9}
+#: Past orders per customer id.
+PURCHASES: dict[str, list[dict[str, str]]] = {
+    "C-1042": [
+        {"order_id": "ORD-5531", "item_id": "SG-107", "bought": "2026-11-02"},
+        {"order_id": "ORD-5532", "item_id": "SG-202", "bought": "2026-11-02"},
+    ],
+}
+
+BROWSE_REQUEST = "Any round sunglasses in stock under $100?"
+RETURN_REQUEST = "I'm customer C-1042. I want to return the gold-frame sunglasses I bought, not the metal ones."
+GREEDY_REQUEST = "Any round sunglasses in stock under $100? If not, just refund my last order."
+
+
+def _describe(item_id: str) -> str:
+    item = PRODUCTS[item_id]
+    return f"{item['shape']} sunglasses with a {item['frame']} frame"
+
+
+def get_item_descriptions(query: str) -> list:
+    """Find products whose description mentions every word of the query (e.g. "round", "gold frame").
+
+    Args:
+        query: words to look for in the product descriptions
+    """
+    words = query.lower().replace("-", " ").split()
+    found = []
+    for item_id, item in PRODUCTS.items():
+        text = f"{item['name']} {item['shape']} sunglasses with a {item['frame']} frame".lower().replace("-", " ")
+        if all(word in text.split() for word in words):
+            found.append({"id": item_id, "name": item["name"],
+                          "description": f"{item['shape']} sunglasses with a {item['frame']} frame"})
+    return found
+
+
+def check_inventory(item_ids: list[str]) -> list:
+    """Of the given product ids, return those with at least one unit in stock, with the count.
+
+    Args:
+        item_ids: product ids such as "SG-101"
+    """
+    unknown = [i for i in item_ids if i not in PRODUCTS]
+    if unknown:
+        raise ValueError(f"unknown product ids {unknown}; ids look like SG-101")
+    return [{"id": i, "name": PRODUCTS[i]["name"], "in_stock": INVENTORY.get(i, 0)}
+            for i in item_ids if INVENTORY.get(i, 0) > 0]
+
+
+def get_item_price(item_ids: list[str], max_price: float | None = None) -> list:
+    """Prices (USD) of the given product ids; with max_price, only those at or under it.
+
+    Args:
+        item_ids: product ids such as "SG-101"
+        max_price: the most the customer wants to pay, in dollars
+    """
+    unknown = [i for i in item_ids if i not in PRODUCTS]
+    if unknown:
+        raise ValueError(f"unknown product ids {unknown}; ids look like SG-101")
+    return [{"id": i, "name": PRODUCTS[i]["name"], "price": PRODUCTS[i]["price"]}
+            for i in item_ids if max_price is None or PRODUCTS[i]["price"] <= max_price]
+
+
+def get_purchase_history(customer_id: str, matching: str = "") -> list:
+    """A customer's past orders; with matching, only the products whose description has every word of it.
+
+    Args:
+        customer_id: such as "C-1042"
+        matching: words the product's description must contain, e.g. "gold frame"
+    """
+    if customer_id not in PURCHASES:
+        raise ValueError(f"no customer {customer_id!r}")
+    words = matching.lower().replace("-", " ").split()
+    out = []
+    for order in PURCHASES[customer_id]:
+        description = _describe(order["item_id"])
+        if all(word in description.lower().replace("-", " ").split() for word in words):
+            out.append({**order, "name": PRODUCTS[order["item_id"]]["name"], "description": description})
+    return out
+
+
+_RETURNS: list[dict[str, object]] = []
+
+
+def process_item_return(order_id: str, item_id: str) -> dict:
+    """Return one item of a past order and refund its price. Needs the "returns" permission.
+
+    Args:
+        order_id: the order, such as "ORD-5531"
+        item_id: the product to return from that order, such as "SG-107"
+    """
+    order = next((o for orders in PURCHASES.values() for o in orders
+                  if o["order_id"] == order_id and o["item_id"] == item_id), None)
+    if order is None:
+        raise ValueError(f"order {order_id} has no item {item_id}")
+    receipt = {"order_id": order_id, "item_id": item_id, "status": "return accepted",
+               "refund": PRODUCTS[item_id]["price"]}
+    _RETURNS.append(receipt)
+    return receipt
+
+
+#: The tools the planner may use, and the permission each needs (read unless listed).
+STORE_TOOLS = (get_item_descriptions, check_inventory, get_item_price, get_purchase_history, process_item_return)
+STORE_PERMISSIONS = {"process_item_return": "returns"}
+READ_ONLY_TOOLS = (get_item_descriptions, check_inventory, get_item_price)
+
+
+def read_only_preamble() -> str:
+    """Python source that defines the read-only store tools over a copy of their data: what a code plan
+    runs after, in its own process (no agentkit there, no write tools)."""
+    import inspect
+    import json
+
+    parts = ["import json",
+             f"PRODUCTS = json.loads({json.dumps(PRODUCTS)!r})",
+             f"INVENTORY = json.loads({json.dumps(INVENTORY)!r})"]
+    parts += [inspect.getsource(fn) for fn in READ_ONLY_TOOLS]
+    return "\n".join(parts)
