@@ -224,3 +224,163 @@ def read_only_preamble() -> str:
              f"INVENTORY = json.loads({json.dumps(INVENTORY)!r})"]
     parts += [inspect.getsource(fn) for fn in READ_ONLY_TOOLS]
     return "\n".join(parts)
+
+
+# -- Lesson 09: multi-agent systems, the marketing-brochure team ----------------------
+
+class Finding(pydantic.BaseModel):
+    """One research finding: the claim, its figure, where it comes from."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    claim: str
+    figure: str
+    source: str
+
+
+class ResearchBrief(pydantic.BaseModel):
+    """What the researcher hands on."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    findings: list[Finding] = pydantic.Field(min_length=2)
+
+
+class Chart(pydantic.BaseModel):
+    """One visual asset."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    title: str
+    file: str = pydantic.Field(pattern=r"\.png$")
+    caption: str
+
+
+class DesignAssets(pydantic.BaseModel):
+    """What the designer hands on."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    charts: list[Chart] = pydantic.Field(min_length=1)
+
+
+class Brochure(pydantic.BaseModel):
+    """The finished brochure."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    headline: str = pydantic.Field(max_length=80)
+    body: str
+    charts: list[str]
+    sources: list[str]
+
+
+BROCHURE_BRIEF = (
+    "Create a one-page brochure for the launch of the Aurora e-bike. Product sheet: Aurora EUR 2,190, "
+    "Rival A EUR 2,490, Rival B EUR 2,790; range 80 km."
+)
+BAD_BRIEF = (
+    "Create a one-page brochure for the launch of the Aurora Cargo e-bike. Product sheet: Aurora Cargo "
+    "EUR 3,490; load 120 kg."
+)
+
+#: The simulated web: query -> result text.
+WEB = {
+    "e-bike market growth europe 2025": "Cycling Industry Report 2026: e-bike sales in Europe grew 12% in 2025.",
+    "why commuters buy e-bikes": "Commuter survey 2026: 41% of e-bike buyers name arriving without sweat as "
+                                 "their main reason.",
+    "aurora cargo competitors": "Cargo e-bikes: most carry 100 kg or less.",
+}
+
+
+def web_search(query: str) -> str:
+    """Search the web; returns the top result's text.
+
+    Args:
+        query: what to search for
+    """
+    return WEB.get(query.lower().strip(), f"no results for {query!r}")
+
+
+def make_chart(title: str, labels: list[str], values: list[float]) -> dict:
+    """Render a bar chart for the brochure and return its file name.
+
+    Args:
+        title: the chart's title
+        labels: one label per bar
+        values: one value per bar
+    """
+    if len(labels) != len(values):
+        raise ValueError(f"{len(labels)} labels but {len(values)} values; give one value per label")
+    slug = "-".join(title.lower().split())
+    return {"file": f"chart-{slug}.png", "bars": len(values)}
+
+
+RESEARCHER_SYSTEM = ("You are a research agent specialised in market analysis for a brochure team. Find market "
+                     "trends with web_search. Reply with JSON only: "
+                     '{"findings": [{"claim": "...", "figure": "...", "source": "..."}]}.')
+DESIGNER_SYSTEM = ("You are the graphic designer of a brochure team. Make the charts the brochure needs from the "
+                   "product sheet with make_chart. Reply with JSON only: "
+                   '{"charts": [{"title": "...", "file": "....png", "caption": "..."}]}.')
+WRITER_SYSTEM = ("You are the copywriter of a brochure team. Turn the research and the charts you are given into "
+                 "the brochure. Reply with JSON only: "
+                 '{"headline": "...", "body": "...", "charts": ["....png"], "sources": ["..."]}.')
+LOOSE_WRITER_SYSTEM = WRITER_SYSTEM + " You may search the web yourself to double-check facts."
+MANAGER_SYSTEM = ("You are the managing editor of a brochure team. Delegate research, design and writing to your "
+                  "reports with the delegate tool, in whatever order the work needs, and reply with the writer's "
+                  "brochure JSON.")
+EDITOR_SYSTEM = ("You are the editor-in-chief of a brochure team with a research lead. Delegate research, design "
+                 "and writing with the delegate tool and reply with the writer's brochure JSON.")
+RESEARCH_LEAD_SYSTEM = ("You lead research for a brochure team. Delegate searching to the web researcher and "
+                        "checking to the fact checker, and reply with the checked findings JSON.")
+WEB_RESEARCHER_SYSTEM = ("You are a web researcher. Search the web for market facts and reply with JSON only: "
+                         '{"findings": [{"claim": "...", "figure": "...", "source": "..."}]}.')
+FACT_CHECKER_SYSTEM = ("You are a fact checker. Verify each finding you are given against its source and reply "
+                       'with the findings that hold, as JSON only: {"findings": [...]}.')
+COPY_SYSTEMS = {
+    "punchy": "You write short, punchy ad taglines for the Aurora e-bike. Read the others' messages and improve.",
+    "calm": "You write calm, reassuring ad taglines for the Aurora e-bike. Read the others' messages and improve.",
+    "critic": "You judge ad taglines for the Aurora e-bike: pick the strongest and say why, in one line.",
+}
+
+
+def brochure_roles(researcher_model: str | None = None, designer_model: str | None = None,
+                   writer_model: str | None = None) -> list:
+    """The brochure team's roles, each with only the tools it needs (models default to DEFAULT_MODEL)."""
+    from agentkit.models import DEFAULT_MODEL
+    from agentkit.patterns.multi_agent import Role
+
+    researcher = Role("researcher", RESEARCHER_SYSTEM, (web_search,), ResearchBrief, researcher_model or DEFAULT_MODEL)
+    designer = Role("designer", DESIGNER_SYSTEM, (make_chart,), DesignAssets, designer_model or DEFAULT_MODEL)
+    writer = Role("writer", WRITER_SYSTEM, (), Brochure, writer_model or DEFAULT_MODEL)
+    web_researcher = Role("web_researcher", WEB_RESEARCHER_SYSTEM, (web_search,), ResearchBrief)
+    fact_checker = Role("fact_checker", FACT_CHECKER_SYSTEM, (web_search,), ResearchBrief)
+    research_lead = Role("research_lead", RESEARCH_LEAD_SYSTEM, (), ResearchBrief,
+                         reports=(web_researcher, fact_checker))
+    return [
+        researcher, designer, writer,
+        Role("loose_writer", LOOSE_WRITER_SYSTEM, (web_search,), Brochure),
+        Role("manager", MANAGER_SYSTEM, (), Brochure, reports=(researcher, designer, writer)),
+        Role("editor", EDITOR_SYSTEM, (), Brochure, reports=(research_lead, designer, writer)),
+        *(Role(name, system) for name, system in COPY_SYSTEMS.items()),
+    ]
+
+
+def research_eval(brief: ResearchBrief) -> bool:
+    """Component eval: at least two findings, each with a figure and a source."""
+    return len(brief.findings) >= 2 and all(f.figure and f.source for f in brief.findings)
+
+
+def design_eval(assets: DesignAssets) -> bool:
+    """Component eval: every chart has a file and a caption."""
+    return all(c.file and c.caption for c in assets.charts)
+
+
+def copy_eval(brochure: Brochure) -> bool:
+    """Component eval: a headline under 60 characters, a body of 20-120 words, no shouting."""
+    words = len(brochure.body.split())
+    return len(brochure.headline) < 60 and 20 <= words <= 120 and "!!" not in brochure.body
+
+
+def end_to_end_eval(brochure: Brochure, brief: ResearchBrief, assets: DesignAssets) -> list[str]:
+    """End-to-end eval: every research figure and every chart made it into the brochure.
+    Returns the problems (none: it passed)."""
+    problems = [f"the brochure leaves out the finding {f.figure} ({f.claim})"
+                for f in brief.findings if f.figure not in brochure.body]
+    problems += [f"the brochure does not use the chart {c.file}" for c in assets.charts if c.file not in brochure.charts]
+    return problems
