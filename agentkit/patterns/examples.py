@@ -384,3 +384,124 @@ def end_to_end_eval(brochure: Brochure, brief: ResearchBrief, assets: DesignAsse
                 for f in brief.findings if f.figure not in brochure.body]
     problems += [f"the brochure does not use the chart {c.file}" for c in assets.charts if c.file not in brochure.charts]
     return problems
+
+
+# -- Lesson 10: decomposing big work ------------------------------------------------------
+
+#: Median latency (ms) per endpoint in a normal week.
+_ENDPOINTS = {"/api/orders": 120, "/api/search": 90, "/api/cart": 60, "/api/login": 45}
+LOG_WEEKS = (1, 2, 3, 4)
+
+
+def month_of_logs(seed: int = 7, per_week: int = 60) -> dict[int, list[str]]:
+    """Four weeks of access-log lines (seeded): in week 3 a search-index rebuild makes /api/search slow,
+    in week 4 a bad deploy makes /api/cart fail. Week number -> lines."""
+    import random
+    from datetime import datetime, timedelta
+
+    rng = random.Random(seed)
+    start = datetime(2026, 10, 5)  # a Monday
+    out: dict[int, list[str]] = {}
+    for week in LOG_WEEKS:
+        lines = []
+        for i in range(per_week):
+            at = start + timedelta(days=7 * (week - 1), minutes=i * 167)
+            endpoint = rng.choice(list(_ENDPOINTS))
+            ms = int(_ENDPOINTS[endpoint] * rng.lognormvariate(0, 0.35))
+            if week == 3 and endpoint == "/api/search":
+                ms *= 8
+            failing = 0.35 if (week == 4 and endpoint == "/api/cart") else 0.0
+            status = 500 if rng.random() < failing else 200
+            lines.append(f"{at:%Y-%m-%dT%H:%M} GET {endpoint} {status} {ms}ms")
+        out[week] = lines
+    return out
+
+
+LOGS = month_of_logs()
+
+
+def read_logs(week: int) -> str:
+    """Read one week's access logs (one request per line: time, method, path, status, latency).
+
+    Args:
+        week: the week of October 2026, 1 to 4
+    """
+    if week not in LOGS:
+        raise ValueError(f"there are logs for weeks {', '.join(map(str, LOG_WEEKS))}, not week {week}")
+    return "\n".join(LOGS[week])
+
+
+def week_findings(week: int) -> dict:
+    """The true figures for one week, computed with pandas: the slowest endpoint by p95 latency, its p95 (ms),
+    the endpoint with the most errors and how many. What an analyst of that week should report."""
+    import pandas as pd
+
+    rows = [line.split() for line in LOGS[week]]
+    df = pd.DataFrame({"path": [r[2] for r in rows], "status": [int(r[3]) for r in rows],
+                       "ms": [int(r[4].removesuffix("ms")) for r in rows]})
+    p95 = df.groupby("path")["ms"].quantile(0.95)
+    errors = df[df.status >= 500].groupby("path").size()
+    worst_errors = errors.idxmax() if len(errors) else None
+    return {"week": week, "slowest": str(p95.idxmax()), "p95_ms": int(round(p95.max())),
+            "most_errors": worst_errors, "errors": int(errors.max()) if len(errors) else 0}
+
+
+DECOMPOSITION_SYSTEMS = {
+    "log_analyst": "You are a log analyst. Read the logs you are asked about with read_logs and report, as JSON, "
+                   "the slowest endpoint by p95 latency and the endpoint with the most 5xx errors.",
+    "log_aggregator": "You combine weekly log findings into one short incident report for the month.",
+    "frontend": "You are the frontend engineer of a feature team. Reply with your part in two sentences.",
+    "database": "You are the database engineer of a feature team. Reply with your part in two sentences.",
+    "api_designer": "You design the backend API of a feature. Reply with the endpoints in two sentences.",
+    "backend_developer": "You implement backend endpoints from an API design. Reply in two sentences.",
+    "backend_tester": "You write the backend tests for implemented endpoints. Reply in two sentences.",
+    "market_researcher": "You run phase 1 of a product launch: market research. Reply in two sentences.",
+    "launch_planner": "You run phase 2 of a product launch: launch planning. Reply in two sentences.",
+    "asset_creator": "You run phase 3 of a product launch: asset creation. Reply in two sentences.",
+    "launch_manager": "You run phase 4 of a product launch: launch and monitoring. Reply in two sentences.",
+    "refactorer": "You are a refactoring agent. Move every endpoint in your directory from check_auth_v1 to "
+                  "require_auth_v2 with edit_file. Only touch your own directory.",
+}
+
+#: A small codebase for the spatial example: path -> source.
+CODEBASE = {
+    "services/users/api.py": "def get_user(req):\n    check_auth_v1(req)\n    return load_user(req.id)\n",
+    "services/orders/api.py": "def list_orders(req):\n    check_auth_v1(req)\n    return orders_for(req.user)\n",
+    "services/payments/api.py": "def pay(req):\n    check_auth_v1(req)\n    return charge(req.card, req.amount)\n",
+    "services/notifications/api.py": "def notify(req):\n    check_auth_v1(req)\n    return send(req.user, req.text)\n",
+}
+
+
+def scoped_editor(files: dict[str, str], directory: str) -> object:
+    """An edit_file tool that may only change files under `directory` (spatial decomposition's guardrail)."""
+    from agentkit.tools import ToolError, tool
+
+    def edit_file(path: str, old: str, new: str) -> str:
+        """Replace the text old with new in one file of your directory.
+
+        Args:
+            path: the file, such as services/users/api.py
+            old: the exact text to replace
+            new: the text to put in its place
+        """
+        if not path.startswith(directory):
+            raise ToolError(f"{path} is outside your directory {directory}; edit only files there")
+        if path not in files or old not in files[path]:
+            raise ToolError(f"{old!r} does not occur in {path}")
+        files[path] = files[path].replace(old, new)
+        return f"edited {path}"
+
+    return tool(edit_file)
+
+
+def decomposition_roles(files: dict[str, str] | None = None) -> list:
+    """The roles lesson 10 uses; `files` is the codebase the refactorers edit (each scoped to one directory)."""
+    from agentkit.patterns.multi_agent import Role
+
+    roles = [Role(name, system, (read_logs,) if name == "log_analyst" else ())
+             for name, system in DECOMPOSITION_SYSTEMS.items() if name != "refactorer"]
+    if files is not None:
+        for directory in sorted({"/".join(p.split("/")[:2]) + "/" for p in files}):
+            name = "refactor_" + directory.split("/")[1]
+            roles.append(Role(name, DECOMPOSITION_SYSTEMS["refactorer"], (scoped_editor(files, directory),)))
+    return roles
