@@ -42,6 +42,11 @@ _EXPORTS: dict[str, str] = {
     "Trace": "agentkit.tracing",
     "check_genai_attributes": "agentkit.tracing",
     "redact": "agentkit.redact",
+    # agentkit.sandbox: model-written code in a locked-down process
+    "run_code": "agentkit.sandbox",
+    "Sandbox": "agentkit.sandbox",
+    "SandboxResult": "agentkit.sandbox",
+    "fix_and_retry": "agentkit.sandbox",
     # course: quizzes, labs, progress, tutor
     "Quiz": "agentkit.course.quiz",
     "Lab": "agentkit.course.lab",
