@@ -214,16 +214,16 @@ READ_ONLY_TOOLS = (get_item_descriptions, check_inventory, get_item_price)
 
 
 def read_only_preamble() -> str:
-    """Python source that defines the read-only store tools over a copy of their data: what a code plan
-    runs after, in its own process (no agentkit there, no write tools)."""
+    """Python source that defines the read-only store tools: what a code plan runs after, in its own
+    process (no agentkit there, no write tools). Their data goes in as `read_only_data()`."""
     import inspect
-    import json
 
-    parts = ["import json",
-             f"PRODUCTS = json.loads({json.dumps(PRODUCTS)!r})",
-             f"INVENTORY = json.loads({json.dumps(INVENTORY)!r})"]
-    parts += [inspect.getsource(fn) for fn in READ_ONLY_TOOLS]
-    return "\n".join(parts)
+    return "\n".join(inspect.getsource(fn) for fn in READ_ONLY_TOOLS)
+
+
+def read_only_data() -> dict:
+    """The data the read-only tools read, as JSON values (the sandbox's inputs)."""
+    return {"PRODUCTS": PRODUCTS, "INVENTORY": INVENTORY}
 
 
 # -- Lesson 09: multi-agent systems, the marketing-brochure team ----------------------

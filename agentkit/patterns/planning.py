@@ -35,7 +35,7 @@ import pydantic
 from opentelemetry import trace
 
 from agentkit.models import DEFAULT_MODEL
-from agentkit.patterns._sandbox import execute
+from agentkit.sandbox import run_code
 from agentkit.patterns.measure import Cost, Meter
 from agentkit.patterns.reflection import extract_json
 from agentkit.tools import Tool, as_tool
@@ -360,20 +360,18 @@ def make_code_plan(client: Any, request: str, tools: Sequence[Tool], *, meter: M
     return (fenced.group(1) if fenced else text).strip(), meter.cost(message)
 
 
-_ANSWER = "__agentkit_answer__"
-
-
-def run_code_plan(code: str, tool_names: Sequence[str], preamble: str, *, timeout: float = 5.0) -> Any:
-    """Check a code plan, then run it in a separate process after `preamble` (which defines the tools
-    over their data) and return its `answer` variable, passed back as JSON."""
+def run_code_plan(code: str, tool_names: Sequence[str], preamble: str, *, data: Mapping[str, Any] | None = None,
+                  timeout: float = 5.0) -> Any:
+    """Check a code plan, then run it in `agentkit.sandbox` (a separate process: OS limits, a timeout,
+    no network, an import allow-list) after `preamble`, the source that defines the tools; `data`
+    become its global variables. Returns the plan's `answer` variable (passed back as JSON)."""
     problems = check_code_plan(code, tool_names)
     if problems:
         raise CodePlanRejected(problems)
-    program = "\n".join([preamble, code, "import json as _json", f"print({_ANSWER!r} + _json.dumps(answer))"])
+    program = "\n".join([preamble, code, "result = answer"])
     with _tracer.start_as_current_span("execute_code_plan", attributes={"agentkit.pattern": "planning"}) as span:
-        run = execute(program, timeout=timeout)
+        run = run_code(program, timeout=timeout, inputs=dict(data or {}))
         if not run.ok:
-            span.set_status(trace.Status(trace.StatusCode.ERROR, run.error))
-            raise RuntimeError(f"the code plan failed: {run.error}")
-    line = next(line for line in run.stdout.splitlines() if line.startswith(_ANSWER))
-    return json.loads(line[len(_ANSWER):])
+            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{run.error_type}: {run.error}"))
+            raise RuntimeError(f"the code plan failed: {run.feedback(600)}")
+    return run.result

@@ -33,7 +33,7 @@ import pydantic
 from opentelemetry import trace
 
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL
-from agentkit.patterns._sandbox import execute
+from agentkit.sandbox import run_code
 from agentkit.patterns.measure import Cost, Meter
 
 __all__ = [
@@ -235,11 +235,21 @@ def schema_check(schema: type[pydantic.BaseModel] | Mapping[str, Any]) -> Check:
     return check
 
 
-_TEST_REPORT = "__agentkit_tests__"
+# Runs each test of `code_check` inside the sandbox and collects the failures as its JSON `result`.
+_TEST_HARNESS = """
+_failures = []
+for _name, _src in TESTS:
+    try:
+        exec(_src, globals())
+    except Exception as _exc:
+        _failures.append([_name, _src, f"{type(_exc).__name__}: {_exc}"])
+result = _failures
+"""
 
 
 def code_check(tests: Mapping[str, str], *, timeout: float = 5.0) -> Check:
-    """External feedback for code: run the draft's code, then each test, in a separate process.
+    """External feedback for code: run the draft's code, then each test, in `agentkit.sandbox`
+    (a separate process with OS limits, a timeout and no network).
 
     `tests` maps a test's name to a line of Python (usually an ``assert``).
     A draft whose code does not even run gets its traceback back; otherwise each
@@ -252,24 +262,10 @@ def code_check(tests: Mapping[str, str], *, timeout: float = 5.0) -> Check:
     def check(draft: str) -> Feedback:
         fenced = re.search(r"```(?:python)?\s*\n(.*?)```", draft, re.DOTALL)
         code = fenced.group(1) if fenced else draft
-        program = "\n".join([
-            code,
-            "import json as _json",
-            "_failures = []",
-            f"for _name, _src in {list(tests.items())!r}:",
-            "    try:",
-            "        exec(_src, globals())",
-            "    except Exception as _exc:",
-            "        _failures.append([_name, _src, f'{type(_exc).__name__}: {_exc}'])",
-            f"print({_TEST_REPORT!r} + _json.dumps(_failures))",
-        ])
-        run = execute(program, timeout=timeout)
-        report = next((line for line in run.stdout.splitlines() if line.startswith(_TEST_REPORT)), None)
-        if report is None:
-            tail = "\n".join(run.stderr.strip().splitlines()[-4:]) or run.error
-            return Feedback(False, (f"the code did not run: {tail}",), "tests")
-        failures = json.loads(report[len(_TEST_REPORT):])
-        problems = tuple(f"test {name} failed: {src} raised {error}" for name, src, error in failures)
+        run = run_code(code + "\n" + _TEST_HARNESS, timeout=timeout, inputs={"TESTS": list(tests.items())})
+        if not run.ok:
+            return Feedback(False, (f"the code did not run: {run.feedback(600)}",), "tests")
+        problems = tuple(f"test {name} failed: {src} raised {error}" for name, src, error in run.result)
         return Feedback(not problems, problems, "tests")
 
     return check
