@@ -261,11 +261,21 @@ def execute_plan(plan: Plan, tools: Sequence[Tool], guardrails: Guardrails = Gua
 # ---------------------------------------------------------------------------
 
 
+def _type_name(schema: Mapping[str, Any]) -> str:
+    """A JSON Schema's type in a word: "string", "array of string", "number or null"."""
+    if "anyOf" in schema:
+        return " or ".join(_type_name(s) for s in schema["anyOf"])
+    kind = str(schema.get("type", "any"))
+    if kind == "array" and isinstance(schema.get("items"), Mapping):
+        return f"array of {_type_name(schema['items'])}"
+    return kind
+
+
 def plan_prompt(tools: Sequence[Tool]) -> str:
     """The planner's system prompt: the tools, the plan format, the reference syntax."""
     lines = []
     for t in map(as_tool, tools):
-        params = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in t.input_schema.get("properties", {}).items())
+        params = ", ".join(f"{k}: {_type_name(v)}" for k, v in t.input_schema.get("properties", {}).items())
         lines.append(f"- {t.name}({params}): {t.description.splitlines()[0]}")
     return (
         "You are the planner of a retail assistant. Write a plan that answers the customer's request using only "
