@@ -421,18 +421,31 @@ def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> A
         for a, b in handoffs:
             if depth[a] == depth[b]:
                 rank[b] = max(rank[b], rank[a] + 1)
-    layers: dict[int, list[str]] = {}
-    for a in sorted(topo.agents, key=lambda a: (rank[a], topo.agents.index(a))):
-        layers.setdefault(depth[a], []).append(a)
-    pos = {}
-    for d, names in layers.items():
-        for i, name in enumerate(names):
-            pos[name] = ((i + 1) / (len(names) + 1), 1 - d / (max(layers) + 1 or 1))
+    pos: dict[str, tuple[float, float]] = {}
+    chain = any(depth[a] == depth[b] for a, b in handoffs)
+    if chain:
+        # A handoff chain reads left to right; agents at the same point of it are stacked.
+        columns: dict[int, list[str]] = {}
+        for a in topo.agents:
+            columns.setdefault(rank[a], []).append(a)
+        for r, names in columns.items():
+            for i, name in enumerate(names):
+                pos[name] = ((r + 0.5) / len(columns), 0.55 + 0.3 * (i - (len(names) - 1) / 2))
+    else:
+        # A hierarchy reads top to bottom, one row per level.
+        layers: dict[int, list[str]] = {}
+        for a in topo.agents:
+            layers.setdefault(depth[a], []).append(a)
+        for d, names in layers.items():
+            for i, name in enumerate(names):
+                pos[name] = ((i + 1) / (len(names) + 1), 1 - d / (max(layers) + 1 or 1))
+    edge_set = {(e.source, e.target) for e in topo.edges}
     for kind, (colour, style) in _EDGE_STYLE.items():
         for a, b in topo.edges_of(kind):
-            rad = 0.25 if kind == "message" else 0.0
+            # Two-way pairs (a delegation and the handoff back) curve apart, so both arrows show.
+            rad = 0.25 if kind == "message" else (0.18 if (b, a) in edge_set else 0.0)
             ax.annotate("", xy=pos[b], xytext=pos[a], arrowprops=dict(
-                arrowstyle="-|>", color=colour, linestyle=style, lw=1.4, shrinkA=22, shrinkB=22,
+                arrowstyle="-|>", color=colour, linestyle=style, lw=1.4, shrinkA=16, shrinkB=16,
                 connectionstyle=f"arc3,rad={rad}"))
     for name, (x, y) in pos.items():
         ax.text(x, y, name, ha="center", va="center", fontsize=9,
@@ -443,7 +456,7 @@ def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> A
     ax.legend(handles=[Line2D([], [], color=_EDGE_STYLE[k][0], linestyle=_EDGE_STYLE[k][1], label=k) for k in present],
               loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(present) or 1, fontsize=8, frameon=False)
     ax.set_xlim(0, 1)
-    ax.set_ylim(min(y for _, y in pos.values()) - 0.2 if pos else 0, 1.15)
+    ax.set_ylim(min((y for _, y in pos.values()), default=0.0) - 0.2, 1.15)
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=10)
