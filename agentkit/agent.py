@@ -66,6 +66,10 @@ class StopReason(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __repr__(self) -> str:
+        # what a notebook shows for `result.stop_reason`: the reason, not <StopReason.FINAL_ANSWER: 'final_answer'>
+        return repr(self.value)
+
 
 @dataclass(slots=True)
 class Usage:

@@ -539,3 +539,7 @@ def test_at_a_20_percent_fault_rate_no_completed_step_is_lost():
             ended["final"] += 1
     # 20% per attempt and 3 attempts per call: about 0.8% of calls fail for good
     assert ended["partial"] >= 1 and ended["final"] >= 150, ended
+
+
+def test_stop_reason_reads_as_its_value():
+    assert repr(StopReason.FINAL_ANSWER) == "'final_answer'" and str(StopReason.MAX_STEPS) == "max_steps"

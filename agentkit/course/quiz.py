@@ -32,11 +32,13 @@ from typing import Any, Literal
 import yaml
 
 from agentkit.course.errors import LearnerError
+from agentkit.course.paths import find_course_dir, quiz_dir
 
-#: The repository's quiz banks (the course is used from a checkout, installed editable).
-QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
-#: The pass mark for quizzes whose file sets none (lesson quizzes).
-DEFAULT_PASS_MARK = 0.7
+#: The course's quiz banks as found at import (see `agentkit.course.paths`); lookups call `quiz_dir()`.
+QUIZ_DIR = (find_course_dir() or Path(__file__).resolve().parents[2]) / "quizzes"
+#: The pass mark for quizzes whose file sets none (lesson quizzes). The rule: a lesson quiz passes
+#: with at most one wrong answer in three (2 of 3, 3 of 5, 4 of 6); 70% would demand 3 of 3.
+DEFAULT_PASS_MARK = 0.6
 
 Kind = Literal["single", "multiple", "numeric"]
 KINDS: tuple[str, ...] = ("single", "multiple", "numeric")
@@ -395,13 +397,13 @@ def load_spec(path: str | Path) -> QuizSpec:
     return parse_quiz(data, path)
 
 
-def quiz_files(folder: str | Path = QUIZ_DIR) -> list[Path]:
-    """Every quiz file in a folder, sorted by name."""
-    folder = Path(folder)
+def quiz_files(folder: str | Path | None = None) -> list[Path]:
+    """Every quiz file in a folder (the course's `quizzes/` by default), sorted by name."""
+    folder = Path(folder) if folder is not None else quiz_dir()
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def load_all(folder: str | Path = QUIZ_DIR) -> list[QuizSpec]:
+def load_all(folder: str | Path | None = None) -> list[QuizSpec]:
     """Load and validate every quiz file in a folder (the repository's `quizzes/` by default)."""
     return [load_spec(p) for p in quiz_files(folder)]
 
@@ -413,21 +415,26 @@ def find_quiz(name: str | Path) -> Path:
         if candidate.is_file():
             return candidate
         raise QuizFormatError(f"{candidate}: no such quiz file")
+    folder = quiz_dir()
     for suffix in (".yaml", ".yml"):
-        path = QUIZ_DIR / f"{name}{suffix}"
+        path = folder / f"{name}{suffix}"
         if path.is_file():
             return path
-    known = ", ".join(p.stem for p in quiz_files()) or "(none)"
-    raise QuizFormatError(f"no quiz named {str(name)!r} in {QUIZ_DIR}; available quizzes: {known}")
+    known = ", ".join(p.stem for p in quiz_files(folder)) or "(none)"
+    raise QuizFormatError(f"no quiz named {str(name)!r} in {folder}; available quizzes: {known}")
 
 
 # --------------------------------------------------------------------------- an attempt
 
 
-def shuffled(spec: QuizSpec, attempt: int) -> tuple[Question, ...]:
-    """The questions with their choices shuffled for one attempt (seeded by quiz id and attempt)."""
+def shuffled(spec: QuizSpec, attempt: int, learner: str = "") -> tuple[Question, ...]:
+    """The questions with their choices shuffled for one attempt (seeded by quiz id, learner and attempt).
+
+    The learner id (kept in the progress store) makes the order differ from one learner to
+    the next, so "the answer to question 3 is B" cannot be passed around a class.
+    """
     # random.Random seeds a str through SHA-512: the same order on every machine and run.
-    rng = random.Random(f"{spec.id}:{attempt}")
+    rng = random.Random(f"{spec.id}:{learner}:{attempt}" if learner else f"{spec.id}:{attempt}")
     out = []
     for q in spec.questions:
         choices = list(q.choices)
@@ -469,9 +476,18 @@ class Quiz:
         if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
             raise QuizInputError(f"attempt must be a whole number from 1 up, not {attempt!r}")
         self.attempt = attempt
-        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt)
+        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt, self._learner())
         self._answers: dict[str, tuple[int, ...] | float] = {}
         self.result: QuizResult | None = None
+
+    @staticmethod
+    def _learner() -> str:
+        from agentkit.course import progress
+
+        try:
+            return progress.learner_id()
+        except progress.ProgressStoreError:
+            return ""  # no store: the order is still seeded, only not per learner
 
     def _next_attempt_number(self) -> int:
         from agentkit.course import progress
