@@ -31,7 +31,9 @@ sequential work adds seconds, parallel work waits only for the slowest branch.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
@@ -146,6 +148,38 @@ class Team:
         self.roles = {r.name: r for r in roles}
         if len(self.roles) != len(roles):
             raise ValueError("two roles share a name")
+        self._runs_seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _client_for(self, role: Role, prompt: str) -> Any:
+        """The client one agent run uses: the team's own against the real API; offline, a copy over a
+        simulator of its own.
+
+        Why: the simulator numbers the ids it hands out (``toolu_...``) in the order requests
+        arrive, and those ids go back in the agent's next request, where they change its token count
+        and its seeded latency. Agents running at the same time would race for the numbers, so the
+        same lesson would give slightly different figures from run to run. An agent run with its own
+        simulator (same scenarios, a seed derived from the role and its prompt) gets the same ids every
+        time, whatever runs beside it.
+        """
+        from agentkit.sim import simulator_of
+
+        shared = simulator_of(self.client)
+        if shared is None:
+            return self.client
+        import httpx2
+
+        from agentkit.sim import Simulator, SimTransport
+
+        key = f"{role.name}\n{prompt}"
+        with self._lock:
+            n = self._runs_seen[key] = self._runs_seen.get(key, 0) + 1
+        digest = hashlib.sha256(f"{shared.seed}:{key}:{n}".encode()).digest()
+        own = Simulator(seed=int.from_bytes(digest[:4], "big"), scenarios=shared.scenarios, faults=shared.faults,
+                        latency=shared.latency)
+        copy = self.client.with_options(http_client=httpx2.Client(transport=SimTransport(own)))
+        copy._agentkit_simulator = own
+        return copy
 
     def role(self, name: str) -> Role:
         try:
@@ -161,7 +195,7 @@ class Team:
         tools = list(role.tools)
         if role.reports:
             tools.append(self._delegate_tool(role, delegated))
-        agent = Agent(self.client, model=role.model, system=role.system, tools=tools, name=role.name,
+        agent = Agent(self._client_for(role, prompt), model=role.model, system=role.system, tools=tools, name=role.name,
                       max_steps=role.max_steps, max_tokens=1500)
         result = agent.run(prompt)
         cost = _run_cost(self.meter, result, delegated)
@@ -365,36 +399,44 @@ class Topology:
 
 def topology(spans: Any) -> Topology:
     """Read a team's shape from its spans: who delegated to whom (an agent span nested in another's),
-    who handed off to whom (handoff spans), and all-to-all messages (message events)."""
+    who handed off to whom (handoff spans), and all-to-all messages (message events).
+
+    The order is stable from run to run even when agents ran at the same time: agents by their
+    level under managers, then by how many agents had finished before they started, then by name.
+    """
     spans = list(spans)
-    agents: list[str] = []
-    for s in agent_spans(spans):
-        if _agent_name(s) not in agents:
-            agents.append(_agent_name(s))
-    edges: list[Edge] = []
-
-    def add(edge: Edge) -> None:
-        if edge not in edges:
-            edges.append(edge)
-
+    runs = agent_spans(spans)
     parents = _parent_agents(spans)
-    for s in agent_spans(spans):
+    level: dict[str, int] = {}
+    wave: dict[str, int] = {}
+    for s in runs:
+        name = _agent_name(s)
+        depth, boss = 0, parents.get(s.context.span_id)
+        while boss is not None:
+            depth, boss = depth + 1, parents.get(boss.context.span_id)
+        finished_before = sum(1 for o in runs if o.end_time is not None and o.end_time <= (s.start_time or 0))
+        level.setdefault(name, depth)
+        wave.setdefault(name, finished_before)
+    agents = sorted(level, key=lambda a: (level[a], wave[a], a))
+    edges: set[Edge] = set()
+    for s in runs:
         boss = parents.get(s.context.span_id)
         if boss is not None:
-            add(Edge(_agent_name(boss), _agent_name(s), "delegates"))
-    for s in sorted(spans, key=lambda s: s.start_time or 0):
+            edges.add(Edge(_agent_name(boss), _agent_name(s), "delegates"))
+    for s in spans:
         attrs = s.attributes or {}
         if s.name.startswith("handoff ") and "agentkit.handoff.from" in attrs:
             target = str(attrs["agentkit.handoff.to"])
             if target != "team":
-                add(Edge(str(attrs["agentkit.handoff.from"]), target, "handoff"))
+                edges.add(Edge(str(attrs["agentkit.handoff.from"]), target, "handoff"))
         for event in s.events:
             if event.name == "agentkit.message":
                 sender = str((event.attributes or {}).get("agentkit.message.from"))
-                for other in agents:
-                    if other != sender:
-                        add(Edge(sender, other, "message"))
-    return Topology(agents, edges)
+                edges.update(Edge(sender, other, "message") for other in agents if other != sender)
+    kinds = ("delegates", "handoff", "message")
+    position = {a: i for i, a in enumerate(agents)}
+    ordered = sorted(edges, key=lambda e: (kinds.index(e.kind), position.get(e.source, 0), position.get(e.target, 0)))
+    return Topology(agents, ordered)
 
 
 _EDGE_STYLE = {"delegates": ("#3b78c2", "-"), "handoff": ("#e8912d", "-"), "message": ("#999999", ":")}
