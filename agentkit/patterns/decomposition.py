@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Mapping, Sequence
 
 from opentelemetry import trace
@@ -106,7 +107,7 @@ def run_decomposed(team: Team, subtasks: Sequence[Subtask], *, name: str = "work
     with _tracer.start_as_current_span(f"decompose {name}", attributes={"agentkit.pattern": "decomposition",
                                                                          "agentkit.decomposition.waves": len(plan)}):
         for wave in plan:
-            results = _in_parallel([(lambda s=s: _run_one(team, s, outputs)) for s in wave])  # type: ignore[misc]
+            results = _in_parallel([partial(_run_one, team, s, outputs) for s in wave])
             for s, (text, sub_runs, cost) in zip(wave, results):
                 outputs[s.name] = text
                 runs += sub_runs

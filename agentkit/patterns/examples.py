@@ -9,6 +9,7 @@ Claude's own answers, and the same checks judge them.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pydantic
 
@@ -93,7 +94,7 @@ def reflection_eval_set(client: object, meter: object) -> list:
 # -- Lesson 08: planning, the sunglasses store ------------------------------------
 
 #: The store's catalogue: id -> name, shape, frame, price (USD), description.
-PRODUCTS: dict[str, dict[str, object]] = {
+PRODUCTS: dict[str, dict[str, Any]] = {
     "SG-101": {"name": "Luna", "shape": "round", "frame": "gold metal", "price": 89.0},
     "SG-102": {"name": "Orbit", "shape": "round", "frame": "black acetate", "price": 120.0},
     "SG-103": {"name": "Pebble", "shape": "round", "frame": "tortoiseshell acetate", "price": 75.0},

@@ -115,8 +115,9 @@ def _check_aviator_plan(answer: Any) -> Verdict:
 def _check_tagline_schema(answer: Any) -> Verdict:
     if not (isinstance(answer, type) and issubclass(answer, pydantic.BaseModel)):
         raise AnswerError(f"your answer is a {type(answer).__name__}; give the pydantic model class itself.")
-    good = [{"text": "Arrive fresh. Pay less.", "tone": "punchy"}, {"text": "An easier way to work.", "tone": "calm"}]
-    bad = [
+    good: list[dict[str, Any]] = [{"text": "Arrive fresh. Pay less.", "tone": "punchy"},
+                                  {"text": "An easier way to work.", "tone": "calm"}]
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"text": "Arrive fresh", "tone": "shouty"}, "a tone other than punchy or calm"),
         ({"text": "x" * 41, "tone": "calm"}, "a tagline of 41 characters"),
         ({"tone": "calm"}, "a missing text"),
@@ -146,11 +147,12 @@ def _check_partition_by_endpoint(answer: Any) -> Verdict:
         want: dict[str, list[str]] = {}
         for line in lines:
             want.setdefault(line.split()[2], []).append(line)
-        got, error = call_learner_code(fn, list(lines))
+        returned, error = call_learner_code(fn, list(lines))
         if error:
             return wrong(f"It raised {error} on week {week}'s logs.")
-        if not isinstance(got, dict):
-            return wrong(f"It returned a {type(got).__name__}; return a dict: endpoint -> its lines.")
+        if not isinstance(returned, dict):
+            return wrong(f"It returned a {type(returned).__name__}; return a dict: endpoint -> its lines.")
+        got: dict[Any, Any] = returned
         if set(got) != set(want):
             return wrong(f"On week {week} its keys are {sorted(got)}; the endpoints are {sorted(want)}.")
         for endpoint, endpoint_lines in want.items():
@@ -160,7 +162,8 @@ def _check_partition_by_endpoint(answer: Any) -> Verdict:
     return passed("Every line lands in exactly one partition, in order: four services, four agents.")
 
 
-_PROBE_OUTCOMES = ([_outcome("probe", False, True, 1, 2)],)
+# The arguments each function is first called with, to tell a stub (returns ...) from an attempt.
+_PROBE_OUTCOMES = (([_outcome("probe", False, True, 1, 2)],),)
 
 _LABS: dict[int, Callable[[], Lab]] = {
     7: lambda: Lab("f07_reflection", "Lesson 07 exercises", "F07 Reflection", [

@@ -36,7 +36,8 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from functools import partial
+from typing import Any, Callable, Literal, Sequence, TypeVar, cast
 
 import pydantic
 from opentelemetry import trace
@@ -70,7 +71,7 @@ class Role:
 
     name: str
     system: str
-    tools: tuple[Tool, ...] = ()
+    tools: tuple[Any, ...] = ()  # Tool objects or plain functions; turned into Tools on creation
     output: type[pydantic.BaseModel] | None = None
     model: str = DEFAULT_MODEL
     reports: tuple["Role", ...] = ()
@@ -241,7 +242,10 @@ def _run_cost(meter: Meter, result: RunResult, delegated: Sequence[tuple[int, Co
     return Cost.sequential(steps)
 
 
-def _in_parallel(fns: Sequence[Callable[[], RoleRun]]) -> list[RoleRun]:
+T = TypeVar("T")
+
+
+def _in_parallel(fns: Sequence[Callable[[], T]]) -> list[T]:
     # Each worker runs in a copy of this context, so its spans nest under the current (team) span.
     with ThreadPoolExecutor(max_workers=len(fns)) as pool:
         futures = [pool.submit(contextvars.copy_context().run, fn) for fn in fns]
@@ -279,8 +283,8 @@ def run_parallel(team: Team, branches: Sequence[str], combiner: str, brief: str,
     """The `branches` roles run at the same time; then `combiner` gets all their outputs."""
     prompt_for = prompt_for or _default_prompt(brief)
     with _team_span("parallel"):
-        parallel = _in_parallel([
-            (lambda name=name: team.run_role(name, prompt_for(name, {}), receiver=combiner)) for name in branches])
+        parallel = _in_parallel([partial(team.run_role, name, prompt_for(name, {}), receiver=combiner)
+                                 for name in branches])
         runs = {r.role.name: r for r in parallel}
         last = team.run_role(combiner, prompt_for(combiner, runs), receiver="team")
     cost = Cost.parallel(r.cost for r in parallel) + last.cost
@@ -322,7 +326,7 @@ def run_all_to_all(team: Team, members: Sequence[str], brief: str, rounds: int =
         for n in range(1, rounds + 1):
             transcript = "\n".join(f"[round {m.round}] {m.sender}: {m.text}" for m in board) or "(no messages yet)"
             prompt = f"{brief}\n\nRound {n} of {rounds}. Messages so far:\n{transcript}"
-            runs = _in_parallel([(lambda name=name: team.run_role(name, prompt)) for name in members])
+            runs = _in_parallel([partial(team.run_role, name, prompt) for name in members])
             for r in runs:
                 board.append(Message(n, r.role.name, r.text))
                 span.add_event("agentkit.message", {"agentkit.message.from": r.role.name, "agentkit.message.to": "*",
@@ -495,7 +499,7 @@ def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> A
     from matplotlib.lines import Line2D
 
     present = [k for k in _EDGE_STYLE if topo.edges_of(k)]
-    ax.legend(handles=[Line2D([], [], color=_EDGE_STYLE[k][0], linestyle=_EDGE_STYLE[k][1], label=k) for k in present],
+    ax.legend(handles=[Line2D([], [], color=_EDGE_STYLE[k][0], linestyle=cast(Any, _EDGE_STYLE[k][1]), label=k) for k in present],
               loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(present) or 1, fontsize=8, frameon=False)
     ax.set_xlim(0, 1)
     ax.set_ylim(min((y for _, y in pos.values()), default=0.0) - 0.2, 1.15)
