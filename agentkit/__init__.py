@@ -65,6 +65,10 @@ _EXPORTS: dict[str, str] = {
     "Lab": "agentkit.course.lab",
     "Tutor": "agentkit.course.tutor",
     "show_progress": "agentkit.course.progress",
+    # costs: the four buckets of a real run (Lesson 2)
+    "measure_run": "agentkit.costs",
+    "RunCosts": "agentkit.costs",
+    "AgentProfile": "agentkit.costs",
 }
 
 __all__ = sorted(_EXPORTS)
