@@ -139,3 +139,23 @@ def test_draw_topology_returns_a_figure(team):
 
     boxes = [t for t in fig.axes[0].texts if not isinstance(t, Annotation)]
     assert sorted(t.get_text() for t in boxes) == ["designer", "manager", "researcher", "writer"]
+
+
+def test_coordination_costs_more_calls_tokens_and_seconds_than_the_fixed_patterns(team):
+    parallel = M.run_parallel(team, ["researcher", "designer"], "writer", ex.BROCHURE_BRIEF)
+    managed = M.run_managed(team, "manager", ex.BROCHURE_BRIEF)
+    deep = M.run_managed(team, "editor", ex.BROCHURE_BRIEF)
+    assert parallel.cost.calls < managed.cost.calls < deep.cost.calls
+    assert parallel.cost.tokens < managed.cost.tokens < deep.cost.tokens
+    assert managed.cost.seconds < deep.cost.seconds
+
+
+def test_offline_figures_do_not_depend_on_which_concurrent_agent_asked_first():
+    costs = set()
+    for _ in range(3):
+        meter = Meter()
+        client = agentkit.client(scenarios=["patterns_multi_agent"], middleware=[meter], quiet=True)
+        t = M.Team(client, ex.brochure_roles(), meter=meter)
+        costs.add((M.run_parallel(t, ["researcher", "designer"], "writer", ex.BROCHURE_BRIEF).cost,
+                   M.run_managed(t, "manager", ex.BROCHURE_BRIEF).cost))
+    assert len(costs) == 1

@@ -139,3 +139,25 @@ def test_plan_then_execute_uses_fewer_tokens_than_the_react_loop(setup):
     assert (plan_cost + answer_cost).tokens < react_cost.tokens
     # ...but not fewer seconds: writing the whole plan up front is slow output
     assert (plan_cost + answer_cost).seconds > react_cost.seconds
+
+
+def test_structured_outputs_and_json_text_give_the_same_plan(setup):
+    client, meter = setup
+    from_schema, cost = make_plan(client, ex.BROWSE_REQUEST, TOOLS, meter=meter)  # output_config.format
+    from_text, _ = make_plan(client, ex.BROWSE_REQUEST, TOOLS, meter=meter, structured=False)
+    assert from_schema == from_text and cost.calls == 1
+    request = client._agentkit_simulator.requests[-2]  # the structured request, as the API received it
+    assert request["output_config"]["format"]["type"] == "json_schema"
+
+
+def test_a_wire_plan_with_a_repeated_argument_is_refused():
+    from agentkit.patterns.planning import WirePlan
+
+    wire = WirePlan.model_validate({"goal": "g", "steps": [{"id": "s1", "tool": "check_inventory", "why": "",
+                                                            "args": [{"name": "item_ids", "value": ["SG-101"]},
+                                                                     {"name": "item_ids", "value": ["SG-102"]}]}]})
+    with pytest.raises(PlanRejected, match="'item_ids' is given twice"):
+        wire.to_plan()
+    bad_id = WirePlan.model_validate({"goal": "g", "steps": [{"id": "first", "tool": "t", "args": [], "why": ""}]})
+    with pytest.raises(PlanRejected, match="step 1 .'first'.: id: String should match"):
+        bad_id.to_plan()

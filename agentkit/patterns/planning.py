@@ -41,9 +41,9 @@ from agentkit.patterns.reflection import extract_json
 from agentkit.tools import Tool, as_tool
 
 __all__ = [
-    "ANSWER_SYSTEM", "CodePlanRejected", "Guardrails", "Plan", "PlanRejected", "PlanRun", "PlanStep", "StepResult",
+    "ANSWER_SYSTEM", "CodePlanRejected", "Guardrails", "Plan", "PlanArg", "PlanRejected", "PlanRun", "PlanStep", "StepResult",
     "answer_from", "check_code_plan", "execute_plan", "make_code_plan", "make_plan", "plan_prompt", "resolve", "run_code_plan",
-    "validate_plan",
+    "validate_plan", "WirePlan",
 ]
 
 _tracer = trace.get_tracer("agentkit")
@@ -74,6 +74,54 @@ class Plan(pydantic.BaseModel):
             args = ", ".join(f"{k}={v!r}" for k, v in s.args.items())
             lines.append(f"  {s.id}: {s.tool}({args})" + (f"  # {s.why}" if s.why else ""))
         return "\n".join(lines)
+
+
+class PlanArg(pydantic.BaseModel):
+    """One argument of a step, as structured outputs carry it: a name and a value (a reference such as
+    "$s1.id" is a string value)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str
+    value: str | int | float | bool | None | list[str | int | float]
+
+
+class _WireStep(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    id: str
+    tool: str
+    args: list[PlanArg]
+    why: str
+
+
+class WirePlan(pydantic.BaseModel):
+    """A plan in the shape structured outputs can constrain. Structured outputs need every object's
+    keys fixed in advance, and a step's arguments differ per tool, so they travel as a list of
+    name/value pairs; `to_plan()` turns them into a `Plan`."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    goal: str
+    steps: list[_WireStep]
+
+    def to_plan(self) -> Plan:
+        problems = []
+        for step in self.steps:
+            names = [a.name for a in step.args]
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                problems.append(f"step {step.id}: the argument {name!r} is given twice")
+        if problems:
+            raise PlanRejected(problems)
+        steps = []
+        for n, s in enumerate(self.steps, 1):
+            try:
+                steps.append(PlanStep(id=s.id, tool=s.tool, args={a.name: a.value for a in s.args}, why=s.why))
+            except pydantic.ValidationError as exc:
+                problems += [f"step {n} ({s.id!r}): {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        if problems or not steps:
+            raise PlanRejected(problems or ["the plan has no steps"])
+        return Plan(goal=self.goal, steps=steps)
 
 
 class PlanRejected(ValueError):
@@ -271,29 +319,45 @@ def _type_name(schema: Mapping[str, Any]) -> str:
     return kind
 
 
-def plan_prompt(tools: Sequence[Tool]) -> str:
-    """The planner's system prompt: the tools, the plan format, the reference syntax."""
+def plan_prompt(tools: Sequence[Tool], *, structured: bool = False) -> str:
+    """The planner's system prompt: the tools, the plan format (unless structured outputs fix it),
+    the reference syntax."""
     lines = []
     for t in map(as_tool, tools):
         params = ", ".join(f"{k}: {_type_name(v)}" for k, v in t.input_schema.get("properties", {}).items())
         lines.append(f"- {t.name}({params}): {t.description.splitlines()[0]}")
+    fmt = ("Each step names a tool and lists its arguments as name/value pairs. " if structured else
+           'Reply with JSON only, in this form: {"goal": "...", "steps": [{"id": "s1", "tool": "...", '
+           '"args": {...}, "why": "..."}]}. ')
     return (
         "You are the planner of a retail assistant. Write a plan that answers the customer's request using only "
-        "these tools:\n" + "\n".join(lines) + "\n\nReply with JSON only, in this form: "
-        '{"goal": "...", "steps": [{"id": "s1", "tool": "...", "args": {...}, "why": "..."}]}. '
+        "these tools:\n" + "\n".join(lines) + "\n\n" + fmt +
         'An argument may refer to an earlier step\'s output: "$s1" (all of it), "$s1.id" (the id of each item), '
         '"$s2[0].order_id" (a field of the first item).'
     )
 
 
 def make_plan(client: Any, request: str, tools: Sequence[Tool], *, meter: Meter, model: str = DEFAULT_MODEL,
-              max_tokens: int = 1024) -> tuple[Plan, Cost]:
-    """Ask the model for a JSON plan and parse it into a `Plan` (pydantic validates its shape).
+              max_tokens: int = 1024, structured: bool = True) -> tuple[Plan, Cost]:
+    """Ask the model for a plan and return it as a `Plan`, with what the call cost.
 
-    A reply that is not a well-formed plan raises `PlanRejected` naming what was wrong.
+    With `structured` (the default), the request carries `WirePlan`'s JSON Schema as
+    ``output_config.format`` through the SDK's ``messages.parse``: the API's structured outputs
+    guarantee a reply of that shape. Without it (for a model or gateway that lacks structured
+    outputs), the model is asked for JSON in its text and pydantic parses it. Either way a reply that
+    is not a well-formed plan raises `PlanRejected` naming what was wrong; what the plan *does* is
+    checked later, by `validate_plan`.
     """
-    message = client.messages.create(model=model, max_tokens=max_tokens, system=plan_prompt(tools),
-                                     messages=[{"role": "user", "content": request}])
+    params: dict[str, Any] = {"model": model, "max_tokens": max_tokens,
+                              "system": plan_prompt(tools, structured=structured),
+                              "messages": [{"role": "user", "content": request}]}
+    if structured:
+        message = client.messages.parse(**params, output_format=WirePlan)
+        wire = message.parsed_output
+        if wire is None:
+            raise PlanRejected([f"the planner gave no plan (stop reason {message.stop_reason!r})"])
+        return wire.to_plan(), meter.cost(message)
+    message = client.messages.create(**params)
     text = "".join(b.text for b in message.content if b.type == "text")
     try:
         plan = Plan.model_validate_json(extract_json(text))
