@@ -104,6 +104,7 @@ def test_parallel_saves_the_designers_time_over_sequential(team):
     r, d = seq.by_role("researcher").cost.seconds, par.by_role("designer").cost.seconds
     assert saved > 0.5 * min(r, d)
     assert seq.cost.calls == par.cost.calls == 5
+    assert par.cost.tokens < seq.cost.tokens  # the parallel designer no longer reads the research
 
 
 def test_components_pass_while_the_end_to_end_eval_catches_a_handoff_bug(team):
