@@ -60,6 +60,16 @@ _EXPORTS: dict[str, str] = {
     "topology": "agentkit.patterns.multi_agent",
     "Subtask": "agentkit.patterns.decomposition",
     "run_decomposed": "agentkit.patterns.decomposition",
+    # foundations 03-06 (agentkit.shaping, evals, memory, guardrails): choosing work, evaluation, memory, guardrails
+    "run_eval": "agentkit.evals",
+    "Judge": "agentkit.evals",
+    "Rubric": "agentkit.evals",
+    "agreement": "agentkit.evals",
+    "LessonStore": "agentkit.memory",
+    "Notes": "agentkit.memory",
+    "Knowledge": "agentkit.memory",
+    "QualityGate": "agentkit.guardrails",
+    "HumanApproval": "agentkit.guardrails",
     # course: quizzes, labs, progress, tutor
     "Quiz": "agentkit.course.quiz",
     "Lab": "agentkit.course.lab",
