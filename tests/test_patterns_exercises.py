@@ -90,3 +90,16 @@ def test_lesson10_partition_by_endpoint():
 def test_unknown_lesson_is_refused():
     with pytest.raises(ValueError, match="7, 8, 9, 10"):
         exercises(3)
+
+
+@pytest.mark.parametrize("lesson", [7, 8, 9, 10])
+def test_every_reference_solution_passes_its_own_check(lesson):
+    lab = exercises(lesson)
+    for task in lab.tasks:
+        code = lab.solution(task.id).code
+        assert code, f"lesson {lesson}: {task.id} has no reference solution"
+        namespace: dict = {}
+        # dont_inherit: run it as a notebook cell would, without this file's `from __future__ import annotations`
+        exec(compile(code, f"<{lesson}.{task.id} solution>", "exec", dont_inherit=True), namespace)  # noqa: S102
+        answer = namespace[lab.answers[task.id]]
+        assert lab.check(task.id, answer).passed, f"lesson {lesson}: the solution of {task.id} fails its check"

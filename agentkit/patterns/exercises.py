@@ -1,12 +1,14 @@
 """The checked exercises inside lessons 07-10, on the lab engine (`agentkit.course.lab`).
 
-    ex = exercises(7)
-    ex.check("tokens_per_fix", tokens_per_fix)      # a function: called on cases the checker builds
-    ex.hint("tokens_per_fix")
+    lab = exercises(7)
+    lab.check("tokens_per_fix", tokens_per_fix)      # a function: called on cases the checker builds
+    lab.hint("tokens_per_fix"), lab.solution("tokens_per_fix")
 
 Every checker computes the right answer itself from the lesson's data and
 says specifically what is wrong; checks are recorded in the progress store
-under the lesson's name, beside its quiz.
+under the lesson's name, beside its quiz. Reference solutions sit beside the
+checks (`agentkit.exercises.Exercises`, as for lessons 03-06), and a test runs
+each one through its own check.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pydantic
 from agentkit.course.lab import (
     AnswerError, FunctionTask, Lab, Task, Verdict, as_function, call_learner_code, passed, wrong,
 )
+from agentkit.exercises import Exercises
 from agentkit.patterns import examples as ex
 from agentkit.patterns.measure import Cost
 from agentkit.patterns.reflection import Feedback, ItemOutcome
@@ -166,7 +169,7 @@ def _check_partition_by_endpoint(answer: Any) -> Verdict:
 _PROBE_OUTCOMES = (([_outcome("probe", False, True, 1, 2)],),)
 
 _LABS: dict[int, Callable[[], Lab]] = {
-    7: lambda: Lab("f07_reflection", "Lesson 07 exercises", "F07 Reflection", [
+    7: lambda: Exercises("f07_reflection", "Lesson 07 exercises", "F07 Reflection", lesson_notebook="notebooks/07_*.ipynb", tasks=[
         FunctionTask("tokens_per_fix", "Extra tokens per item reflection fixed", _check_tokens_per_fix,
                      "a function tokens_per_fix(outcomes) -> float",
                      ("Two sums: extra tokens over every item, and items that went from failing to passing.",
@@ -177,25 +180,72 @@ _LABS: dict[int, Callable[[], Lab]] = {
                      ("Look for TODO, {...} and [UPPERCASE] with re.search.",
                       r"re.findall(r'\[[A-Z_]+\]|\{[a-z_]+\}|TODO', draft) gives the problems to report."),
                      probes=(("Hi",),)),
-    ]),
-    8: lambda: Lab("f08_planning", "Lesson 08 exercises", "F08 Planning", [
+    ], solutions={
+        "tokens_per_fix": """
+            def tokens_per_fix(outcomes):
+                "Extra tokens reflection spent per item it fixed."
+                fixed = sum(o.passed_with and not o.passed_without for o in outcomes)
+                extra = sum(o.cost_with.tokens - o.cost_without.tokens for o in outcomes)
+                per_fix = extra / fixed
+                return per_fix
+        """,
+        "placeholder_check": """
+            import re
+
+            from agentkit.patterns.reflection import Feedback
+
+            def no_placeholders(draft):
+                "Fail drafts that still contain [UPPERCASE], {lowercase} or TODO placeholders."
+                found = re.findall(r"\\[[A-Z_]+\\]|\\{[a-z_]+\\}|TODO", draft)
+                feedback = Feedback(not found, tuple(f"unfilled placeholder {p}" for p in found), "placeholder check")
+                return feedback
+        """,
+    }, answers={"tokens_per_fix": "tokens_per_fix", "placeholder_check": "no_placeholders"}),
+    8: lambda: Exercises("f08_planning", "Lesson 08 exercises", "F08 Planning", lesson_notebook="notebooks/08_*.ipynb", tasks=[
         Task("aviator_plan", "A plan for 'Which aviators are in stock?'", _check_aviator_plan,
              "a dict {'goal': ..., 'steps': [{'id': 's1', 'tool': ..., 'args': {...}}, ...]}",
              ("Two steps: find the aviators, then check which are in stock.",
               "s2's item_ids can be the reference '$s1.id'.")),
-    ]),
-    9: lambda: Lab("f09_multi_agent", "Lesson 09 exercises", "F09 Multi-agent systems", [
+    ], solutions={
+        "aviator_plan": """
+            aviator_plan = {"goal": "Find the aviators that are in stock", "steps": [
+                {"id": "s1", "tool": "get_item_descriptions", "args": {"query": "aviator"}},
+                {"id": "s2", "tool": "check_inventory", "args": {"item_ids": "$s1.id"}},
+            ]}
+        """,
+    }, answers={"aviator_plan": "aviator_plan"}),
+    9: lambda: Exercises("f09_multi_agent", "Lesson 09 exercises", "F09 Multi-agent systems", lesson_notebook="notebooks/09_*.ipynb", tasks=[
         Task("tagline_schema", "A handoff schema for a tagline", _check_tagline_schema, "a pydantic model class",
              ("Literal['punchy', 'calm'] restricts the tone; Field(max_length=40) the text.",
               "model_config = pydantic.ConfigDict(extra='forbid') refuses extra fields.")),
-    ]),
-    10: lambda: Lab("f10_decomposition", "Lesson 10 exercises", "F10 Decomposing big work", [
+    ], solutions={
+        "tagline_schema": """
+            from typing import Literal
+
+            import pydantic
+
+            class Tagline(pydantic.BaseModel):
+                model_config = pydantic.ConfigDict(extra="forbid")
+                text: str = pydantic.Field(max_length=40)
+                tone: Literal["punchy", "calm"]
+        """,
+    }, answers={"tagline_schema": "Tagline"}),
+    10: lambda: Exercises("f10_decomposition", "Lesson 10 exercises", "F10 Decomposing big work", lesson_notebook="notebooks/10_*.ipynb", tasks=[
         FunctionTask("partition_by_endpoint", "Partition the logs by service", _check_partition_by_endpoint,
                      "a function partition_by_endpoint(lines) -> dict[str, list[str]]",
                      ("The endpoint is the third field of each line: line.split()[2].",
                       "dict.setdefault(endpoint, []).append(line) keeps the order."),
                      probes=((["2026-10-05T00:00 GET /api/cart 200 93ms"],),)),
-    ]),
+    ], solutions={
+        "partition_by_endpoint": """
+            def partition_by_endpoint(lines):
+                "Group log lines by endpoint, keeping their order."
+                partitions = {}
+                for line in lines:
+                    partitions.setdefault(line.split()[2], []).append(line)
+                return partitions
+        """,
+    }, answers={"partition_by_endpoint": "partition_by_endpoint"}),
 }
 
 
