@@ -196,9 +196,14 @@ class Team:
         tools = list(role.tools)
         if role.reports:
             tools.append(self._delegate_tool(role, delegated))
-        agent = Agent(self._client_for(role, prompt), model=role.model, system=role.system, tools=tools, name=role.name,
+        client = self._client_for(role, prompt)
+        agent = Agent(client, model=role.model, system=role.system, tools=tools, name=role.name,
                       max_steps=role.max_steps, max_tokens=1500)
-        result = agent.run(prompt)
+        try:
+            result = agent.run(prompt)
+        finally:
+            if client is not self.client:
+                client.close()  # the per-run copy's own HTTP client
         cost = _run_cost(self.meter, result, delegated)
         output = None
         if role.output is not None:
