@@ -144,3 +144,16 @@ def test_a_critic_reply_that_is_not_json_fails_the_check(setup):
     fb = check("any draft at all")
     assert not fb.ok and "not the JSON" in fb.problems[0] and fb.cost.calls == 1
     assert isinstance(fb, Feedback)
+
+
+def test_meter_times_the_call_itself_when_there_is_no_simulated_duration():
+    class FakeResponse:
+        headers = {"request-id": "req_live"}
+
+    class FakeMessage:
+        _request_id = "req_live"
+
+    meter = Meter()
+    returned = meter.handle(object(), lambda request: FakeResponse())
+    assert isinstance(returned, FakeResponse)
+    assert 0 <= meter.seconds(FakeMessage()) < 1.0  # measured on the wall clock, as against the real API
