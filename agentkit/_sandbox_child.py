@@ -41,6 +41,7 @@ import resource
 import signal
 import sys
 import traceback
+import types
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs the start-up of every run
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ _FS_READ = (1 << 0) | (1 << 2) | (1 << 3)  # EXECUTE | READ_FILE | READ_DIR
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, or 0 if Landlock is not available."""
+    if not sys.platform.startswith("linux"):
+        return 0  # the system call numbers below are Linux's
     try:
         import ctypes
 
@@ -192,7 +195,8 @@ _PATH_EVENTS = frozenset({
 })
 
 
-def install_guards(allowed: set[str], workdir: str, read_dirs: list[str], blocked: list[str]) -> list[bool]:
+def install_guards(allowed: set[str], workdir: str, read_dirs: list[str], blocked: list[str],
+                   data_dirs: tuple[str, ...] | list[str] = ()) -> list[bool]:
     """The import allow-list and the audit hook. `blocked` collects what they refused, for the report.
 
     Returns the switch that keeps them on: the report is written with it off, since formatting a
@@ -201,6 +205,7 @@ def install_guards(allowed: set[str], workdir: str, read_dirs: list[str], blocke
     on = [True]
     workdir = os.path.realpath(workdir)
     read_roots = tuple(os.path.realpath(d) + os.sep for d in read_dirs)
+    data_roots = tuple(os.path.realpath(d) + os.sep for d in data_dirs)
     real_import = builtins.__import__
 
     def refuse(limit: str, message: str) -> SandboxViolation:
@@ -230,6 +235,8 @@ def install_guards(allowed: set[str], workdir: str, read_dirs: list[str], blocke
             path = os.path.realpath(os.fsdecode(args[0]) if isinstance(args[0], bytes) else str(args[0]))
             if not writing and path.startswith(read_roots) and path.endswith((".py", ".pyc", ".so")):
                 return  # the interpreter reading its own library (a lazy import inside an allowed module)
+            if not writing and path.startswith(data_roots):
+                return  # read-only data an allowed module needs (time-zone files for zoneinfo)
             raise refuse("files", f"opening {args[0]!r} is outside the sandbox's directory")
         if event == "import":
             top = str(args[0]).split(".")[0]
@@ -322,6 +329,17 @@ def _jsonable(value: object, limit: int) -> tuple[object, str | None]:
 
 
 def main() -> None:
+    if "--warm" in sys.argv:
+        # A pre-started worker has time to spare before its code arrives: load common allowed modules
+        # (listed after the flag) and ctypes for Landlock now rather than during the run, then say so.
+        for name in sys.argv[sys.argv.index("--warm") + 1:] + ["ctypes"]:
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+        ready = int(sys.argv[sys.argv.index("--ready") + 1])
+        os.write(ready, b"1")
+        os.close(ready)
     config = json.loads(sys.stdin.read())
     result_fd: int = config["result_fd"]
     workdir: str = config["workdir"]
@@ -367,19 +385,24 @@ def main() -> None:
 
     if config["landlock"]:
         try:
-            setup["landlock_abi"] = apply_landlock(config["read_dirs"], workdir)
+            setup["landlock_abi"] = apply_landlock(config["read_dirs"] + config["data_dirs"], workdir)
         except OSError as err:
             setup["landlock_error"] = str(err)
     blocked: list[str] = []
     report["blocked"] = blocked
     sys.addaudithook(_observe)
-    guards_on = install_guards(allowed, workdir, config["read_dirs"], blocked) if config["guards"] else [False]
+    guards_on = install_guards(allowed, workdir, config["read_dirs"], blocked, config["data_dirs"]) if config["guards"] else [False]
 
     sys.stdout = _CappedWriter(sys.stdout, config["max_output_chars"], "stdout")  # type: ignore[assignment]
     sys.stderr = _CappedWriter(sys.stderr, config["max_output_chars"], "stderr")  # type: ignore[assignment]
     code: str = config["code"]
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
-    namespace: dict[str, object] = {"__name__": "__sandbox__", "__builtins__": builtins}
+    # The code runs as module __main__, registered in sys.modules like a script's, so library code that
+    # looks a class's module up there (dataclasses, pickle, typing) finds it.
+    module = types.ModuleType("__main__")
+    module.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = module
+    namespace = module.__dict__
     namespace.update(config["inputs"])
     try:
         compiled = compile(code, FILENAME, "exec")
@@ -388,7 +411,7 @@ def main() -> None:
         limit = _limit_of(err)  # first: formatting the traceback opens files, which the observer would see
         guards_on[0] = False
         report.update(ok=False, error_type=type(err).__name__, error=str(err), traceback=_traceback_of(err),
-                      limit=limit)
+                      limit=limit, result=_jsonable(namespace.get("result"), config["max_result_chars"])[0])
     else:
         guards_on[0] = False
         value, problem = _jsonable(namespace.get("result"), config["max_result_chars"])

@@ -48,7 +48,7 @@ kernel: a kernel exploit escapes them, they do not limit disk I/O bandwidth,
 and CPU and memory pressure on a shared machine is only capped per run.
 Production systems that run untrusted code use a container with a seccomp
 profile at least (gVisor for a user-space kernel), or a microVM per run
-(Firecracker, as hosted code-execution services do), with no credentials
+(Firecracker, the microVM built for AWS Lambda), with no credentials
 inside and egress blocked at the network layer. Use this module for lessons
 and for code you would accept running on your laptop; use those for
 anything users can send.
@@ -61,14 +61,17 @@ the standard library only; the Landlock part is some 50 lines of system calls.
 from __future__ import annotations
 
 import ast
+import atexit
 import functools
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -113,6 +116,9 @@ LIMITS: dict[str, str] = {
 }
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
+# What a pre-started interpreter loads while it waits (the rest loads when code imports it): few, so that
+# starting one in the background costs little CPU.
+_WARM_MODULES = frozenset({"math", "statistics", "json", "re", "collections", "datetime"})
 _NOBODY = 65534
 _START_GRACE_S = 1.0  # extra real time for the interpreter to start on a busy machine, on top of `timeout`
 
@@ -122,7 +128,9 @@ class SandboxResult:
     """What one sandboxed run produced.
 
     `ok` is True when the code ran to its end and `result` (the JSON value the
-    code assigned to a variable named `result`, or None) came back. Otherwise
+    code assigned to a variable named `result`, or None) came back. When the
+    code failed, `result` is whatever JSON value it held at that moment (a
+    script can record its progress there). Otherwise
     `error_type`, `error` and `traceback` say what went wrong and `limit` names
     the limit that stopped it (None for an ordinary bug in the code). The result
     is data from untrusted code: check it before you use it.
@@ -197,6 +205,7 @@ def isolation() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def _read_dirs() -> list[str]:
     """The Python installation: what the interpreter must still read once Landlock is on."""
     import sysconfig
@@ -204,6 +213,15 @@ def _read_dirs() -> list[str]:
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
             sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
     return sorted(d for d in dirs if d and os.path.isdir(d))
+
+
+def _data_dirs(allowed: frozenset[str]) -> list[str]:
+    """Read-only data folders an allowed module needs: the system's time-zone files, for zoneinfo."""
+    if "zoneinfo" not in allowed:
+        return []
+    import zoneinfo
+
+    return [d for d in zoneinfo.TZPATH if os.path.isdir(d)]
 
 
 def _imports_of(code: str, allowed: frozenset[str]) -> list[str]:
@@ -235,8 +253,8 @@ def _check_positive(name: str, value: float) -> None:
 class Sandbox:
     """The limits for a sandboxed run; `Sandbox(...).run(code)` runs `code` behind them.
 
-    `timeout` is real seconds for the code (the interpreter's own start gets a
-    few more); `cpu_seconds` is CPU time; `memory_mb` is the address space of
+    `timeout` is real seconds for the code (a cold start gets one more second
+    for the interpreter to start); `cpu_seconds` is CPU time; `memory_mb` is the address space of
     the whole interpreter (about 30 MB of it is Python itself); `file_size_mb`
     caps every file the code writes (and its captured output);
     `max_processes` caps processes of the sandbox's user (1: no new ones).
@@ -244,6 +262,8 @@ class Sandbox:
     show what the OS layers hold on their own; `landlock=False` and
     `network_namespace=False` turn those layers off (for the benchmark, which
     prices each layer); never turn any of them off for real use.
+    `warm=True` keeps one interpreter started ahead of the next run (see
+    `warm_up`); call `close()` when done, or let the program's exit stop it.
     """
 
     timeout: float = 10.0
@@ -258,7 +278,11 @@ class Sandbox:
     guards: bool = True
     landlock: bool = True
     network_namespace: bool = True
+    warm: bool = False
     python: str = sys.executable
+    _spare: list[_Child] = field(default_factory=list, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _closed: list[bool] = field(default_factory=list, init=False, repr=False, compare=False)  # [True] once closed
 
     def __post_init__(self) -> None:
         for name in ("timeout", "cpu_seconds", "memory_mb", "file_size_mb", "max_processes", "max_open_files",
@@ -278,49 +302,71 @@ class Sandbox:
         """
         if not isinstance(code, str):
             raise TypeError(f"code must be Python source text (str), got {type(code).__name__}")
+        if os.name != "posix":
+            raise RuntimeError("agentkit.sandbox needs a POSIX system (Linux for every layer; macOS gets the "
+                               "resource limits only). On Windows, run the course in WSL or its container.")
         inputs = dict(inputs or {})
         try:
             json.dumps(inputs)
         except (TypeError, ValueError) as err:
             raise ValueError(f"inputs must be JSON values (dicts, lists, str, numbers, bool, None): {err}") from None
-        network = _network_prefix() if self.network_namespace else None
-        workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-")
-        files = [tempfile.TemporaryFile() for _ in range(4)]  # config, stdout, stderr, result: outside workdir
-        config_file, out_file, err_file, result_file = files
+        with self._lock:
+            child = self._spare.pop() if self._spare else None
+        if child is None:
+            child = _Child.start(self)
         try:
-            if os.geteuid() == 0:
-                os.chown(workdir, _NOBODY, _NOBODY)
             config = {
-                "code": code, "inputs": inputs, "workdir": workdir, "result_fd": result_file.fileno(),
+                "code": code, "inputs": inputs, "workdir": child.workdir, "result_fd": child.result_file.fileno(),
                 "cpu_seconds": int(self.cpu_seconds), "memory_bytes": int(self.memory_mb * 2**20),
                 "file_size_bytes": int(self.file_size_mb * 2**20), "max_processes": int(self.max_processes),
                 "max_open_files": int(self.max_open_files), "max_output_chars": int(self.max_output_chars),
                 "max_result_chars": int(self.max_result_chars), "allowed_modules": sorted(self.allowed_modules),
-                "guards": self.guards, "landlock": self.landlock, "read_dirs": _read_dirs(),
+                "guards": self.guards, "landlock": self.landlock and _landlock_abi() > 0, "read_dirs": _read_dirs(),
+                "data_dirs": _data_dirs(self.allowed_modules),
                 "drop_privileges": True, "uid": _NOBODY, "preload": _imports_of(code, self.allowed_modules),
             }
-            config_file.write(json.dumps(config).encode())
-            config_file.seek(0)
-            command = [*(network or ()), self.python, "-I", "-S", "-B", str(_CHILD)]
-            env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
             started = time.perf_counter()
-            proc = subprocess.Popen(command, stdin=config_file, stdout=out_file, stderr=err_file, cwd=workdir,
-                                    env=env, pass_fds=(result_file.fileno(),), start_new_session=True)
+            child.send(json.dumps(config).encode())
             timed_out = False
             try:
-                proc.wait(timeout=self.timeout + _START_GRACE_S)
+                child.proc.wait(timeout=self.timeout + (0.0 if child.warm else _START_GRACE_S))
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
-                _kill_group(proc.pid)  # also whatever it started
-                proc.wait()
+                _kill_group(child.proc.pid)  # also whatever it started
+                child.proc.wait()
             duration = time.perf_counter() - started
-            return self._result(proc.returncode, timed_out, duration, out_file, err_file, result_file,
-                                network is not None)
+            if self.warm:  # the next run's interpreter starts now, while the caller works on this result
+                self.warm_up()
+            return self._result(child.proc.returncode, timed_out, duration, child.out_file, child.err_file,
+                                child.result_file, child.network)
         finally:
-            for f in files:
-                f.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+            child.close()
+
+    def warm_up(self, wait: float = 0.0) -> bool:
+        """Start the next run's interpreter now (it waits for its code), so `run` skips Python's start-up.
+
+        Pre-started workers are how hosted code runners answer in milliseconds;
+        each worker still runs one piece of code only and is thrown away after.
+        With `warm=True`, `run` calls this itself after every run. `wait` is how
+        many seconds to wait for the worker to finish starting; returns whether
+        it has.
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            if not self._spare:  # started under the lock (a few ms): two threads never start two
+                self._spare.append(_Child.start(self, warm=True))
+            child = self._spare[0]
+        return child.wait_ready(wait)
+
+    def close(self) -> None:
+        """Stop the pre-started interpreter, if there is one, and start no more (runs still work, cold)."""
+        with self._lock:
+            self._closed[:] = [True]
+            spares, self._spare[:] = list(self._spare), []
+        for child in spares:
+            child.close()
 
     def _result(self, code: int, timed_out: bool, duration: float, out_file: Any, err_file: Any,
                 result_file: Any, network_isolated: bool) -> SandboxResult:
@@ -361,6 +407,88 @@ class Sandbox:
         return SandboxResult(bool(report["ok"]), report.get("result"), error_type=report.get("error_type"),
                              error=report.get("error"), traceback=report.get("traceback"),
                              limit=report.get("limit"), **common)
+
+
+class _Child:
+    """One sandbox process: started (waiting for its config on stdin), fed once, then thrown away."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], workdir: str, files: list[Any], network: bool,
+                 ready_fd: int | None) -> None:
+        self.proc, self.workdir, self.network = proc, workdir, network
+        self.warm, self._ready_fd, self._ready = ready_fd is not None, ready_fd, ready_fd is None
+        self.out_file, self.err_file, self.result_file = files
+        self._files = files
+        if self.warm:
+            _LIVE.add(self)
+
+    @classmethod
+    def start(cls, box: Sandbox, warm: bool = False) -> _Child:
+        network = _network_prefix() if box.network_namespace else None
+        workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-")
+        files = [tempfile.TemporaryFile() for _ in range(3)]  # stdout, stderr, result: outside workdir
+        ready_r, ready_w = os.pipe() if warm else (None, None)
+        try:
+            if os.geteuid() == 0:
+                os.chown(workdir, _NOBODY, _NOBODY)
+            command = [*(network or ()), box.python, "-I", "-S", "-B", str(_CHILD)]
+            keep = [files[2].fileno()]
+            if ready_w is not None:
+                command += ["--ready", str(ready_w), "--warm", *sorted(box.allowed_modules & _WARM_MODULES)]
+                keep.append(ready_w)
+            env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=files[0], stderr=files[1], cwd=workdir,
+                                    env=env, pass_fds=keep, start_new_session=True)
+        except BaseException:
+            for f in files:
+                f.close()
+            for fd in (ready_r, ready_w):
+                if fd is not None:
+                    os.close(fd)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        if ready_w is not None:
+            os.close(ready_w)
+        return cls(proc, workdir, files, network is not None, ready_r)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a pre-started interpreter to say it has started; returns whether it has."""
+        if not self._ready and self._ready_fd is not None:
+            readable, _, _ = select.select([self._ready_fd], [], [], max(timeout, 0.0))
+            if readable:
+                os.read(self._ready_fd, 1)  # one byte, or b"" if it died: either way it is not starting any more
+                self._ready = True
+        return self._ready
+
+    def send(self, config: bytes) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(config)
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it died before reading: reported as a crash from its exit status
+
+    def close(self) -> None:
+        _LIVE.discard(self)
+        if self._ready_fd is not None:
+            os.close(self._ready_fd)
+            self._ready_fd = None
+        if self.proc.returncode is None:
+            _kill_group(self.proc.pid)
+            self.proc.wait()
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        for f in self._files:
+            f.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_LIVE: set[_Child] = set()  # pre-started interpreters, stopped when the program exits
+
+
+@atexit.register
+def _stop_spares() -> None:
+    for child in list(_LIVE):
+        child.close()
 
 
 def _kill_group(pid: int) -> None:

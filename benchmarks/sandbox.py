@@ -12,7 +12,10 @@ an agent's run_code does) runs five ways, side by side in one process:
 3. `agentkit.sandbox` with only the process, rlimits and Python guards
    (Landlock and network namespace off);
 4. the same plus Landlock;
-5. the full sandbox: plus a fresh network namespace (`unshare --net`).
+5. the full sandbox: plus a fresh network namespace (`unshare --net`);
+6. the full sandbox with `warm=True`: the next run's interpreter is started
+   while the caller works on this result, so a run skips Python's start-up
+   (still one fresh process per run).
 
 It prints milliseconds per run (median of the rounds) and each variant's
 overhead over the bare subprocess. Target (issue 14): the full sandbox within
@@ -26,6 +29,7 @@ import argparse
 import statistics
 import subprocess
 import sys
+import time
 
 from agentkit.sandbox import Sandbox, isolation
 
@@ -39,11 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--gap", type=float, default=0.1, help="seconds between runs for the second table")
+    parser.add_argument("--gapped", type=int, default=15, help="runs for the second table")
     args = parser.parse_args()
 
     guards_only = Sandbox(landlock=False, network_namespace=False)
     with_landlock = Sandbox(network_namespace=False)
     full = Sandbox()
+    warm = Sandbox(warm=True)
     assert full.run(CODE).ok and guards_only.run(CODE).ok  # the variants do the same work
 
     def in_process() -> None:
@@ -59,6 +66,7 @@ def main() -> None:
         "sandbox: process + rlimits + guards": lambda: guards_only.run(CODE),
         "sandbox: + Landlock": lambda: with_landlock.run(CODE),
         "sandbox: + network namespace (full)": lambda: full.run(CODE),
+        "full sandbox, pre-started (warm=True)": lambda: warm.run(CODE),
     }
     names = list(variants)
     repeats = {name: (args.repeats * 50 if name == names[0] else args.repeats) for name in names}
@@ -69,6 +77,19 @@ def main() -> None:
     for name in names:
         ms = statistics.median(samples[name]) / 1000
         print(f"{name:40s} {ms:9.2f} {ms / floor:7.2f}x {ms - floor:+8.1f} ms")
+    # A pre-started interpreter helps when there is a gap between runs (the model call), not in a tight
+    # loop: measure what the caller waits for when the runs are `--gap` seconds apart.
+    print(f"\nwait per run when runs are {args.gap * 1000:.0f} ms apart (a model call in between), median of "
+          f"{args.gapped} runs:")
+    for name, box in (("full sandbox, cold", full), ("full sandbox, pre-started (warm=True)", warm)):
+        waits = []
+        for _ in range(args.gapped):
+            time.sleep(args.gap)
+            started = time.perf_counter()
+            box.run(CODE)
+            waits.append((time.perf_counter() - started) * 1000)
+        print(f"{name:40s} {statistics.median(waits):9.2f} ms")
+    warm.close()
 
 
 if __name__ == "__main__":

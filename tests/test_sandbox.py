@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agentkit.sandbox import LIMITS, Sandbox, SandboxResult, fix_and_retry, isolation, run_code
+from agentkit.sandbox import DEFAULT_ALLOWED_MODULES, LIMITS, Sandbox, SandboxResult, fix_and_retry, isolation, run_code
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox's OS layers are Linux's")
 
@@ -119,9 +121,17 @@ def test_catalog_has_at_least_25_attempts_and_names_real_limits() -> None:
     assert {a.limit for a in CATALOG} <= set(LIMITS)
 
 
+@pytest.fixture(scope="module")
+def catalog_results(secret_file: Path) -> dict[str, SandboxResult]:
+    # Each attempt is its own process: run a few at once so the catalog takes seconds, not a minute.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda a: (a.name, _run(a, secret_file)), CATALOG)
+        return dict(results)
+
+
 @pytest.mark.parametrize("attempt", CATALOG, ids=[a.name for a in CATALOG])
-def test_escape_attempt_is_contained(attempt: Attempt, secret_file: Path) -> None:
-    result = _run(attempt, secret_file)
+def test_escape_attempt_is_contained(attempt: Attempt, catalog_results: dict[str, SandboxResult]) -> None:
+    result = catalog_results[attempt.name]
     assert not result.ok, f"{attempt.name} was not stopped: {result}"
     assert result.limit == attempt.limit, f"{attempt.name}: stopped by {result.limit!r} ({result.error})"
     assert SECRET not in result.stdout + result.stderr + str(result.result) + str(result.traceback)
@@ -231,3 +241,63 @@ def test_bad_input_is_refused_before_starting() -> None:
         run_code("result = x", inputs={"x": object()})
     with pytest.raises(ValueError, match="max_attempts"):
         fix_and_retry("1", lambda c, r: None, max_attempts=0)
+
+
+def test_a_warm_sandbox_gives_the_same_results_with_a_fresh_process_each_run() -> None:
+    box = Sandbox(warm=True, timeout=0.5)
+    try:
+        box.warm_up()
+        first = box.run("import random\nopen('mark', 'w').write('x')\nresult = [random._os.getpid(), "
+                        "sorted(random._os.listdir('.'))]")
+        second = box.run("import random\nresult = [random._os.getpid(), sorted(random._os.listdir('.'))]")
+        assert first.ok and second.ok
+        assert first.result[0] != second.result[0]  # a new process
+        assert first.result[1] == ["mark"] and second.result[1] == []  # and a new, empty directory
+        assert box.run("import time\ntime.sleep(60)").limit == "timeout"  # limits hold for pre-started ones
+        assert box.run("import os").limit == "imports"
+    finally:
+        box.close()
+    assert not box._spare
+
+
+def test_everyday_code_works_with_the_default_allow_list() -> None:
+    # Every default module imports, and library code that needs the script's module or data files works.
+    imports = "\n".join(f"import {m}" for m in sorted(DEFAULT_ALLOWED_MODULES))
+    code = imports + """
+@dataclasses.dataclass
+class Row:
+    name: str
+    rate: float = 0.0
+result = {
+    "row": dataclasses.asdict(Row("q3", 13.4)),
+    "zone": str(zoneinfo.ZoneInfo("Europe/Paris")),
+    "mean": statistics.mean([18.1, 13.4]),
+    "money": str(decimal.Decimal("0.10") * 3),
+    "latin": "caf\\u00e9".encode("latin-1").decode("latin-1"),
+}
+"""
+    result = run_code(code)
+    assert result.ok, result.feedback()
+    assert result.result == {"row": {"name": "q3", "rate": 13.4}, "zone": "Europe/Paris", "mean": 15.75,
+                             "money": "0.30", "latin": "caf\u00e9"}
+
+
+def test_a_timeout_kills_what_the_code_started_too() -> None:
+    # With the guards off and processes allowed, the code forks; the real-time limit ends both.
+    code = ("import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(60)\n"
+            "print(pid, flush=True)\ntime.sleep(60)")
+    result = run_code(code, timeout=0.5, guards=False, max_processes=64, allowed_modules={"os", "time"})
+    assert result.limit == "timeout"
+    child = int(result.stdout.split()[0])
+    status = Path(f"/proc/{child}/status")
+
+    def dead() -> bool:  # gone, or a zombie waiting for init to reap it (init may reap late)
+        try:
+            return "State:\tZ" in status.read_text()
+        except FileNotFoundError:
+            return True
+
+    deadline = time.monotonic() + 2.0  # SIGKILL was sent; give the kernel a moment to finish it
+    while not dead() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dead()
