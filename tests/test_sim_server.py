@@ -153,9 +153,11 @@ def test_curl(server):
     assert code == 200 and events[0] == "message_start" and events[-1] == "message_stop"
     code, text = curl(*headers, "-d", "{not json", f"{url}/v1/messages")
     assert code == 400 and json.loads(text)["error"]["type"] == "invalid_request_error"
-    code, text = curl(f"{url}/v1/models")
+    code, text = curl(*headers, f"{url}/v1/models")
     assert code == 200 and DEFAULT_MODEL in [m["id"] for m in json.loads(text)["data"]]
-    code, text = curl(f"{url}/v1/elsewhere")
+    code, text = curl(f"{url}/v1/models")  # no key, no version: what the API answers
+    assert code == 401 and json.loads(text)["error"]["type"] == "authentication_error"
+    code, text = curl(*headers, f"{url}/v1/elsewhere")
     assert code == 404 and json.loads(text)["error"]["type"] == "not_found_error"
 
 
