@@ -223,7 +223,7 @@ def memory(requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per latency row")
-    parser.add_argument("--rounds", type=int, default=15, help="samples per history length")
+    parser.add_argument("--rounds", type=int, default=41, help="samples per history length")
     parser.add_argument("--memory-requests", type=int, default=10_000)
     args = parser.parse_args()
     latency_table(args.requests)

@@ -29,7 +29,7 @@ from .errors import APIError, invalid
 from .faults import Faults, RateLimiter, RateLimits, stream_error_event
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
 from .policy import respond
-from .prefix import PrefixMemo
+from .prefix import PrefixMemo, TextMemo
 from .scenarios import Scenario
 from .usage import PromptCache, input_tokens
 
@@ -111,6 +111,7 @@ class Simulator:
         self._wall: float | None = None  # in server mode, time.monotonic() when the clock was last synced
         self._check_auth = False
         self._prefix = PrefixMemo()
+        self._texts = TextMemo()
         self._limiter = RateLimiter(self.rate_limits)
         # The most recent /v1/messages bodies received, for lessons to inspect; bounded so a long session or a
         # big loop does not keep every request in memory.
@@ -293,7 +294,7 @@ class Simulator:
         return err
 
     def _messages(self, headers: dict[str, str], raw: bytes, request_id: str) -> SimResponse:
-        data = validate.parse_json(raw)
+        data = validate.parse_json(raw, self._texts.parse)
         with self._lock:
             attempt = self._attempts
             self._attempts += 1
@@ -330,10 +331,10 @@ class Simulator:
                 match: Any = None) -> tuple[Timing, dict[str, Any]]:
         """The reply as a Message body, and how long it takes: what the model says, usage with caching, latency.
         `match` is the prefix memo's match for this body (the unchanged history's accounting is reused)."""
-        segs, bounds = self._prefix.account_inputs(body, match)
+        segs, bounds, bps = self._prefix.account_inputs(body, match)
         validate.prompt_length(body["model"], bounds[-1][1] if bounds else 0)
         reply = respond(body, self.scenarios, self._new_id)
-        usage = self.cache.account(body["model"], segs, self.now(), boundaries=bounds)
+        usage = self.cache.account(body["model"], segs, self.now(), boundaries=bounds, breakpoints=bps)
         timing = self.latency.timing(body["model"], input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
                                      output_tokens=reply.output_tokens, cached_tokens=usage.cache_read_input_tokens,
                                      rng=rng)

@@ -22,6 +22,8 @@ results and error messages are exactly those of a fresh computation.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ class _Entry:
     ends: list[int]  # ends[i]: number of segments up to and including message i (tools and system first)
     hashers: list[Any]  # hashers[i]: the prefix hasher fed through message i
     bounds: list[tuple[str, int]]
+    breakpoints: list[int]  # indices of segments with a cache_control breakpoint
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,10 @@ class PrefixMemo:
             return None
         return Match(entry, reuse)
 
-    def account_inputs(self, body: dict[str, Any], match: Match | None) -> tuple[list[Segment], list[tuple[str, int]]]:
-        """The request's segments and prefix hashes, computing only what the match does not cover; remembers
-        the result for the next step."""
+    def account_inputs(self, body: dict[str, Any],
+                       match: Match | None) -> tuple[list[Segment], list[tuple[str, int]], list[int]]:
+        """The request's segments, prefix hashes and breakpoint indices, computing only what the match does not
+        cover; remembers the result for the next step."""
         model = body["model"]
         messages = body["messages"]
         if match is not None:
@@ -99,11 +103,13 @@ class PrefixMemo:
                 return done
         segs = segments(body)
         ends, hashers, bounds = self._walk(model, body, segs)
-        self._remember(body, segs, ends, hashers, bounds)
-        return segs, bounds
+        bps = [i for i, s in enumerate(segs) if s.ttl]
+        self._remember(body, segs, ends, hashers, bounds, bps)
+        return segs, bounds, bps
 
     # -- internals ----------------------------------------------------------------------------
-    def _extend(self, body: dict[str, Any], match: Match) -> tuple[list[Segment], list[tuple[str, int]]] | None:
+    def _extend(self, body: dict[str, Any],
+                match: Match) -> tuple[list[Segment], list[tuple[str, int]], list[int]] | None:
         entry, reuse = match.entry, match.reuse
         model, messages = body["model"], body["messages"]
         tail_body: dict[str, Any] = {"model": model, "messages": messages[reuse:]}
@@ -114,17 +120,17 @@ class PrefixMemo:
         except APIError:
             return None  # the full path gives the error with the right message index
         cut = entry.ends[reuse - 1]
-        head = entry.segs[:cut]
-        if sum(1 for s in head if s.ttl) + sum(1 for s in tail if s.ttl) > MAX_BREAKPOINTS:
+        bps = [i for i in entry.breakpoints if i < cut] + [cut + i for i, s in enumerate(tail) if s.ttl]
+        if len(bps) > MAX_BREAKPOINTS:
             return None
-        segs = head + tail
+        segs = entry.segs[:cut] + tail
         running = entry.bounds[cut - 1][1] if cut else 0
         tail_bounds, tail_hashers = self._hash_tail(model, tail, entry.hashers[reuse - 1], running, messages[reuse:])
         bounds = entry.bounds[:cut] + tail_bounds
         ends = entry.ends[:reuse] + [cut + n for n in self._counts(messages[reuse:])]
         hashers = entry.hashers[:reuse] + tail_hashers
-        self._remember(body, segs, ends, hashers, bounds)
-        return segs, bounds
+        self._remember(body, segs, ends, hashers, bounds, bps)
+        return segs, bounds, bps
 
     @staticmethod
     def _counts(messages: list[Any]) -> list[int]:
@@ -163,14 +169,190 @@ class PrefixMemo:
         return [first + n for n in counts], hashers, bounds + tail_bounds
 
     def _remember(self, body: dict[str, Any], segs: list[Segment], ends: list[int], hashers: list[Any],
-                  bounds: list[tuple[str, int]]) -> None:
+                  bounds: list[tuple[str, int]], bps: list[int]) -> None:
         key = self._key(body)
         if key is None:
             return
         entry = _Entry(body["model"], body.get("tools"), body.get("system"), body["messages"], segs, ends, hashers,
-                       bounds)
+                       bounds, bps)
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_conversations:
                 self._entries.popitem(last=False)
+
+
+# -- parsing: the unchanged prefix of the raw body is not decoded again ------------------------------
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+#: Recent request texts whose message boundaries are remembered.
+MAX_TEXTS = 32
+
+
+class _Malformed(Exception):
+    """The text is not the object this parser expects; the caller falls back to `json.loads`."""
+
+
+@dataclass
+class _Parsed:
+    head: list[tuple[str, Any]]  # top-level items before "messages", in order
+    messages: list[Any]
+    ends: list[int]  # ends[i]: offset just after message i in the text
+    text: str
+
+
+def _ws(text: str, pos: int) -> int:
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]
+
+
+def _value(text: str, pos: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except ValueError:
+        raise _Malformed from None
+
+
+def _rest_of_messages(text: str, pos: int, messages: list[Any], ends: list[int]) -> int:
+    """Parse array elements from `pos` (just after an element, or after '[' when `messages` is empty) up to and
+    including the closing ']'; returns the offset after it."""
+    pos = _ws(text, pos)
+    if not messages:
+        if text.startswith("]", pos):
+            return pos + 1
+        value, pos = _value(text, pos)
+        messages.append(value)
+        ends.append(pos)
+        pos = _ws(text, pos)
+    while text.startswith(",", pos):
+        value, pos = _value(text, _ws(text, pos + 1))
+        messages.append(value)
+        ends.append(pos)
+        pos = _ws(text, pos)
+    if not text.startswith("]", pos):
+        raise _Malformed
+    return pos + 1
+
+
+def _members(text: str, pos: int, out: dict[str, Any]) -> None:
+    """The top-level object's remaining members from `pos` (after a value, or just after '{' when `out` is
+    empty), through the closing '}' and the end of the text."""
+    pos = _ws(text, pos)
+    first = not out
+    while True:
+        if first:
+            first = False
+            if text.startswith("}", pos):
+                break
+        elif text.startswith(",", pos):
+            pos = _ws(text, pos + 1)
+        else:
+            break
+        key, pos = _value(text, pos)
+        pos = _ws(text, pos)
+        if not isinstance(key, str) or not text.startswith(":", pos):
+            raise _Malformed
+        value, pos = _value(text, _ws(text, pos + 1))
+        out[key] = value
+        pos = _ws(text, pos)
+    if not text.startswith("}", pos) or _ws(text, pos + 1) != len(text):
+        raise _Malformed
+
+
+class TextMemo:
+    """Parses request bodies, decoding only what follows the longest remembered prefix.
+
+    An agent's next request repeats the previous one's text up to the end of its second-to-last message (the
+    SDK serialises the same params the same way), so that prefix is compared byte for byte (a C `startswith`)
+    and its parsed messages reused; only the new messages and the fields after them are decoded. The parsed
+    messages are shared between requests: treat request bodies as read-only (`Simulator.requests` included).
+    Anything unusual (no match, odd layout, a syntax error) falls back to `json.loads`, whose errors stand.
+    """
+
+    def __init__(self, max_texts: int = MAX_TEXTS) -> None:
+        self._texts: OrderedDict[int, tuple[str, _Parsed, int]] = OrderedDict()  # id -> (prefix, parsed, count)
+        self._lock = threading.Lock()
+        self._next = 0
+        self.max_texts = max_texts
+        self.hits = 0
+
+    def parse(self, raw: bytes) -> Any:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return json.loads(raw)  # raises the error the caller reports
+        parsed = None
+        try:
+            parsed = self._incremental(text) or self._fresh(text)
+        except (_Malformed, RecursionError):
+            parsed = None
+        if parsed is None:
+            return json.loads(text)
+        body: dict[str, Any] = dict(parsed.head)
+        body["messages"] = parsed.messages
+        after = parsed.ends[-1] if parsed.ends else None
+        if after is None:
+            return json.loads(text)  # an empty messages array: nothing to remember, let json parse it all
+        try:
+            _members(text, self._after_array(text, after), body)
+        except _Malformed:
+            return json.loads(text)
+        self._remember(parsed)
+        return body
+
+    @staticmethod
+    def _after_array(text: str, pos: int) -> int:
+        pos = _ws(text, pos)
+        if not text.startswith("]", pos):
+            raise _Malformed
+        return pos + 1
+
+    def _incremental(self, text: str) -> _Parsed | None:
+        with self._lock:
+            candidates = list(reversed(self._texts.values()))
+        for prefix, old, count in candidates:
+            if text.startswith(prefix):
+                messages = old.messages[:count]
+                ends = old.ends[:count]
+                _rest_of_messages(text, ends[-1], messages, ends)
+                self.hits += 1
+                return _Parsed(old.head, messages, ends, text)
+        return None
+
+    @staticmethod
+    def _fresh(text: str) -> _Parsed | None:
+        """Top-level members up to and through "messages", which is parsed element by element."""
+        pos = _ws(text, 0)
+        if not text.startswith("{", pos):
+            return None
+        pos = _ws(text, pos + 1)
+        head: list[tuple[str, Any]] = []
+        while True:
+            key, pos = _value(text, pos)
+            pos = _ws(text, pos)
+            if not isinstance(key, str) or not text.startswith(":", pos):
+                raise _Malformed
+            pos = _ws(text, pos + 1)
+            if key == "messages":
+                if not text.startswith("[", pos) or any(k == "messages" for k, _ in head):
+                    return None
+                messages: list[Any] = []
+                ends: list[int] = []
+                _rest_of_messages(text, pos + 1, messages, ends)
+                return _Parsed(head, messages, ends, text)
+            value, pos = _value(text, pos)
+            head.append((key, value))
+            pos = _ws(text, pos)
+            if not text.startswith(",", pos):
+                return None  # no "messages" member: nothing to gain
+            pos = _ws(text, pos + 1)
+
+    def _remember(self, parsed: _Parsed) -> None:
+        if len(parsed.ends) < 2:
+            return
+        count = len(parsed.ends) - 1  # the last message is never reused (see the module doc)
+        prefix = parsed.text[:parsed.ends[count - 1]]
+        with self._lock:
+            self._next += 1
+            self._texts[self._next] = (prefix, _Parsed(parsed.head, parsed.messages, parsed.ends, ""), count)
+            while len(self._texts) > self.max_texts:
+                self._texts.popitem(last=False)

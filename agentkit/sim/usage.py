@@ -186,19 +186,21 @@ class PromptCache:
             self.entries = dict(keep)
 
     def account(self, model: str, segs: list[Segment], now: float,
-                boundaries: list[tuple[str, int]] | None = None) -> Usage:
+                boundaries: list[tuple[str, int]] | None = None, breakpoints: list[int] | None = None) -> Usage:
         """Usage for a request made at simulated time `now`; records reads and writes.
 
         Reads: for each breakpoint, latest first, the API checks that boundary and up to 20 block boundaries
         before it for a cached prefix, and reads the longest one found (so a breakpoint moved forward each turn
         reads what the previous turn wrote). Writes: every breakpoint after the hit whose prefix is long enough.
-        `boundaries` are `prefix_hashes(model, segs)` when the caller has them already (see `sim.prefix`).
+        `boundaries` (`prefix_hashes(model, segs)`) and `breakpoints` (indices of segments with a ttl) are passed
+        when the caller has them already (see `sim.prefix`), so a long history is not walked again.
         """
         minimum = MIN_CACHEABLE.get(model, 1024)
         if boundaries is None:
             boundaries = prefix_hashes(model, segs)
         total = boundaries[-1][1] if boundaries else 0
-        breakpoints = [i for i, s in enumerate(segs) if s.ttl]
+        if breakpoints is None:
+            breakpoints = [i for i, s in enumerate(segs) if s.ttl]
         read, hit = 0, -1
         created_5m = created_1h = 0
         with self.lock:

@@ -13,7 +13,7 @@ import json
 import re
 import typing
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .. import models as _models
 from ..models import MODELS
@@ -49,9 +49,11 @@ def body_size(path: str, raw: bytes) -> None:
                        "request_too_large")
 
 
-def parse_json(raw: bytes) -> dict[str, Any]:
+def parse_json(raw: bytes, loads: Callable[[bytes], Any] = json.loads) -> dict[str, Any]:
+    """The body as a JSON object, or the API's 400. `loads` may be a faster parser with json's semantics (the
+    simulator's `prefix.TextMemo.parse`)."""
     try:
-        data = json.loads(raw or b"null")
+        data = loads(raw or b"null")
     except RecursionError:
         # json's C parser gives up where Python's recursion limit is; the API answers such bodies with a 400.
         raise invalid("The request body is not valid JSON: it is nested too deeply.") from None
@@ -124,16 +126,22 @@ def _quote_list(values: Iterable[Any]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+@lru_cache(maxsize=1)
+def _enumerated() -> dict[str, dict[str, tuple[Any, ...] | None]]:
+    return {endpoint: {name: _literal_values(hint) for name, hint in fields.items()}
+            for endpoint, fields in _sdk_fields().items()}
+
+
 def top_level(data: dict[str, Any], endpoint: str = "messages") -> None:
     """400 for a field the API does not know ('Extra inputs are not permitted', as the API says it), and for a
     value outside a field's enumerated values (`service_tier`, `speed`, ...)."""
-    fields = _sdk_fields()[endpoint]
+    fields = _enumerated()[endpoint]
     for name, value in data.items():
         if name not in fields:
             if name in _LEGACY_FIELDS and endpoint == "messages":
                 continue
             raise invalid(f"{name}: Extra inputs are not permitted")
-        allowed = _literal_values(fields[name])
+        allowed = fields[name]
         if allowed is not None and value is not None and value not in allowed:
             raise invalid(f"{name}: Input should be {_quote_list(allowed)}")
 
