@@ -236,6 +236,8 @@ def media_block(block: dict[str, Any], where: str) -> None:
             raise invalid(f"{where}.source.base64: image exceeds 5 MB maximum: {len(raw)} bytes > "
                           f"{MAX_IMAGE_BYTES} bytes")
         actual = _sniff(raw)
+        if actual is not None and (actual == "application/pdf") != (kind == "document"):
+            actual = None  # a PNG in a document block (or a PDF in an image block) is simply not that kind of file
         if actual is None:
             what = "image" if kind == "image" else "PDF"
             raise invalid(f"{where}.source.base64.data: the data is not a valid {what} ({media}); check the file "
