@@ -265,3 +265,30 @@ def test_in_process_server_in_a_background_thread():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_serve_flags_inject_faults_and_stream_errors():
+    proc, url = start_server("--fault-rate", "1", "--fault-kinds", "overloaded", "--seed", "3")
+    try:
+        client = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
+        with pytest.raises(anthropic.APIStatusError) as err:
+            client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=user("Hi"))
+        assert err.value.status_code == 529 and err.value.body["error"]["type"] == "overloaded_error"
+        assert err.value.response.headers["retry-after"] == "1"
+        assert client.models.retrieve(DEFAULT_MODEL).id == DEFAULT_MODEL  # faults hit /v1/messages only
+        client.close()
+    finally:
+        assert stop(proc) == 0
+    proc, url = start_server("--stream-error-rate", "1", "--rpm", "100")
+    try:
+        client = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
+        raw = client.messages.with_raw_response.create(model=DEFAULT_MODEL, max_tokens=20, messages=user("Hi"))
+        assert raw.headers["anthropic-ratelimit-requests-limit"] == "100"
+        with pytest.raises(anthropic.APIStatusError) as err:
+            with client.messages.stream(model=DEFAULT_MODEL, max_tokens=200, messages=user("A story")) as s:
+                list(s.text_stream)
+        assert err.value.body["error"]["type"] == "overloaded_error"
+        client.close()
+    finally:
+        assert stop(proc) == 0
+    assert "Traceback" not in proc.stderr.read()

@@ -38,7 +38,7 @@ REQUESTS_KEPT = 1_000
 # Bounds on what a long session keeps, so memory does not grow with use. Past them the oldest go, with the
 # API's own semantics for a missing item: an evicted thread is `thread_not_found` (the SDK replays the history
 # under a new thread), an evicted ended batch is a 404 (the API deletes batch results after 29 days).
-SEEN_KEPT = 10_000  # request bodies whose repeat count is remembered (for reruns' determinism)
+SEEN_KEPT = 4_096  # request bodies whose repeat count is remembered (for reruns' determinism)
 THREADS_KEPT = 1_000
 BATCHES_KEPT = 1_000
 #: Simulated seconds a canceled batch spends `canceling` before it has `ended`.
