@@ -224,9 +224,9 @@ class Simulator:
             return _error_response(invalid("The request body is nested too deeply to process; flatten it."),
                                    request_id)
         except Exception as exc:  # a simulator bug must still look like the API, not crash the learner's cell
-            err = APIError(f"Internal error in agentkit's simulator: {type(exc).__name__}: {exc}", "api_error",
-                           headers={"x-should-retry": "false"})
-            return _error_response(err, request_id)
+            internal = APIError(f"Internal error in agentkit's simulator: {type(exc).__name__}: {exc}", "api_error",
+                                headers={"x-should-retry": "false"})
+            return _error_response(internal, request_id)
 
     def _route(self, method: str, path: str, headers: dict[str, str], body: bytes, base_url: str,
                request_id: str) -> SimResponse:

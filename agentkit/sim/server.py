@@ -66,8 +66,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: "SimServer"
 
     def setup(self) -> None:
-        self.timeout = self.server.read_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # a stalled client frees its thread
         # Responses go out in one write each, but streamed events are many small writes: never let Nagle hold one
         # back waiting for an ACK.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
