@@ -567,3 +567,18 @@ def test_text_memo_reuses_the_unchanged_prefix():
     assert memo.hits == 2
     other = encode(body(messages=agent_history(7, tag="u")))  # same shape, different text: no false reuse
     assert memo.parse(other) == json.loads(other)
+
+
+def test_memos_keep_within_their_memory_budgets():
+    texts = TextMemo(max_chars=8_000)
+    for i in range(20):
+        raw = encode(body(messages=agent_history(9, tag=f"c{i}")))
+        assert texts.parse(raw) == json.loads(raw)
+    assert 0 < texts._chars <= 8_000 and len(texts._texts) < 20 and sum(len(p) for p, _, _ in texts._texts.values()) == texts._chars
+    memo = PrefixMemo(max_bytes=10_000)
+    for i in range(20):
+        b = body(messages=agent_history(9, tag=f"c{i}"))
+        memo.account_inputs(b, memo.lookup(b), size=1_000)
+    assert len(memo._entries) == 10 and memo._bytes == 10_000
+    memo.account_inputs(body(messages=agent_history(3, tag="huge")), None, size=9_000)  # over a quarter: not kept
+    assert memo._bytes == 10_000

@@ -310,7 +310,7 @@ class Simulator:
         match = self._prefix.lookup(body)
         validate.messages_body(body, checked_prefix=match.reuse if match else 0)
         self.requests.append(body)
-        timing, message = self._answer(body, rng, match)
+        timing, message = self._answer(body, rng, match, len(raw))
         if thread_key is not None:
             self._store_thread(thread_key, body, message)
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)
@@ -328,10 +328,10 @@ class Simulator:
                            delay=timing.total * self.scale())
 
     def _answer(self, body: dict[str, Any], rng: random.Random,
-                match: Any = None) -> tuple[Timing, dict[str, Any]]:
+                match: Any = None, size: int = 0) -> tuple[Timing, dict[str, Any]]:
         """The reply as a Message body, and how long it takes: what the model says, usage with caching, latency.
         `match` is the prefix memo's match for this body (the unchanged history's accounting is reused)."""
-        segs, bounds, bps = self._prefix.account_inputs(body, match)
+        segs, bounds, bps = self._prefix.account_inputs(body, match, size)
         validate.prompt_length(body["model"], bounds[-1][1] if bounds else 0)
         reply = respond(body, self.scenarios, self._new_id)
         usage = self.cache.account(body["model"], segs, self.now(), boundaries=bounds, breakpoints=bps)
@@ -420,7 +420,7 @@ class Simulator:
                     raise invalid("stream: batched requests cannot stream")
                 validate.messages_body(params)
                 raw = json.dumps(params, sort_keys=True).encode()
-                _, message = self._answer(params, self._rng(raw))
+                _, message = self._answer(params, self._rng(raw), None, len(raw))
                 results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
             except APIError as err:
                 results.append({"custom_id": cid, "result": {"type": "errored", "error": json.loads(

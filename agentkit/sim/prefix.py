@@ -32,8 +32,10 @@ from typing import Any
 from .errors import APIError
 from .usage import MAX_BREAKPOINTS, Segment, prefix_hashes, segments
 
-#: Conversations remembered at once (least recently used go first).
+#: Conversations remembered at once (least recently used go first), and the request bytes they may stand for in
+#: all: a conversation full of base64 images must not pin hundreds of megabytes.
 MAX_CONVERSATIONS = 256
+MAX_MEMO_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
@@ -47,6 +49,7 @@ class _Entry:
     hashers: list[Any]  # hashers[i]: the prefix hasher fed through message i
     bounds: list[tuple[str, int]]
     breakpoints: list[int]  # indices of segments with a cache_control breakpoint
+    size: int  # bytes of the request it was made from (for the memory budget)
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,12 @@ class Match:
 class PrefixMemo:
     """The per-conversation memo a `Simulator` keeps; thread-safe."""
 
-    def __init__(self, max_conversations: int = MAX_CONVERSATIONS) -> None:
+    def __init__(self, max_conversations: int = MAX_CONVERSATIONS, max_bytes: int = MAX_MEMO_BYTES) -> None:
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self.max_conversations = max_conversations
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.hits = 0  # requests that reused a prefix (for tests and the benchmark)
 
     @staticmethod
@@ -90,26 +95,26 @@ class PrefixMemo:
             return None
         return Match(entry, reuse)
 
-    def account_inputs(self, body: dict[str, Any],
-                       match: Match | None) -> tuple[list[Segment], list[tuple[str, int]], list[int]]:
+    def account_inputs(self, body: dict[str, Any], match: Match | None,
+                       size: int = 0) -> tuple[list[Segment], list[tuple[str, int]], list[int]]:
         """The request's segments, prefix hashes and breakpoint indices, computing only what the match does not
-        cover; remembers the result for the next step."""
+        cover; remembers the result (`size`: the request's bytes) for the next step."""
         model = body["model"]
         messages = body["messages"]
         if match is not None:
-            done = self._extend(body, match)
+            done = self._extend(body, match, size)
             if done is not None:
                 self.hits += 1
                 return done
         segs = segments(body)
         ends, hashers, bounds = self._walk(model, body, segs)
         bps = [i for i, s in enumerate(segs) if s.ttl]
-        self._remember(body, segs, ends, hashers, bounds, bps)
+        self._remember(body, segs, ends, hashers, bounds, bps, size)
         return segs, bounds, bps
 
     # -- internals ----------------------------------------------------------------------------
-    def _extend(self, body: dict[str, Any],
-                match: Match) -> tuple[list[Segment], list[tuple[str, int]], list[int]] | None:
+    def _extend(self, body: dict[str, Any], match: Match,
+                size: int) -> tuple[list[Segment], list[tuple[str, int]], list[int]] | None:
         entry, reuse = match.entry, match.reuse
         model, messages = body["model"], body["messages"]
         tail_body: dict[str, Any] = {"model": model, "messages": messages[reuse:]}
@@ -129,7 +134,7 @@ class PrefixMemo:
         bounds = entry.bounds[:cut] + tail_bounds
         ends = entry.ends[:reuse] + [cut + n for n in self._counts(messages[reuse:])]
         hashers = entry.hashers[:reuse] + tail_hashers
-        self._remember(body, segs, ends, hashers, bounds, bps)
+        self._remember(body, segs, ends, hashers, bounds, bps, size)
         return segs, bounds, bps
 
     @staticmethod
@@ -169,24 +174,26 @@ class PrefixMemo:
         return [first + n for n in counts], hashers, bounds + tail_bounds
 
     def _remember(self, body: dict[str, Any], segs: list[Segment], ends: list[int], hashers: list[Any],
-                  bounds: list[tuple[str, int]], bps: list[int]) -> None:
+                  bounds: list[tuple[str, int]], bps: list[int], size: int) -> None:
         key = self._key(body)
-        if key is None:
+        if key is None or size > self.max_bytes // 4:
             return
         entry = _Entry(body["model"], body.get("tools"), body.get("system"), body["messages"], segs, ends, hashers,
-                       bounds, bps)
+                       bounds, bps, size)
         with self._lock:
+            old = self._entries.pop(key, None)
+            self._bytes += size - (old.size if old else 0)
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_conversations:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.max_conversations or self._bytes > self.max_bytes:
+                self._bytes -= self._entries.popitem(last=False)[1].size
 
 
 # -- parsing: the unchanged prefix of the raw body is not decoded again ------------------------------
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-#: Recent request texts whose message boundaries are remembered.
+#: Recent request texts whose message boundaries are remembered, and the characters they may hold in all.
 MAX_TEXTS = 32
+MAX_TEXT_CHARS = 64 * 1024 * 1024
 
 
 class _Malformed(Exception):
@@ -268,11 +275,13 @@ class TextMemo:
     Anything unusual (no match, odd layout, a syntax error) falls back to `json.loads`, whose errors stand.
     """
 
-    def __init__(self, max_texts: int = MAX_TEXTS) -> None:
+    def __init__(self, max_texts: int = MAX_TEXTS, max_chars: int = MAX_TEXT_CHARS) -> None:
         self._texts: OrderedDict[int, tuple[str, _Parsed, int]] = OrderedDict()  # id -> (prefix, parsed, count)
         self._lock = threading.Lock()
         self._next = 0
+        self._chars = 0
         self.max_texts = max_texts
+        self.max_chars = max_chars
         self.hits = 0
 
     def parse(self, raw: bytes) -> Any:
@@ -350,9 +359,12 @@ class TextMemo:
         if len(parsed.ends) < 2:
             return
         count = len(parsed.ends) - 1  # the last message is never reused (see the module doc)
+        if parsed.ends[count - 1] > self.max_chars // 4:
+            return  # too big to keep: such a request is parsed in full
         prefix = parsed.text[:parsed.ends[count - 1]]
         with self._lock:
             self._next += 1
+            self._chars += len(prefix)
             self._texts[self._next] = (prefix, _Parsed(parsed.head, parsed.messages, parsed.ends, ""), count)
-            while len(self._texts) > self.max_texts:
-                self._texts.popitem(last=False)
+            while len(self._texts) > self.max_texts or self._chars > self.max_chars:
+                self._chars -= len(self._texts.popitem(last=False)[1][0])
