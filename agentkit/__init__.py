@@ -22,6 +22,9 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_MODEL": "agentkit.models",
     "FAST_MODEL": "agentkit.models",
     "LARGEST_MODEL": "agentkit.models",
+    # agentkit.models (sim helper): the current Fable and the model-facts lookup
+    "FABLE_MODEL": "agentkit.models",
+    "model_info": "agentkit.models",
     "count_tokens": "agentkit.tokens",
     "cost_of": "agentkit.pricing",
     # the simulator's data
@@ -47,6 +50,10 @@ _EXPORTS: dict[str, str] = {
     "Lab": "agentkit.course.lab",
     "Tutor": "agentkit.course.tutor",
     "show_progress": "agentkit.course.progress",
+    # costs: the four buckets of a real run (Lesson 2)
+    "measure_run": "agentkit.costs",
+    "RunCosts": "agentkit.costs",
+    "AgentProfile": "agentkit.costs",
 }
 
 __all__ = sorted(_EXPORTS)

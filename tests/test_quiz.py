@@ -401,3 +401,124 @@ def test_widget_asks_before_submitting_with_blanks(progress_db):
     assert "click Submit again" in view.message.value and not quiz.submitted
     view.submit_button.click()
     assert quiz.submitted and "Score: 1/15" in view.message.value
+
+
+# --------------------------------------------------------------------------- hostile or careless input
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
+    # 9 levels of 9 aliases would be 387 million strings once walked
+    lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
+    path = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(QuizFormatError, match=r"aliases \(\*a0\) are not allowed") as info:
+        load_spec(path)
+    assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("answer", ".nan", "'answer': nan is not a finite number"),
+    ("answer", ".inf", "'answer': inf is not a finite number"),
+])
+def test_numbers_in_a_bank_must_be_finite(tmp_path, field, value, expect):
+    body = f"    {field}: {value}\n    tolerance: 1"
+    with pytest.raises(QuizFormatError, match=expect):
+        load_spec(write(tmp_path, "bad.yaml", quiz_text(kind="numeric", body=body)))
+    body = "    answer: 3\n    tolerance: .inf"
+    with pytest.raises(QuizFormatError, match="'tolerance': inf is not a finite number"):
+        load_spec(write(tmp_path, "bad.yaml", quiz_text(kind="numeric", body=body)))
+    body = "    range: [1, .inf]"
+    with pytest.raises(QuizFormatError, match="'range'.*not finite"):
+        load_spec(write(tmp_path, "bad.yaml", quiz_text(kind="numeric", body=body)))
+
+
+def test_a_bank_that_is_not_utf8_gets_a_clear_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(quiz_text().encode() + b"\n# caf\xe9\n")
+    with pytest.raises(QuizFormatError, match="not UTF-8 text"):
+        load_spec(path)
+
+
+def test_an_absurdly_large_number_is_a_clear_error(tmp_path, progress_db):
+    path = write(tmp_path, "big.yaml", quiz_text(qid="big", kind="numeric", body="    answer: 3"))
+    quiz = Quiz.load(path)
+    for value in (10**400, "1" + "0" * 400):
+        with pytest.raises(QuizInputError, match="number"):
+            quiz.answer("second", value)
+
+
+def test_a_choice_whose_text_is_another_choices_letter_is_ambiguous(tmp_path, progress_db):
+    body = "    choices:\n      - text: C\n        correct: true\n      - text: A\n      - text: B"
+    path = write(tmp_path, "letters.yaml", quiz_text(qid="letters", body=body))
+    # an attempt whose shuffle puts the choice "C" anywhere but position C
+    quiz = next(q for q in (Quiz.load(path, attempt=n) for n in range(1, 20))
+                if [c.text for c in q.question("second").choices].index("C") != 2)
+    text_c = [c.text for c in quiz.question("second").choices].index("C")
+    with pytest.raises(QuizInputError, match="ambiguous"):
+        quiz.answer("second", "C")
+    quiz.answer("second", text_c)
+    assert quiz.answers()["second"] == ["C"]
+
+
+def test_a_valid_bank_loads_without_importing_jsonschema():
+    import subprocess
+    import sys
+
+    code = ("import sys; from agentkit.course.quiz import load_all; load_all(); "
+            "print('jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- as a learner meets it
+
+
+def test_choice_order_differs_between_learners_but_not_between_visits(progress_db, monkeypatch):
+    spec = load_spec(QUIZ_DIR / "module1_test.yaml")
+    orders = {}
+    for learner in ("ana", "ben"):
+        monkeypatch.setenv("AGENTKIT_LEARNER_ID", learner)
+        first = [[c.text for c in q.choices] for q in Quiz(spec, attempt=1).questions]
+        again = [[c.text for c in q.choices] for q in Quiz(spec, attempt=1).questions]
+        assert first == again
+        orders[learner] = first
+    assert orders["ana"] != orders["ben"]
+
+
+def test_a_learner_id_is_made_once_and_kept(progress_db):
+    first = progress.learner_id()
+    assert len(first) == 12 and progress.learner_id() == first
+
+
+def test_two_of_three_passes_a_lesson_quiz(progress_db):
+    quiz = Quiz.load("l2_token_cost_anatomy", attempt=1)
+    for n, q in enumerate(quiz.questions):
+        quiz.answer(n, right_answer(q) if n < 2 else wrong_answer(q))
+    assert quiz.submit().passed
+
+
+def test_a_fixed_answer_clears_its_error_and_markup_renders_once(progress_db, tmp_path):
+    from agentkit.course.quiz_widget import QuizWidget
+
+    body = ("    choices:\n      - text: the `tool_use` block\n        correct: true\n      - text: b\n"
+            "      - text: c\n        correct: true")
+    path = write(tmp_path, "marks.yaml", quiz_text(qid="marks", kind="multiple", body=body).replace(
+        "prompt: Second question", "prompt: Which apply? (Select all that apply.)"))
+    quiz = Quiz.load(path, attempt=1)
+    view = QuizWidget(quiz)
+    radios, boxes = view.inputs
+    labels = [o[0] for o in radios.options] + [b.description for b in boxes.children]
+    assert not any("`" in label for label in labels)
+    assert any("<code>tool_use</code>" in b.description for b in boxes.children)
+    prompt_html = view.questions_box.children[1].children[0].value
+    assert prompt_html.lower().count("select all that apply") == 1
+
+    view.submit_button.click()  # nothing answered
+    quiz_numeric = Quiz.load(write(tmp_path, "num.yaml", quiz_text(qid="num", kind="numeric", body="    answer: 3")), attempt=1)
+    view = QuizWidget(quiz_numeric)
+    view.inputs[1].value = "three"
+    view.submit_button.click()
+    assert "wants a number" in view.feedback[1].value
+    view.inputs[1].value = "3"  # fixed; question 1 still blank, so the quiz asks before submitting
+    view.submit_button.click()
+    assert not quiz_numeric.submitted and "click Submit again" in view.message.value
+    assert "wants a number" not in view.feedback[1].value

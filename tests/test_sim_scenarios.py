@@ -52,7 +52,7 @@ def test_scripted_turns_with_tool_calls_and_placeholders():
     assert replies[0].content[1].input == {"tz": "Europe/Paris"} and replies[0].stop_reason == "tool_use"
     assert replies[1].content[0].text == "It is 14:05 (Europe/Paris) in Paris (you asked: What time is it in Paris?)."
     assert replies[1].stop_reason == "end_turn"
-    assert replies[1].usage.output_tokens == count_tokens(replies[1].content[0].text)
+    assert replies[1].usage.output_tokens == count_tokens(replies[1].content[0].text, MODEL)
 
 
 def test_if_error_turn_answers_a_failed_tool():
@@ -118,7 +118,7 @@ def test_refusal_and_extra_output_tokens():
     refused = c.messages.create(model=MODEL, max_tokens=100, messages=user("Something forbidden"))
     assert refused.stop_reason == "refusal"
     thought = c.messages.create(model=MODEL, max_tokens=2000, messages=user("A hard puzzle"))
-    assert thought.content[0].text == "42." and thought.usage.output_tokens == count_tokens("42.") + 900
+    assert thought.content[0].text == "42." and thought.usage.output_tokens == count_tokens("42.", MODEL) + 900
 
 
 def test_unknown_stop_reason_is_a_scenario_error():
@@ -250,9 +250,10 @@ def test_default_policy_fills_a_name_like_argument_from_the_request():
     assert call.input == {"city": "Lisbon"}
 
 
-def test_default_policy_never_calls_a_server_tool():
+def test_default_policy_searches_when_only_a_server_search_tool_is_offered():
     c = sim_client()
     search = {"type": "web_search_20250305", "name": "web_search"}
     m = c.messages.create(model=MODEL, max_tokens=300, tools=[search],
-                          messages=user("Please web search the news"))
-    assert [b.type for b in m.content] == ["text"] and m.stop_reason == "end_turn"
+                          messages=user("Please web search the news about agents in production"))
+    assert [b.type for b in m.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert m.stop_reason == "end_turn" and m.usage.server_tool_use.web_search_requests == 1

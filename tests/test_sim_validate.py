@@ -20,7 +20,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from agentkit.models import DEFAULT_MODEL
+from agentkit.models import DEFAULT_MODEL, MODELS
 from agentkit.sim import Faults, RateLimits, SimServer, SimTransport, Simulator
 from agentkit.sim import core as sim_core
 from agentkit.sim import validate
@@ -48,14 +48,18 @@ def document(source: dict[str, Any]) -> dict[str, Any]:
     return {"role": "user", "content": [{"type": "document", "source": source}, {"type": "text", "text": "Sum up."}]}
 
 
+#: The served model with the smallest context window, so "too long" stays a small request.
+SMALL_WINDOW = min(MODELS, key=validate.context_window)
+
 # (name, headers, body, status, error type, phrase in the message)
 BAD_REQUESTS: list[tuple[str, dict[str, str], Any, int, str, str]] = [
     ("unknown field", HEADERS, body(frequency_penalty=0.5), 400, "invalid_request_error",
      "frequency_penalty: Extra inputs are not permitted"),
     ("service_tier", HEADERS, body(service_tier="priority"), 400, "invalid_request_error",
      "service_tier: Input should be 'auto' or 'standard_only'"),
-    ("too long", HEADERS, body(messages=user("word " * 210_000)), 400, "invalid_request_error",
-     "prompt is too long"),
+    ("too long", HEADERS, body(model=SMALL_WINDOW, messages=user("word " * (validate.context_window(SMALL_WINDOW)
+                                                                            + 5_000))),
+     400, "invalid_request_error", "prompt is too long"),
     ("image media type", HEADERS, body(messages=[image("image/bmp", PNG)]), 400, "invalid_request_error",
      "media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"),
     ("image base64", HEADERS, body(messages=[image("image/png", "not base64!!")]), 400, "invalid_request_error",

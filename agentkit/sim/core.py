@@ -19,12 +19,11 @@ import re
 import threading
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
-from ..models import DISPLAY_NAMES, MODELS
-from . import validate
+from . import models_api, server_tools, structured, thinking, validate
 from .errors import APIError, invalid
 from .faults import Faults, RateLimiter, RateLimits, stream_error_event
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
@@ -123,6 +122,7 @@ class Simulator:
         self._counter = 0
         self._attempts = 0
         self._seen: OrderedDict[str, int] = OrderedDict()
+        self._thinking = thinking.Ledger()  # tool calls made after a thinking block, to check continuations
 
     # -- time -----------------------------------------------------------------------
     def scale(self) -> float:
@@ -217,7 +217,8 @@ class Simulator:
             validate.body_size(path, body)
             if self._check_auth:
                 validate.auth_headers(headers)
-            return self._route(method.upper(), path.split("?")[0].rstrip("/"), headers, body, base_url, request_id)
+            return self._route(method.upper(), path.split("?")[0].rstrip("/"), headers, body, base_url, request_id,
+                               models_api.query_of(path))
         except APIError as err:
             return _error_response(err, request_id)
         except RecursionError:  # JSON nested deeper than anything can walk: the client's input, not our bug
@@ -229,7 +230,8 @@ class Simulator:
             return _error_response(internal, request_id)
 
     def _route(self, method: str, path: str, headers: dict[str, str], body: bytes, base_url: str,
-               request_id: str) -> SimResponse:
+               request_id: str, query: dict[str, list[str]] | None = None) -> SimResponse:
+        query = query or {}
         if method == "POST" and path == "/v1/messages":
             return self._messages(headers, body, request_id)
         if method == "POST" and path == "/v1/messages/count_tokens":
@@ -237,19 +239,18 @@ class Simulator:
             validate.count_tokens_body(data)
             return _json({"input_tokens": input_tokens(data)}, request_id)
         if method == "GET" and path == "/v1/models":
-            return _json(_page([_model(m) for m in MODELS]), request_id)
+            return _json(models_api.list_models(query), request_id)
         m = re.fullmatch(r"/v1/models/([^/]+)", path)
         if method == "GET" and m:
-            if m.group(1) not in MODELS:
-                raise APIError(f"model: {m.group(1)}", "not_found_error")
-            return _json(_model(m.group(1)), request_id)
+            return _json(models_api.get_model(m.group(1)), request_id)
         if path == "/v1/messages/batches":
             if method == "POST":
                 return self._create_batch(validate.parse_json(body), base_url, request_id)
             if method == "GET":
                 with self._lock:
                     batches = list(reversed(self._batches.values()))
-                return _json(_page([self._batch_json(b, base_url) for b in batches]), request_id)
+                return _json(models_api.paginate([self._batch_json(b, base_url) for b in batches], query),
+                             request_id)
         m = re.fullmatch(r"/v1/messages/batches/([^/]+)(/cancel|/results)?", path)
         if m:
             batch = self._batches.get(m.group(1))
@@ -309,6 +310,7 @@ class Simulator:
         thread_key, body = self._expand_thread(data, headers)
         match = self._prefix.lookup(body)
         validate.messages_body(body, checked_prefix=match.reuse if match else 0)
+        self._check_features(body)
         self.requests.append(body)
         timing, message = self._answer(body, rng, match, len(raw))
         if thread_key is not None:
@@ -327,6 +329,14 @@ class Simulator:
         return SimResponse(200, {"content-type": "application/json", **hdrs}, json.dumps(message).encode(),
                            delay=timing.total * self.scale())
 
+    def _check_features(self, body: dict[str, Any]) -> None:
+        """Request rules of the newer features, each in its own module (thinking, structured outputs, server
+        tools), checked after the core shape (`validate.messages_body`)."""
+        thinking.validate(body)
+        structured.validate(body)
+        server_tools.validate(body)
+        thinking.check_history(body, self._thinking)
+
     def _answer(self, body: dict[str, Any], rng: random.Random,
                 match: Any = None, size: int = 0) -> tuple[Timing, dict[str, Any]]:
         """The reply as a Message body, and how long it takes: what the model says, usage with caching, latency.
@@ -334,7 +344,10 @@ class Simulator:
         segs, bounds, bps = self._prefix.account_inputs(body, match, size)
         validate.prompt_length(body["model"], bounds[-1][1] if bounds else 0)
         reply = respond(body, self.scenarios, self._new_id)
+        self._thinking.record(reply.content)
         usage = self.cache.account(body["model"], segs, self.now(), boundaries=bounds, breakpoints=bps)
+        if reply.extra_input_tokens:  # search results and fetched pages the model read inside the reply
+            usage = replace(usage, input_tokens=usage.input_tokens + reply.extra_input_tokens)
         timing = self.latency.timing(body["model"], input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
                                      output_tokens=reply.output_tokens, cached_tokens=usage.cache_read_input_tokens,
                                      rng=rng)
@@ -348,6 +361,10 @@ class Simulator:
             "stop_sequence": reply.stop_sequence,
             "usage": usage.as_dict(reply.output_tokens),
         }
+        if reply.server_tool_use:
+            message["usage"]["server_tool_use"] = reply.server_tool_use
+        if reply.thinking_tokens:
+            message["usage"]["output_tokens_details"] = {"thinking_tokens": reply.thinking_tokens}
         return timing, message
 
     # -- server-side message threads ----------------------------------------------
@@ -419,6 +436,7 @@ class Simulator:
                 if params.get("stream"):
                     raise invalid("stream: batched requests cannot stream")
                 validate.messages_body(params)
+                self._check_features(params)
                 raw = json.dumps(params, sort_keys=True).encode()
                 _, message = self._answer(params, self._rng(raw), None, len(raw))
                 results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
@@ -484,18 +502,13 @@ def _error_response(err: APIError, request_id: str) -> SimResponse:
     return SimResponse(err.status, headers, err.body(request_id))
 
 
-def _model(model_id: str) -> dict[str, Any]:
-    return {"type": "model", "id": model_id, "display_name": DISPLAY_NAMES.get(model_id, model_id),
-            "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active"}
-
-
-def _page(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {"data": list(items), "has_more": False, "first_id": items[0]["id"] if items else None,
-            "last_id": items[-1]["id"] if items else None}
-
-
 def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _word_groups(text: str) -> list[str]:
+    parts = re.findall(r"\S+\s*|\s+", text) or [""]
+    return ["".join(parts[j:j + 3]) for j in range(0, len(parts), 3)]
 
 
 def _sse_events(message: dict[str, Any], timing: Timing, scale: float,
@@ -509,15 +522,20 @@ def _sse_events(message: dict[str, Any], timing: Timing, scale: float,
     total_pieces = 0
     for i, block in enumerate(message["content"]):
         if block["type"] == "text":
-            text = block["text"]
-            parts = re.findall(r"\S+\s*|\s+", text) or [""]
-            # ~3 words per delta, as the API groups tokens
-            deltas = [{"type": "text_delta", "text": "".join(parts[j:j + 3])} for j in range(0, len(parts), 3)]
+            # citations first (as citations_delta), then the words, ~3 per delta as the API groups tokens
+            deltas = [{"type": "citations_delta", "citation": c} for c in block.get("citations") or []]
+            deltas += [{"type": "text_delta", "text": w} for w in _word_groups(block["text"])]
             pieces.append((i, {"type": "text", "text": ""}, deltas))
-        else:
+        elif block["type"] == "thinking":
+            deltas = [{"type": "thinking_delta", "thinking": w} for w in _word_groups(block["thinking"])
+                      if w] + [{"type": "signature_delta", "signature": block["signature"]}]
+            pieces.append((i, {"type": "thinking", "thinking": "", "signature": ""}, deltas))
+        elif block["type"] in ("tool_use", "server_tool_use"):
             js = json.dumps(block["input"])
             deltas = [{"type": "input_json_delta", "partial_json": js[j:j + 24]} for j in range(0, len(js), 24)]
-            pieces.append((i, {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}, deltas))
+            pieces.append((i, {**block, "input": {}}, deltas))
+        else:  # redacted thinking and server-tool results arrive whole in content_block_start
+            pieces.append((i, block, []))
         total_pieces += len(pieces[-1][2])
     per_delta = timing.output_seconds / max(total_pieces, 1) * scale
     first = True

@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from .. import models as _models
-from ..models import MODELS
 from .errors import APIError, invalid
 
 # -- limits the API documents ------------------------------------------------------------------
@@ -29,10 +28,10 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 #: The context window assumed for a model the data file does not describe.
 DEFAULT_CONTEXT_WINDOW = 200_000
 
-MAX_OUTPUT_TOKENS = 64_000
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _KNOWN_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
-                 "search_result", "server_tool_use", "web_search_tool_result"}
+                 "search_result", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+                 "tool_search_tool_result", "tool_reference"}
 
 
 def body_limit(path: str) -> int:
@@ -148,14 +147,11 @@ def top_level(data: dict[str, Any], endpoint: str = "messages") -> None:
 
 # -- context window --------------------------------------------------------------------------------
 def context_window(model: str) -> int:
-    """The model's context window in tokens, from the models data file where it has one."""
-    info = getattr(_models, "info", None)  # the dated models data file (agentkit.models.info), when present
-    if info is not None:
-        try:
-            return int(info(model).context_window)
-        except Exception:  # an id the data file does not describe
-            pass
-    return DEFAULT_CONTEXT_WINDOW
+    """The model's context window in tokens, from the dated models data file."""
+    try:
+        return _models.info(model).context_window
+    except (_models.ModelNotFoundError, TypeError):  # not a served id: `_model` reports that first
+        return DEFAULT_CONTEXT_WINDOW
 
 
 def prompt_length(model: str, tokens: int) -> None:
@@ -253,8 +249,12 @@ def _model(data: dict[str, Any]) -> None:
         raise invalid("model: Field required")
     if not isinstance(model, str):
         raise invalid("model: Input should be a valid string")
-    if model not in MODELS:
-        raise APIError(f"model: {model} (the simulator serves {', '.join(MODELS)})", "not_found_error")
+    try:
+        _models.info(model)
+    except _models.ModelNotFoundError as err:
+        # A retired id gets exactly the API's message; an id that never existed also names the served ones.
+        hint = "" if err.retired else f" (the simulator serves {', '.join(_models.MODELS)})"
+        raise APIError(f"model: {model}{hint}", "not_found_error") from None
 
 
 def _system(system: Any) -> None:
@@ -400,8 +400,9 @@ def messages_body(data: dict[str, Any], *, checked_prefix: int = 0) -> None:
         raise invalid("max_tokens: Field required")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid("max_tokens: Input should be a whole number greater than or equal to 1")
-    if max_tokens > MAX_OUTPUT_TOKENS:
-        raise invalid(f"max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of "
+    limit = _models.info(data["model"]).max_output
+    if max_tokens > limit:
+        raise invalid(f"max_tokens: {max_tokens} > {limit}, which is the maximum allowed number of "
                       f"output tokens for {data['model']}")
     _messages(data.get("messages"), start=checked_prefix)
     _system(data.get("system"))
