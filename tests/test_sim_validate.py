@@ -523,6 +523,23 @@ def test_prefix_memo_gives_exactly_the_full_computation():
     assert memo.lookup(body(tools=[SEARCH], system="Other.", messages=agent_history(41))) is None
 
 
+def test_prefix_memo_sees_a_deferred_tool_loaded_by_a_later_search():
+    late = {**SEARCH, "name": "late", "defer_loading": True}
+    memo = PrefixMemo()
+    history = agent_history(5)
+    first = body(tools=[SEARCH, late], messages=history)
+    memo.account_inputs(first, memo.lookup(first))
+    loaded = [*history, {"role": "assistant", "content": [
+        {"type": "tool_search_tool_result", "tool_use_id": "srvtoolu_1",
+         "content": {"type": "tool_search_tool_search_result", "tool_references": [{"type": "tool_reference",
+                                                                                   "tool_name": "late"}]}},
+        {"type": "text", "text": "Loaded."}]}, {"role": "user", "content": "Go on."}]
+    second = body(tools=[SEARCH, late], messages=loaded)
+    segs, bounds, _ = memo.account_inputs(second, memo.lookup(second))
+    assert segs == segments(second) and bounds == prefix_hashes(DEFAULT_MODEL, segments(second))
+    assert any(s.key.startswith("T") and '"late"' in s.key for s in segs)  # the loaded tool's schema counts now
+
+
 def test_prefix_memo_usage_matches_a_fresh_simulator():
     stepwise, fresh_usage = Simulator(time_scale=0), []
     for n in (3, 5, 7, 9):

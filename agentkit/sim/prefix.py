@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import APIError
+from .server_tools import referenced_tools
 from .usage import MAX_BREAKPOINTS, Segment, prefix_hashes, segments
 
 #: Conversations remembered at once (least recently used go first), and the request bytes they may stand for in
@@ -50,6 +51,7 @@ class _Entry:
     bounds: list[tuple[str, int]]
     breakpoints: list[int]  # indices of segments with a cache_control breakpoint
     size: int  # bytes of the request it was made from (for the memory budget)
+    loaded: frozenset[str]  # deferred tools a tool search loaded in these messages (they change the tool segments)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class PrefixMemo:
         segs = segments(body)
         ends, hashers, bounds = self._walk(model, body, segs)
         bps = [i for i, s in enumerate(segs) if s.ttl]
-        self._remember(body, segs, ends, hashers, bounds, bps, size)
+        self._remember(body, segs, ends, hashers, bounds, bps, size, frozenset(referenced_tools(messages)))
         return segs, bounds, bps
 
     # -- internals ----------------------------------------------------------------------------
@@ -117,6 +119,8 @@ class PrefixMemo:
                 size: int) -> tuple[list[Segment], list[tuple[str, int]], list[int]] | None:
         entry, reuse = match.entry, match.reuse
         model, messages = body["model"], body["messages"]
+        if not referenced_tools(messages[reuse:]) <= entry.loaded:
+            return None  # a tool search in the new messages loads a deferred tool: the tool segments change
         tail_body: dict[str, Any] = {"model": model, "messages": messages[reuse:]}
         if body.get("cache_control") is not None:
             tail_body["cache_control"] = body["cache_control"]
@@ -134,7 +138,7 @@ class PrefixMemo:
         bounds = entry.bounds[:cut] + tail_bounds
         ends = entry.ends[:reuse] + [cut + n for n in self._counts(messages[reuse:])]
         hashers = entry.hashers[:reuse] + tail_hashers
-        self._remember(body, segs, ends, hashers, bounds, bps, size)
+        self._remember(body, segs, ends, hashers, bounds, bps, size, entry.loaded)
         return segs, bounds, bps
 
     @staticmethod
@@ -174,12 +178,12 @@ class PrefixMemo:
         return [first + n for n in counts], hashers, bounds + tail_bounds
 
     def _remember(self, body: dict[str, Any], segs: list[Segment], ends: list[int], hashers: list[Any],
-                  bounds: list[tuple[str, int]], bps: list[int], size: int) -> None:
+                  bounds: list[tuple[str, int]], bps: list[int], size: int, loaded: frozenset[str]) -> None:
         key = self._key(body)
         if key is None or size > self.max_bytes // 4:
             return
         entry = _Entry(body["model"], body.get("tools"), body.get("system"), body["messages"], segs, ends, hashers,
-                       bounds, bps, size)
+                       bounds, bps, size, loaded)
         with self._lock:
             old = self._entries.pop(key, None)
             self._bytes += size - (old.size if old else 0)
