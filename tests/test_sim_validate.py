@@ -405,6 +405,24 @@ def test_cancel_goes_through_canceling_before_ended(monkeypatch):
     assert [r.result.type for r in client.messages.batches.results(batch.id)] == ["canceled"] * 4
 
 
+def test_batch_list_pages_like_the_api():
+    sim = Simulator(time_scale=0)
+    client = sdk(sim)
+    ids = [client.messages.batches.create(requests=[{"custom_id": "a", "params": body(messages=user(f"Q{i}"))}]).id
+           for i in range(5)]
+    newest_first = ids[::-1]
+    page = client.messages.batches.list(limit=2)
+    assert [b.id for b in page.data] == newest_first[:2] and page.has_more
+    assert page.first_id == newest_first[0] and page.last_id == newest_first[1]
+    nxt = client.messages.batches.list(limit=2, after_id=page.last_id)
+    assert [b.id for b in nxt.data] == newest_first[2:4] and nxt.has_more
+    back = client.messages.batches.list(limit=2, before_id=nxt.first_id)
+    assert [b.id for b in back.data] == newest_first[:2] and not back.has_more
+    assert [b.id for b in client.messages.batches.list(limit=2)] == newest_first  # the SDK follows the pages
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.batches.list(limit=0)
+
+
 # -- time -----------------------------------------------------------------------------------------------------------
 def test_the_time_scale_belongs_to_each_simulator():
     slow, instant = Simulator(time_scale=0.05), Simulator(time_scale=0)
