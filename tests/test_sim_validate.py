@@ -236,6 +236,24 @@ def raw_exchange(port: int, request: bytes) -> tuple[int, bytes]:
         return read_response(s)
 
 
+def test_expect_100_continue_gets_413_before_the_body(server):
+    port = server.server_address[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\n"
+                  b"content-length: %d\r\n\r\n" % (validate.MAX_BODY_BYTES + 1))
+        status, raw = read_response(s)  # no body sent at all
+    check_error(status, raw, 413, "request_too_large", "over this endpoint's limit")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # a small body still gets 100 Continue
+        payload = encode(body())
+        head = b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in HEADERS.items())
+        s.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\n" + head +
+                  b"content-length: %d\r\n\r\n" % len(payload))
+        assert s.recv(100).startswith(b"HTTP/1.1 100")
+        s.sendall(payload)
+        status, raw = read_response(s)
+    assert status == 200
+
+
 @pytest.mark.parametrize("length", [b"abc", b"-5", b"12, 13"])
 def test_bad_content_length_gets_a_json_400(server, length):
     port = server.server_address[1]

@@ -121,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- answering ------------------------------------------------------------------
     def _head(self, status: int, headers: dict[str, str]) -> bytes:
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
-                 f"server: agentkit-sim", f"date: {self.date_time_string()}"]
+                 "server: agentkit-sim", f"date: {self.date_time_string()}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         if self.close_connection:
             lines.append("connection: close")
@@ -170,6 +170,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     do_GET = do_POST = do_DELETE = _serve_safely
+
+    def handle_expect_100(self) -> bool:
+        """A client that asks before sending a big body (curl does over 1 MB) hears 413 at once, not 100."""
+        raw = (self.headers.get("content-length") or "").strip()
+        limit = body_limit(self.path)
+        if raw.isdigit() and int(raw) > limit:
+            self._send_error(_too_large(int(raw), limit), close=True)
+            return False
+        return super().handle_expect_100()
 
     def _unsupported(self) -> None:
         self._send_error(APIError(f"Method {self.command} is not allowed; the API answers "
