@@ -153,7 +153,10 @@ def _sleeper(live: bool) -> Callable[[float], None]:
 
 def trace_time_scale(client: Any) -> float:
     """The `time_scale` to capture this client's runs with: the simulator's, or 1.0 live."""
-    return 1.0 if is_live(client) else sim.time_scale()
+    if is_live(client):
+        return 1.0
+    simulator = sim.simulator_of(client)  # the time scale belongs to the client's simulator
+    return simulator.scale() if simulator is not None else sim.time_scale()
 
 
 @contextmanager

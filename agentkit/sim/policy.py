@@ -231,12 +231,12 @@ def _named_tools(user: str, tools: dict[str, dict[str, Any]]) -> list[str]:
 def _default_turn(user: str, tools: dict[str, dict[str, Any]], last_results: list[dict[str, Any]],
                   result_text: str, messages: list[dict[str, Any]], server: dict[Any, dict[str, Any]],
                   paused: bool) -> Turn:
+    if last_results:  # before the history scans below: an agent's long run mostly ends here
+        return Turn(text=f"{SIMULATED_NOTE} Here is what the tools returned: {result_text}")
     used_tools = any(isinstance(m["content"], list) and any(isinstance(b, dict) and b.get("type") == "tool_use"
                                                             for b in m["content"]) for m in messages)
     searched = any(isinstance(m["content"], list) and any(
         isinstance(b, dict) and b.get("type") == "server_tool_use" for b in m["content"]) for m in messages)
-    if last_results:
-        return Turn(text=f"{SIMULATED_NOTE} Here is what the tools returned: {result_text}")
     if tools and not used_tools:
         named = _named_tools(user, tools)
         if len(named) >= 2:

@@ -18,7 +18,6 @@ import httpx2
 from opentelemetry import trace
 
 from .core import SimResponse, Simulator
-from .latency import time_scale
 
 
 def _base_url(request: httpx2.Request) -> str:
@@ -74,14 +73,15 @@ RECEIVED_EVENT = "agentkit.sim.request_received"
 TTFT_ATTRIBUTE = "agentkit.sim.ttft_s"
 
 
-def _mark_span() -> None:
-    """Stamp the SDK's span of this call as simulated, with the time scale, so `agentkit.capture()` can report
-    simulated seconds without being told (the SDK's span is current while its transport runs). The event marks
-    when the request arrived, so `agentkit.latency` can tell request serialisation from the API's own time."""
+def _mark_span(simulator: Simulator) -> None:
+    """Stamp the SDK's span of this call as simulated, with this simulator's time scale, so `agentkit.capture()`
+    can report simulated seconds without being told (the SDK's span is current while its transport runs). The
+    event marks when the request arrived, so `agentkit.latency` can tell request serialisation from the API's
+    own time."""
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attribute("agentkit.simulated", True)
-        span.set_attribute("agentkit.sim.time_scale", time_scale())
+        span.set_attribute("agentkit.sim.time_scale", simulator.scale())
         span.add_event(RECEIVED_EVENT)
 
 
@@ -107,7 +107,7 @@ class SimTransport(httpx2.BaseTransport):
         self.simulator = simulator
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        _mark_span()
+        _mark_span(self.simulator)
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers),
                                        request.read(), _base_url(request))
         _mark_ttft(result)
@@ -127,7 +127,7 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         self.simulator = simulator
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        _mark_span()
+        _mark_span(self.simulator)
         body = await request.aread()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers), body,
                                        _base_url(request))
