@@ -34,6 +34,7 @@ def test_list_carries_limits_and_capabilities_from_the_data_file(c):
     assert haiku45.capabilities.thinking.types.enabled.supported and not haiku45.capabilities.effort.supported
     assert listed["claude-opus-4-5"].lifecycle == "deprecated"
     assert listed["claude-opus-4-5"].retires_at.date().isoformat() == "2027-01-22"
+    assert listed["claude-opus-4-5"].deprecated_at.date().isoformat() == "2026-11-23"
 
 
 def test_real_pagination_forward_and_back(c):

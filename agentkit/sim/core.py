@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from . import models_api, server_tools, structured, thinking, validate
+from . import fallbacks, models_api, server_tools, structured, thinking, validate
 from .errors import APIError, invalid
 from .faults import Faults
 from .latency import LatencyModel, Timing, time_scale
@@ -226,10 +226,12 @@ class Simulator:
                                   "retry-after-ms": f"{max(wait * time_scale() * 1000, 0.001):.3f}"})
             raise fault
         thread_key, body = self._expand_thread(data, headers)
-        validate.messages_body(body)
+        entries = fallbacks.chain(body, headers)
+        validate.messages_body({k: v for k, v in body.items() if k != "fallbacks"})
         self._check_features(body)
         self.requests.append(body)
-        timing, message = self._answer(body, rng)
+        timing, message = fallbacks.serve(body, entries, lambda b: self._answer(b, rng),
+                                          lambda b: (validate.messages_body(b), self._check_features(b)))
         if thread_key is not None:
             self._store_thread(thread_key, body, message)
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)
