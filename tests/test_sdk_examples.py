@@ -47,19 +47,21 @@ def no_latency():
         yield
 
 
-@pytest.fixture(params=["in-process", "http"])
-def transport(request):
-    sim = Simulator(seed=0)
-    if request.param == "in-process":
-        yield ("in-process", sim, None)
-        return
-    server = SimServer(sim)
+@pytest.fixture(scope="module")
+def http_server():
+    """One loopback server for the module (shutting one down waits half a second)."""
+    server = SimServer(Simulator(seed=0))
     server.start_in_background()
-    try:
-        yield ("http", sim, server.url)
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(params=["in-process", "http"])
+def transport(request, http_server):
+    if request.param == "in-process":
+        return ("in-process", Simulator(seed=0), None)
+    return ("http", http_server.simulator, http_server.url)
 
 
 @pytest.fixture
