@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from . import models_api, server_tools, structured, thinking, validate
+from . import fallbacks, models_api, server_tools, structured, thinking, validate
 from .errors import APIError, invalid
 from .faults import Faults, RateLimiter, RateLimits, stream_error_event
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
@@ -308,11 +308,23 @@ class Simulator:
         if limited is not None:
             raise self._retry_headers(limited, float(limited.headers["retry-after"]))
         thread_key, body = self._expand_thread(data, headers)
-        match = self._prefix.lookup(body)
-        validate.messages_body(body, checked_prefix=match.reuse if match else 0)
+        entries = fallbacks.chain(body, headers)
+        primary = {k: v for k, v in body.items() if k != "fallbacks"} if "fallbacks" in body else body
+        match = self._prefix.lookup(primary)
+        validate.messages_body(primary, checked_prefix=match.reuse if match else 0)
         self._check_features(body)
         self.requests.append(body)
-        timing, message = self._answer(body, rng, match, len(raw))
+        first = [True]
+
+        def answer(b: dict[str, Any]) -> tuple[Timing, dict[str, Any]]:
+            # the request as sent reuses the prefix memo; a fallback attempt (another model) is accounted afresh
+            if first[0]:
+                first[0] = False
+                return self._answer(b, rng, match, len(raw))
+            return self._answer(b, rng)
+
+        timing, message = fallbacks.serve(body, entries, answer,
+                                          lambda b: (validate.messages_body(b), self._check_features(b)))
         if thread_key is not None:
             self._store_thread(thread_key, body, message)
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)

@@ -99,7 +99,8 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     result_text = "; ".join(text_of(b.get("content", "")) for b in last_results)
     any_error = any(b.get("is_error") for b in last_results)
 
-    scenario = next((s for s in scenarios if s.match.matches(user=user, system=system, tools=set(tools))), None)
+    scenario = next((s for s in scenarios if s.match.matches(user=user, system=system, tools=set(tools),
+                                                                  model=str(model))), None)
     if scenario is not None:
         turn = scenario.turn(turn_index)
         if any_error and turn.if_error is not None:
@@ -139,10 +140,16 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     # Server tools run inside this reply.
     outcome = server_tools.Outcome()
     pages = (*server_tools.corpus(), *(scenario.corpus if scenario else ()))
-    if "web_search" in server and turn.web_search:
-        server_tools.run_searches(turn.web_search, server["web_search"], pages, new_id, outcome)
-    if "web_fetch" in server and turn.web_fetch:
-        server_tools.run_fetches(turn.web_fetch, server["web_fetch"], pages, new_id, outcome)
+    searches = list(turn.web_search) if "web_search" in server else []
+    fetches = list(turn.web_fetch) if "web_fetch" in server else []
+    over_limit = len(searches) + len(fetches) > server_tools.MAX_ITERATIONS
+    if over_limit:  # the API pauses a turn whose server-tool loop runs too long: pause_turn, continue later
+        searches = searches[: server_tools.MAX_ITERATIONS]
+        fetches = fetches[: server_tools.MAX_ITERATIONS - len(searches)]
+    if searches:
+        server_tools.run_searches(searches, server["web_search"], pages, new_id, outcome)
+    if fetches:
+        server_tools.run_fetches(fetches, server["web_fetch"], pages, new_id, outcome)
     needs_loading = [c.name for c in calls if c.name in deferred]
     if needs_loading:
         server_tools.run_tool_search(needs_loading, server["tool_search"], new_id, outcome)
@@ -162,7 +169,9 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     if not text and not calls and not outcome.blocks:
         text = f"{SIMULATED_NOTE} I have nothing to add."
 
-    stop_reason = turn.stop_reason or ("tool_use" if calls else "end_turn")
+    if over_limit:
+        text, calls = "", []
+    stop_reason = "pause_turn" if over_limit else turn.stop_reason or ("tool_use" if calls else "end_turn")
     stop_sequence = None
     for seq in body.get("stop_sequences") or []:
         pos = text.find(seq)

@@ -95,6 +95,12 @@ def _mark_ttft(result: SimResponse) -> None:
 
 def _response(result: SimResponse, request: httpx2.Request, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
               | None) -> httpx2.Response:
+    seconds = result.headers.get("x-agentkit-simulated-seconds")
+    span = trace.get_current_span()
+    if seconds is not None and span.is_recording():
+        # The call's simulated duration, so a trace can report model time exactly rather than as wall time / scale
+        # (which includes the SDK's and the simulator's own real overhead, x 1/scale).
+        span.set_attribute("agentkit.sim.seconds", float(seconds))
     if stream is not None:
         return httpx2.Response(result.status, headers=result.headers, stream=stream, request=request)
     return httpx2.Response(result.status, headers=result.headers, content=result.body, request=request)
