@@ -16,11 +16,14 @@ Where each component comes from (seconds are simulated offline, real live):
 ==========================  ==========================================================
 request_serialization       model span start -> the request reaching the API (the
                             simulator's ``agentkit.sim.request_received`` event):
-                            building and encoding the HTTP request, client middleware
-time_to_first_token         request reached -> first token (the SDK's
-                            ``gen_ai.response.time_to_first_chunk`` when streaming,
-                            the simulator's TTFT otherwise)
-generation                  first token -> end of the model span (output tokens x TPOT)
+                            building and encoding the HTTP request, client middleware;
+                            plus, offline, the reply fully arrived -> span end (decoding it)
+time_to_first_token         request reached -> first token (the simulator's TTFT offline;
+                            live, the SDK's ``gen_ai.response.time_to_first_chunk``
+                            when streaming)
+generation                  first token -> last token (output tokens x TPOT; offline the
+                            simulator's duration of the reply, so TTFT + generation is
+                            exactly the simulated model time)
 tool_execution              ``execute_tool`` spans (concurrent calls count once)
 context_injection           the agent's ``agentkit.request_built`` events (each carries
                             how long building the next request took)
@@ -109,6 +112,7 @@ COMPONENT_ATTRIBUTE = "agentkit.latency.component"
 #: The simulator's event and attribute on the SDK's span (see agentkit.sim.transport).
 RECEIVED_EVENT = "agentkit.sim.request_received"
 SIM_TTFT_ATTRIBUTE = "agentkit.sim.ttft_s"
+SIM_SECONDS_ATTRIBUTE = "agentkit.sim.seconds"
 
 #: How percentiles are computed: linear interpolation between the closest ranks
 #: (NumPy's default "linear" method, Hyndman & Fan type 7, also pandas' quantile default).
@@ -177,22 +181,33 @@ class _Clock:
 
 
 def _model_phases(span: ReadableSpan, clock: _Clock) -> tuple[list[tuple[float, float, str]], bool]:
-    """A model span cut into serialisation, TTFT and generation; and whether TTFT came from a streamed chunk."""
+    """A model span cut into serialisation, TTFT, generation and decoding; and whether it was streamed.
+
+    Offline the simulator records when the request arrived (an event), the reply's TTFT and its whole duration
+    (`agentkit.sim.ttft_s`, `agentkit.sim.seconds`, simulated seconds), so TTFT and generation are exact and the
+    SDK's own work before and after (encoding the request, middleware, decoding the reply) is serialisation.
+    Live, TTFT comes from the SDK's first streamed chunk, and without streaming it cannot be told apart.
+    """
     start, end = clock.interval(span)
     received = [e.timestamp for e in span.events if e.name == RECEIVED_EVENT]
     sent = min(max(clock.at(received[-1]), start), end) if received else start  # the last attempt's request
     attrs = span.attributes or {}
     first_chunk = attrs.get("gen_ai.response.time_to_first_chunk")
     sim_ttft = attrs.get(SIM_TTFT_ATTRIBUTE)
+    sim_total = attrs.get(SIM_SECONDS_ATTRIBUTE)
     streamed = isinstance(first_chunk, (int, float))
-    if isinstance(first_chunk, (int, float)):
-        first = start + float(first_chunk) / clock.scale  # the SDK measures it from the span's start, in real seconds
-    elif isinstance(sim_ttft, (int, float)):
+    done = end
+    if isinstance(sim_ttft, (int, float)):
         first = sent + float(sim_ttft)  # already simulated seconds
+        if isinstance(sim_total, (int, float)):
+            done = min(sent + float(sim_total), end)
+    elif isinstance(first_chunk, (int, float)):
+        first = start + float(first_chunk) / clock.scale  # the SDK measures it from the span's start, in real seconds
     else:
         first = sent  # live and not streamed: no way to split TTFT from generation; all of it counts as generation
-    first = min(max(first, sent), end)
-    phases = [(start, sent, "request_serialization"), (sent, first, "time_to_first_token"), (first, end, "generation")]
+    first = min(max(first, sent), done)
+    phases = [(start, sent, "request_serialization"), (sent, first, "time_to_first_token"),
+              (first, done, "generation"), (done, end, "request_serialization")]
     return [p for p in phases if p[1] > p[0]], streamed
 
 

@@ -59,7 +59,7 @@ def test_the_slow_agent_breaks_down_as_the_course_tells_it(before_after):
     # 8.2 s = 2.1 inference + 4.8 tools + 0.6 serialisation + 0.7 framework (real overhead only adds time).
     assert 7.6 < med["wall_s"] < 13.5, med
     assert 4.6 < med["tool_execution"] < 6.5, med
-    assert 1.9 < med["inference_s"] < 4.0, med
+    assert 1.9 < med["inference_s"] < 2.5, med  # the simulator's own seconds: no real overhead in them
     assert 0.55 < med["request_serialization"] < 1.5, med
     assert 0.65 < med["framework_overhead"] < 1.6, med
     assert med["tool_execution"] == max(med[c] for c in latency.COMPONENTS)
@@ -72,7 +72,7 @@ def test_async_calls_and_a_ttl_cache_cut_the_tools_and_leave_inference_alone(bef
     b, a = latency.breakdowns(before).median(), latency.breakdowns(after).median()
     assert 0.9 < a["tool_execution"] < 2.2, a
     assert a["tool_execution"] < 0.4 * b["tool_execution"]
-    assert a["inference_s"] == pytest.approx(b["inference_s"], rel=0.3)
+    assert a["inference_s"] == pytest.approx(b["inference_s"], rel=0.1)
     saved = b["wall_s"] - a["wall_s"]
     assert saved == pytest.approx(b["tool_execution"] - a["tool_execution"], rel=0.3)
     # Same answers: the fix is in the tools, not in what the agent says.

@@ -100,6 +100,17 @@ def test_each_component_is_measured_from_its_spans_and_events():
         b["latency"]
 
 
+def test_with_the_simulators_duration_inference_is_exact_and_decoding_is_serialisation():
+    b = Builder()
+    b.span("chat m", 0.0, 2.0, events=[(latency.RECEIVED_EVENT, 0.2, {})],
+           **{"gen_ai.operation.name": "chat", latency.SIM_TTFT_ATTRIBUTE: 0.3, latency.SIM_SECONDS_ATTRIBUTE: 1.0})
+    br = latency.breakdown(b.trace())
+    assert br["time_to_first_token"] == pytest.approx(0.3)
+    assert br["generation"] == pytest.approx(0.7)
+    assert br.inference_s == pytest.approx(1.0)  # exactly the simulated model time
+    assert br["request_serialization"] == pytest.approx(0.2 + 0.8)  # encoding before, decoding after
+
+
 def test_concurrent_tools_count_once_and_a_hook_inside_a_tool_counts_as_framework():
     b = Builder()
     b.tool("a", 0.0, 1.0)
