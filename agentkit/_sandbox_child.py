@@ -261,7 +261,7 @@ def install_guards(allowed: set[str], workdir: str, read_dirs: list[str], blocke
             raise SandboxImportError(message, name=name)
         return real_import(name, globals, locals, fromlist, level)
 
-    builtins.__import__ = guarded_import  # type: ignore[assignment]
+    builtins.__import__ = guarded_import
     sys.addaudithook(hook)
     return on
 
@@ -393,8 +393,8 @@ def main() -> None:
     sys.addaudithook(_observe)
     guards_on = install_guards(allowed, workdir, config["read_dirs"], blocked, config["data_dirs"]) if config["guards"] else [False]
 
-    sys.stdout = _CappedWriter(sys.stdout, config["max_output_chars"], "stdout")  # type: ignore[assignment]
-    sys.stderr = _CappedWriter(sys.stderr, config["max_output_chars"], "stderr")  # type: ignore[assignment]
+    sys.stdout = _CappedWriter(sys.stdout, config["max_output_chars"], "stdout")
+    sys.stderr = _CappedWriter(sys.stderr, config["max_output_chars"], "stderr")
     code: str = config["code"]
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
     # The code runs as module __main__, registered in sys.modules like a script's, so library code that

@@ -37,9 +37,11 @@ import anthropic
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from agentkit.models import DEFAULT_MODEL
 from agentkit.pricing import cost_of
+from agentkit.redact import redact
 from agentkit.tools import Tool, ToolOutput, as_tool, canonical_json, unknown_tool_output
 
 __all__ = ["Agent", "RunResult", "Step", "StopReason", "ToolCall", "Usage", "CURRENT_STEP", "HOOK_EVENTS"]
@@ -437,16 +439,16 @@ class Agent:
             self._fire("tool_start", step, call)
         if not traced:  # the agent span is not recording (no TracerProvider, or sampled out): no tool spans
             return self.tools.get(call.name), None
-        attributes = {
+        attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": call.name,
             "gen_ai.tool.call.id": call.id,
             "gen_ai.tool.type": "function",
             "agentkit.step": step.index,
         }
-        redact = _redactor()
-        if redact is not None:  # arguments may hold personal data: only ever recorded redacted
-            attributes["gen_ai.tool.call.arguments"] = _ARGS_JSON.encode(redact(call.input))
+        mask = _REDACT
+        if mask is not None:  # arguments may hold personal data: only ever recorded redacted
+            attributes["gen_ai.tool.call.arguments"] = _ARGS_JSON.encode(mask(call.input))
         return self.tools.get(call.name), _tracer.start_span(f"execute_tool {call.name}", attributes=attributes)
 
     def _end_tool(self, step: Step, call: ToolCall, out: ToolOutput, started: float, span: Any) -> None:
@@ -455,9 +457,9 @@ class Agent:
         if span is not None:
             if out.is_error:
                 # the error text can quote what the tool was given (a key, an e-mail): redacted like the arguments
-                redact = _redactor()
+                mask = _REDACT
                 summary = _first_line(out.content)
-                span.set_status(Status(StatusCode.ERROR, redact(summary) if redact is not None else out.error_type or "error"))
+                span.set_status(Status(StatusCode.ERROR, mask(summary) if mask is not None else out.error_type or "error"))
                 span.set_attribute("error.type", out.error_type or "tool_error")
             span.end()
         if "tool_end" in self._hooks:
@@ -664,15 +666,5 @@ def _first_line(content: Any) -> str:
 
 
 _ARGS_JSON = json.JSONEncoder(default=str)  # built once; json.dumps(default=...) builds one per call
-_REDACT: Any = None  # resolved on first use: agentkit.redact.redact, or False if it does not exist
-
-
-def _redactor() -> Callable[[Any], Any] | None:
-    global _REDACT
-    if _REDACT is None:
-        try:
-            from agentkit.redact import redact
-        except ImportError:
-            redact = False  # no redaction available: never record raw arguments
-        _REDACT = redact
-    return _REDACT or None
+#: What masks secrets and personal data before a span records them; None records no tool arguments at all.
+_REDACT: Callable[[Any], Any] | None = redact

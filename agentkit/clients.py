@@ -111,10 +111,13 @@ def _make(sync: bool, live: bool | None, scenarios: Iterable[Any], seed: int, fa
         return sdk_class(**kwargs)
     sim = _simulator(simulator, scenarios, seed, faults)
     _warm_up()
-    http_client = httpx2.Client(transport=SimTransport(sim)) if sync else \
-        httpx2.AsyncClient(transport=AsyncSimTransport(sim))
-    c = sdk_class(api_key=SIMULATED_API_KEY, http_client=http_client, **kwargs)
-    c._agentkit_simulator = sim  # read by agentkit.sim.simulator_of
+    c: anthropic.Anthropic | anthropic.AsyncAnthropic
+    if sync:
+        c = anthropic.Anthropic(api_key=SIMULATED_API_KEY, http_client=httpx2.Client(transport=SimTransport(sim)), **kwargs)
+    else:
+        c = anthropic.AsyncAnthropic(api_key=SIMULATED_API_KEY,
+                                     http_client=httpx2.AsyncClient(transport=AsyncSimTransport(sim)), **kwargs)
+    setattr(c, "_agentkit_simulator", sim)  # an attribute the SDK class does not declare; read by agentkit.sim.simulator_of
     return c
 
 

@@ -517,8 +517,9 @@ class Trace:
         for s in self._ready():
             for event in s.events:
                 attrs = event.attributes or {}
-                if event.name == "agentkit.step" and isinstance(attrs.get("agentkit.step"), int):
-                    out[int(attrs["agentkit.step"])] = str(attrs.get("agentkit.decision", ""))
+                step = attrs.get("agentkit.step")
+                if event.name == "agentkit.step" and isinstance(step, int):
+                    out[step] = str(attrs.get("agentkit.decision", ""))
         return out
 
     # -- text ------------------------------------------------------------------
@@ -532,14 +533,14 @@ class Trace:
         for span, depth in spans:
             start, end = self._interval(span)
             attrs = span.attributes or {}
-            bits = [f"step={attrs['agentkit.step']}"] if "agentkit.step" in attrs else []
+            bits = [f"step={attrs['agentkit.step']!s}"] if "agentkit.step" in attrs else []
             kind = span_kind(span)
             if kind == "agent":
                 bits += [f"model={attrs.get('gen_ai.request.model', '?')}"]
                 if "agentkit.steps" in attrs:
-                    bits.append(f"steps={attrs['agentkit.steps']}")
+                    bits.append(f"steps={attrs['agentkit.steps']!s}")
                 if "agentkit.stop_reason" in attrs:
-                    bits.append(f"stop={attrs['agentkit.stop_reason']}")
+                    bits.append(f"stop={attrs['agentkit.stop_reason']!s}")
             if kind in ("agent", "model"):
                 tokens_in = _int_attr(attrs, "gen_ai.usage.input_tokens")
                 if tokens_in is not None:
@@ -555,7 +556,7 @@ class Trace:
                 if isinstance(ttft, (int, float)):
                     bits.append(f"ttft={ttft / self.time_scale:.2f}{unit.split()[0]}")
             if kind == "tool" and "gen_ai.tool.call.id" in attrs:
-                bits.append(f"call={attrs['gen_ai.tool.call.id']}")
+                bits.append(f"call={attrs['gen_ai.tool.call.id']!s}")
             if span.status.status_code is StatusCode.ERROR:
                 bits.append(f"ERROR {attrs.get('error.type') or span.status.description or ''}".rstrip())
             if span.end_time is None:
@@ -655,16 +656,16 @@ class Trace:
                 )
         return pd.DataFrame(rows, columns=["step", "decision", "finish_reasons", "at"])
 
-    def seconds_by_step(self) -> dict[int, float]:
+    def seconds_by_step(self) -> dict[int | None, float]:
         """Seconds of model and tool spans per agent step (`agentkit.step`), summed: which step was slow.
 
         Concurrent tool calls each count in full here (a sum of span durations, not wall clock);
-        `summary()` has the wall-clock view.
+        `summary()` has the wall-clock view. Spans outside any step are summed under None.
         """
-        out: dict[int, float] = {}
+        out: dict[int | None, float] = {}
         for span in self._ready():
             if span_kind(span) in ("model", "tool"):
-                step = span.attributes.get("agentkit.step")
+                step = _int_attr(span.attributes or {}, "agentkit.step")
                 start, end = self._interval(span)
                 out[step] = out.get(step, 0.0) + (end - start)
         return out
@@ -719,6 +720,7 @@ class Trace:
         are hatched in red. Returns the matplotlib Figure (shown by Jupyter).
         """
         import matplotlib.pyplot as plt
+        from matplotlib.artist import Artist
         from matplotlib.patches import Patch
 
         ordered = self._tree_order()
@@ -757,7 +759,7 @@ class Trace:
         for _, event in steps.iterrows():
             ax.axvline(event["at"], color="#999999", linewidth=0.6, linestyle=":", zorder=0)
         kinds_present = [k for k in ("agent", "model", "tool", "other") if any(span_kind(s) == k for s, _ in ordered)]
-        handles = [Patch(color=_COLOURS[k], label=_LEGEND[k]) for k in kinds_present]
+        handles: list[Artist] = [Patch(color=_COLOURS[k], label=_LEGEND[k]) for k in kinds_present]
         if any(s.status.status_code is StatusCode.ERROR for s, _ in ordered):
             handles.append(Patch(facecolor="white", edgecolor="#c0392b", hatch="///", label="error"))
         if len(steps):
@@ -835,9 +837,10 @@ def genai_attribute_names() -> tuple[frozenset[str], dict[str, str]]:
         name = node.value.value
         if not (isinstance(name, str) and name.startswith("gen_ai.")):
             continue
+        following = body[i + 1] if i + 1 < len(body) else None
         doc = ""
-        if i + 1 < len(body) and isinstance(body[i + 1], ast.Expr) and isinstance(body[i + 1].value, ast.Constant):
-            doc = str(body[i + 1].value.value).strip()
+        if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+            doc = str(following.value.value).strip()
         if "Removed" in doc:
             retired[name] = "removed, no replacement"
         elif "Replaced by `" in doc:

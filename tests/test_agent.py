@@ -338,7 +338,7 @@ def test_spans_follow_the_genai_contract(spans):
 
 
 def test_no_arguments_recorded_without_a_redactor(spans, monkeypatch):
-    monkeypatch.setattr(agent_module, "_REDACT", False)
+    monkeypatch.setattr(agent_module, "_REDACT", None)
     client = FakeClient([reply("", [("get_current_time", {"timezone": "UTC"})]), reply("ok")])
     Agent(client, tools=[get_current_time]).run("time")
     (tool_span,) = [s for s in spans.get_finished_spans() if s.name.startswith("execute_tool")]

@@ -50,11 +50,11 @@ def course_map(root: Path | None = None) -> list[Entry]:
     root = root or course_dir()
     quizzes = {p.stem for p in (root / "quizzes").glob("*.yaml")}
     entries: list[Entry] = []
-    for nb in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        number = nb.name[:2]
-        quiz = f"foundations_{number}"
-        entries.append(Entry("Foundations", _title(nb), nb.relative_to(root).as_posix(),
-                             quiz if quiz in quizzes else None, None))
+    for foundation in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        number = foundation.name[:2]
+        bank = f"foundations_{number}"
+        entries.append(Entry("Foundations", _title(foundation), foundation.relative_to(root).as_posix(),
+                             bank if bank in quizzes else None, None))
     lessons = {re.match(r"m1_(l\d)_", p.name).group(1): p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # type: ignore[union-attr]
     labs = {p.name.split("_")[0]: p for p in (root / "labs").glob("l[0-9]_*.ipynb")}
     for k in sorted(set(lessons) | set(labs)):

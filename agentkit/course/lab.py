@@ -35,7 +35,7 @@ import signal
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
 
 from agentkit.course.errors import LearnerError
 from agentkit.course.paths import find_course_dir, is_reference_run, lab_sources_dir
@@ -234,7 +234,7 @@ def as_number(answer: Any, what: str = "your answer") -> float:
         try:
             value = float(answer)
         except OverflowError:
-            raise AnswerError(f"{what} is a whole number with {len(str(int(answer)))} digits, far too large "
+            raise AnswerError(f"{what} is a whole number with {len(str(math.trunc(answer)))} digits, far too large "
                               "for anything this task asks; check the calculation.") from None
         if not math.isfinite(value):
             raise AnswerError(f"{what} is {value}, which is not a finite number; a calculation probably divided "
@@ -392,7 +392,7 @@ class CheckTimeout(BaseException):
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float):  # type: ignore[no-untyped-def]
+def time_limit(seconds: float) -> Iterator[None]:
     """Stop the block after `seconds` of real time by raising `CheckTimeout` in it.
 
     A kernel runs cells on its main thread, where a timer signal can interrupt even

@@ -284,7 +284,7 @@ def _check(schema: dict[str, Any], data: Any, where: str) -> None:
         import jsonschema
 
         error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
-        raise QuizFormatError(f"{where}, {_schema_error(error) if error is not None else fast_error.message}") from None
+        raise QuizFormatError(f"{where}, {_schema_error(error) if error is not None else fast_error}") from None
 
 
 def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:

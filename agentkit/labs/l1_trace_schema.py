@@ -28,9 +28,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace as otel_trace
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Status, StatusCode
 
 from agentkit import sim
@@ -249,8 +250,9 @@ def check_naming(answer: Any) -> Verdict:
     if hooks.problems:
         return wrong("span_name must return a non-empty string for every span; " + "; ".join(hooks.problems[:3]) + ".")
     spans = [s for s in run.trace.spans if "agentkit.lab.kind" in (s.attributes or {})]
-    facts = [(s.name, s.attributes["agentkit.lab.kind"], s.attributes["agentkit.lab.step"],
-              s.attributes["agentkit.lab.tool"] or None) for s in spans]
+    facts: list[tuple[str, str, int, str | None]] = [
+        (s.name, str(_attrs(s)["agentkit.lab.kind"]), _step_of(_attrs(s), "agentkit.lab.step"),
+         str(_attrs(s)["agentkit.lab.tool"]) or None) for s in spans]
     steps = sorted({step for _, kind, step, _ in facts if kind == "step"})
     problems: list[str] = []
 
@@ -352,30 +354,44 @@ class _SpanView:
         return getattr(self._span, name)
 
 
+def _attrs(span: Any) -> Mapping[str, Any]:
+    """A span's attributes; `span` is a finished span or, inside `check_attributes`, a `_SpanView` of one
+    (so reads go through `.get` and are logged)."""
+    return span.attributes or {}
+
+
+def _step_of(attributes: Mapping[str, Any], name: str = "agentkit.step") -> int:
+    """The step number the agent (or the lab's hooks) stamped on a span; every span the checks read has one."""
+    step = attributes.get(name)
+    if not isinstance(step, int):
+        raise TypeError(f"a span the lab reads has {name}={step!r}, not a step number: a bug in the lab")
+    return step
+
+
 def _seconds(span: Any) -> float:
     return ((span.end_time or 0) - (span.start_time or 0)) / 1e9
 
 
-def _ttft(trace: Trace) -> list[float]:
+def _ttft(trace: Trace) -> list[float | None]:
     """Time to first token per model call (Lesson 3's TTFT / TPOT split)."""
-    return [s.attributes.get("gen_ai.response.time_to_first_chunk") for s in trace.select(kind="model")]
+    return [_attrs(s).get("gen_ai.response.time_to_first_chunk") for s in trace.select(kind="model")]
 
 
-def _model_time_by_decision(trace: Trace) -> dict[str, float]:
+def _model_time_by_decision(trace: Trace) -> dict[str | None, float]:
     """Model seconds on steps that called tools vs steps that answered: answers are longer, so slower."""
-    out: dict[str, float] = {}
+    out: dict[str | None, float] = {}
     for span in trace.select(kind="model"):
-        reason = span.attributes.get("anthropic.message.stop_reason")
+        reason = _attrs(span).get("anthropic.message.stop_reason")
         out[reason] = out.get(reason, 0.0) + _seconds(span)
     return out
 
 
-def _retrieval_by_collection(trace: Trace) -> dict[str, float]:
+def _retrieval_by_collection(trace: Trace) -> dict[str | None, float]:
     """Seconds per vector-store collection: which collection is slow (the 47-second case)."""
-    out: dict[str, float] = {}
+    out: dict[str | None, float] = {}
     for span in trace.spans:
-        if span.attributes.get("db.system.name") is not None:
-            collection = span.attributes.get("db.collection.name")
+        if _attrs(span).get("db.system.name") is not None:
+            collection = _attrs(span).get("db.collection.name")
             out[collection] = out.get(collection, 0.0) + _seconds(span)
     return out
 
@@ -384,7 +400,7 @@ def _errors_by_type(trace: Trace) -> dict[str, int]:
     """How many spans failed, by error type (retries and fallbacks cost time; Lesson 4)."""
     out: dict[str, int] = {}
     for span in trace.spans:
-        kind = span.attributes.get("error.type")
+        kind = _attrs(span).get("error.type")
         if kind is not None:
             out[kind] = out.get(kind, 0) + 1
     return out
@@ -423,7 +439,9 @@ def needed_attributes() -> dict[str, dict[str, tuple[str, ...]]]:
     needed: dict[str, dict[str, list[str]]] = {g: {} for g in MENU}
     for name, analysis in ANALYSIS.items():
         log: set[tuple[int, str]] = set()
-        analysis(Trace([_SpanView(s, log) for s in trace.spans], time_scale=trace.time_scale))
+        # A _SpanView stands in for the span it wraps (attribute reads logged, all else delegated), hence the cast.
+        views = [cast(ReadableSpan, _SpanView(s, log)) for s in trace.spans]
+        analysis(Trace(views, time_scale=trace.time_scale))
         for span_id, key in log:
             group = groups.get(span_id)
             # A read counts even where the span lacks the attribute (error.type on a call that did not
@@ -477,7 +495,7 @@ def check_finish_kind(answer: Any) -> Verdict:
                  for row in run.trace.steps().itertuples()}
         for span in run.trace.select(kind="model"):
             attributes = span.attributes or {}
-            step = attributes.get("agentkit.step")
+            step = _step_of(attributes)
             got, error = call_learner_code(fn, MappingProxyType(dict(attributes)))
             where = f"the model span of step {step} ({'cut-off run' if run is _cutoff_run() else 'main run'})"
             if error is not None:

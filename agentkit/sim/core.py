@@ -323,8 +323,11 @@ class Simulator:
                 return self._answer(b, rng, match, len(raw))
             return self._answer(b, rng)
 
-        timing, message = fallbacks.serve(body, entries, answer,
-                                          lambda b: (validate.messages_body(b), self._check_features(b)))
+        def check(b: dict[str, Any]) -> None:
+            validate.messages_body(b)
+            self._check_features(b)
+
+        timing, message = fallbacks.serve(body, entries, answer, check)
         if thread_key is not None:
             self._store_thread(thread_key, body, message)
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)

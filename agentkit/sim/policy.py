@@ -127,7 +127,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         if choice.get("type") == "tool":  # a named tool is the only one the model may call
             calls = [c for c in calls if c.name == choice.get("name")]
         if choice.get("type") in ("any", "tool") and not calls:
-            name = choice.get("name") if choice.get("type") == "tool" else _best_tool(user, tools) or next(iter(tools))
+            name = choice["name"] if choice.get("type") == "tool" else _best_tool(user, tools) or next(iter(tools))
             calls = [ToolCall(name=name, input=_sample_input(tools[name].get("input_schema") or {}, user))]
     if choice.get("disable_parallel_tool_use"):
         calls = calls[:1]
