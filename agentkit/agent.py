@@ -42,12 +42,10 @@ from opentelemetry.util.types import AttributeValue
 from agentkit.models import DEFAULT_MODEL
 from agentkit.pricing import cost_of
 from agentkit.redact import redact
+from agentkit.trace_context import CURRENT_STEP  # the step number while a step runs; tracing stamps it on spans
 from agentkit.tools import Tool, ToolOutput, as_tool, canonical_json, unknown_tool_output
 
 __all__ = ["Agent", "RunResult", "Step", "StopReason", "ToolCall", "Usage", "CURRENT_STEP", "HOOK_EVENTS"]
-
-#: The step number (1-based) while a step runs, else 0. Tracing reads it to stamp spans.
-CURRENT_STEP: contextvars.ContextVar[int] = contextvars.ContextVar("agentkit.step", default=0)
 
 _tracer = trace.get_tracer("agentkit")  # a proxy: picks up a TracerProvider set later
 

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
 
+from agentkit.trace_context import SIM_RECEIVED_EVENT, SIM_SECONDS_ATTRIBUTE, SIM_TTFT_ATTRIBUTE
 from agentkit.tracing import Trace, capture, span_kind
 
 if TYPE_CHECKING:
@@ -110,9 +111,7 @@ COMPONENT_LABELS: dict[str, str] = {
 #: Span attribute a span can carry to say which component its time belongs to.
 COMPONENT_ATTRIBUTE = "agentkit.latency.component"
 #: The simulator's event and attribute on the SDK's span (see agentkit.sim.transport).
-RECEIVED_EVENT = "agentkit.sim.request_received"
-SIM_TTFT_ATTRIBUTE = "agentkit.sim.ttft_s"
-SIM_SECONDS_ATTRIBUTE = "agentkit.sim.seconds"
+RECEIVED_EVENT = SIM_RECEIVED_EVENT
 
 #: How percentiles are computed: linear interpolation between the closest ranks
 #: (NumPy's default "linear" method, Hyndman & Fan type 7, also pandas' quantile default).

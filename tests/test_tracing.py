@@ -80,7 +80,7 @@ def test_setup_is_idempotent_and_registers_the_global_provider() -> None:
     assert setup_tracing() is first
     assert isinstance(first, TracerProvider)
     assert otel_trace.get_tracer_provider() is first
-    hubs = [p for p in first._active_span_processor._span_processors if isinstance(p, tracing._Hub)]
+    hubs = [p for p in first._active_span_processor._span_processors if isinstance(p, tracing.setup._Hub)]
     assert len(hubs) == 1  # calling again adds nothing
 
 
@@ -254,8 +254,8 @@ def test_summary_uses_unions_of_intervals_and_time_scale() -> None:
 
 
 def test_union_length() -> None:
-    assert tracing._union_length([]) == 0
-    assert tracing._union_length([(0, 1), (0.5, 2), (3, 4), (3.5, 3.7)]) == pytest.approx(3)
+    assert tracing.union_length([]) == 0
+    assert tracing.union_length([(0, 1), (0.5, 2), (3, 4), (3.5, 3.7)]) == pytest.approx(3)
 
 
 def test_dataframe_has_one_row_per_span_in_tree_order() -> None:

@@ -17,6 +17,14 @@ from typing import AsyncIterator, Iterator
 import httpx2
 from opentelemetry import trace
 
+from agentkit.trace_context import (
+    SIM_RECEIVED_EVENT,
+    SIM_SECONDS_ATTRIBUTE,
+    SIM_TIME_SCALE_ATTRIBUTE,
+    SIM_TTFT_ATTRIBUTE,
+    SIMULATED_ATTRIBUTE,
+)
+
 from .core import SimResponse, Simulator
 
 
@@ -68,9 +76,9 @@ class _AsyncChunks(httpx2.AsyncByteStream):
 
 
 #: event on the SDK's span when the request reaches the simulated API (the end of request serialisation)
-RECEIVED_EVENT = "agentkit.sim.request_received"
+RECEIVED_EVENT = SIM_RECEIVED_EVENT
 #: attribute on the SDK's span: the simulated time to first token of the reply, in simulated seconds
-TTFT_ATTRIBUTE = "agentkit.sim.ttft_s"
+TTFT_ATTRIBUTE = SIM_TTFT_ATTRIBUTE
 
 
 def _mark_span(simulator: Simulator) -> None:
@@ -80,8 +88,8 @@ def _mark_span(simulator: Simulator) -> None:
     own time."""
     span = trace.get_current_span()
     if span.is_recording():
-        span.set_attribute("agentkit.simulated", True)
-        span.set_attribute("agentkit.sim.time_scale", simulator.scale())
+        span.set_attribute(SIMULATED_ATTRIBUTE, True)
+        span.set_attribute(SIM_TIME_SCALE_ATTRIBUTE, simulator.scale())
         span.add_event(RECEIVED_EVENT)
 
 
@@ -100,7 +108,7 @@ def _response(result: SimResponse, request: httpx2.Request, stream: httpx2.SyncB
     if seconds is not None and span.is_recording():
         # The call's simulated duration, so a trace can report model time exactly rather than as wall time / scale
         # (which includes the SDK's and the simulator's own real overhead, x 1/scale).
-        span.set_attribute("agentkit.sim.seconds", float(seconds))
+        span.set_attribute(SIM_SECONDS_ATTRIBUTE, float(seconds))
     if stream is not None:
         return httpx2.Response(result.status, headers=result.headers, stream=stream, request=request)
     return httpx2.Response(result.status, headers=result.headers, content=result.body, request=request)
