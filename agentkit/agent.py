@@ -31,12 +31,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
+from collections.abc import Generator
+from contextvars import Token
 from typing import Any, Callable, Iterable
 
 import anthropic
+from anthropic.types import Message, ToolUseBlock
+from anthropic.types import Usage as MessageUsage
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from agentkit.models import DEFAULT_MODEL
@@ -89,7 +94,7 @@ class Usage:
     def total_tokens(self) -> int:
         return self.total_input_tokens + self.output_tokens
 
-    def add(self, usage: Any) -> None:
+    def add(self, usage: MessageUsage) -> None:
         self.input_tokens += usage.input_tokens or 0
         self.output_tokens += usage.output_tokens or 0
         self.cache_read_input_tokens += getattr(usage, "cache_read_input_tokens", None) or 0
@@ -116,7 +121,7 @@ class Step:
 
     index: int  # 1-based
     request: dict[str, Any]
-    response: Any = None  # the SDK's Message
+    response: Message | None = None  # the model's reply, once it came
     decision: str = ""  # tool_call | final_answer | clarification | refusal | max_tokens
     tool_calls: list[ToolCall] = field(default_factory=list)
     model_duration: float = 0.0  # seconds waiting for the model
@@ -126,6 +131,13 @@ class Step:
     def text(self) -> str:
         """The text the model wrote in this step (its visible reasoning, or the answer)."""
         return _text_of(self.response)
+
+    @property
+    def reply(self) -> Message:
+        """The model's reply. Every step of a finished run has one; only a `model_start` hook sees a step without."""
+        if self.response is None:
+            raise RuntimeError(f"step {self.index} has no reply yet: its model call has not returned")
+        return self.response
 
 
 @dataclass(slots=True)
@@ -151,7 +163,7 @@ class RunResult:
     def cost(self) -> float:
         """Cost in USD, priced per step with `agentkit.pricing.cost_of` (so cache-write
         TTLs and batch discounts in each response's usage count)."""
-        return sum(cost_of(self.model, step.response.usage) for step in self.steps)
+        return sum(cost_of(self.model, step.reply.usage) for step in self.steps)
 
     def transcript(self, width: int = 160) -> str:
         """The run as text, one block per step: what the model said (reason), the
@@ -163,7 +175,7 @@ class RunResult:
 
         lines = []
         for step in self.steps:
-            usage = step.response.usage
+            usage = step.reply.usage
             lines.append(f"step {step.index} · {step.decision} · {usage.input_tokens} in / {usage.output_tokens} out tokens")
             if step.text and step.decision == "tool_call":
                 lines.append(f"  reason:  {cut(step.text)}")
@@ -307,59 +319,33 @@ class Agent:
 
     def run(self, prompt: str | list[Any]) -> RunResult:
         """Run the loop until the model answers or a limit stops it."""
-        run = _Run(self, prompt)
-        with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
-            run.span, run.traced = span, span.is_recording()
-            for index in range(1, self.max_steps + 1):
-                if run.out_of_time():
-                    return run.finish(StopReason.DEADLINE)
-                token = CURRENT_STEP.set(index)
+        with _Run(self, prompt) as run:  # the invoke_agent span, the clock, the conversation
+            for step in run.steps():  # one step at a time, while no limit or deadline stops the run
                 try:
-                    step = run.start_step(index)  # build the request
-                    try:
-                        step.response = self._call_model(step.request, run.time_left())  # reason
-                    except anthropic.APIError as error:  # still failing after the SDK's retries
-                        return run.fail(error)
-                    stop = run.observe(step)  # read the reply: answer, tools, or a limit?
-                    if stop is None:
-                        step.tool_calls = self._run_tools(step, run.traced)  # act
-                        run.add_tool_results(step)  # observe: results go back in the next request
-                    run.end_step(step)
-                finally:
-                    CURRENT_STEP.reset(token)
-                if stop is not None:
-                    return run.finish(stop)
-            return run.finish(StopReason.MAX_STEPS)
+                    step.response = self._call_model(step.request, run.time_left())  # reason
+                except anthropic.APIError as error:  # still failing after the SDK's retries
+                    return run.fail(error)
+                if run.observe(step) is None:  # read the reply: an answer, or tools to run?
+                    step.tool_calls = self._run_tools(step, run.traced)  # act
+                    run.add_tool_results(step)  # observe: the results go back in the next request
+            return run.finish()
 
     async def arun(self, prompt: str | list[Any]) -> RunResult:
         """`run`, for an async client (``AsyncAnthropic`` / `agentkit.async_client()`) and async tools."""
-        run = _Run(self, prompt)
-        with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
-            run.span, run.traced = span, span.is_recording()
-            for index in range(1, self.max_steps + 1):
-                if run.out_of_time():
-                    return run.finish(StopReason.DEADLINE)
-                token = CURRENT_STEP.set(index)
+        with _Run(self, prompt) as run:
+            for step in run.steps():
                 try:
-                    step = run.start_step(index)
-                    try:
-                        step.response = await self._acall_model(step.request, run.time_left())
-                    except anthropic.APIError as error:
-                        return run.fail(error)
-                    stop = run.observe(step)
-                    if stop is None:
-                        step.tool_calls = await self._arun_tools(step, run.traced)
-                        run.add_tool_results(step)
-                    run.end_step(step)
-                finally:
-                    CURRENT_STEP.reset(token)
-                if stop is not None:
-                    return run.finish(stop)
-            return run.finish(StopReason.MAX_STEPS)
+                    step.response = await self._acall_model(step.request, run.time_left())
+                except anthropic.APIError as error:
+                    return run.fail(error)
+                if run.observe(step) is None:
+                    step.tool_calls = await self._arun_tools(step, run.traced)
+                    run.add_tool_results(step)
+            return run.finish()
 
     # -- calling the model ---------------------------------------------------------
 
-    def _call_model(self, params: dict[str, Any], time_left: float | None = None) -> Any:
+    def _call_model(self, params: dict[str, Any], time_left: float | None = None) -> Message:
         if time_left is not None:  # the SDK's per-request timeout: the call may not outlive the run's deadline
             params = {**params, "timeout": time_left}
         if self.stream:
@@ -368,7 +354,7 @@ class Agent:
                 return stream.get_final_message()
         return self.client.messages.create(**params)
 
-    async def _acall_model(self, params: dict[str, Any], time_left: float | None = None) -> Any:
+    async def _acall_model(self, params: dict[str, Any], time_left: float | None = None) -> Message:
         if time_left is not None:
             params = {**params, "timeout": time_left}
         if self.stream:
@@ -384,7 +370,7 @@ class Agent:
     # -- running tools --------------------------------------------------------------
 
     def _run_tools(self, step: Step, traced: bool) -> list[ToolCall]:
-        calls = _tool_calls_of(step.response)
+        calls = _tool_calls_of(step.reply)
         if len(calls) == 1:
             self._execute(step, calls[0], traced)
         else:
@@ -396,47 +382,26 @@ class Agent:
         return calls
 
     async def _arun_tools(self, step: Step, traced: bool) -> list[ToolCall]:
-        calls = _tool_calls_of(step.response)
+        calls = _tool_calls_of(step.reply)
         await asyncio.gather(*(self._aexecute(step, c, traced) for c in calls))  # tasks copy the context
         return calls
 
     def _execute(self, step: Step, call: ToolCall, traced: bool) -> None:
-        tool, span = self._start_tool(step, call, traced)
-        started = time.perf_counter()
-        if tool is None:
-            out = unknown_tool_output(call.name, list(self.tools))
-        elif span is None:
-            out = tool.invoke(call.input)
-        else:
-            # The tool's span is current while it runs, so spans the tool opens itself nest
-            # under it. (attach/detach directly: trace.use_span's generator costs more per call.)
-            token = otel_context.attach(trace.set_span_in_context(span))
-            try:
-                out = tool.invoke(call.input)
-            finally:
-                otel_context.detach(token)
-        self._end_tool(step, call, out, started, span)
+        with _ToolRun(self, step, call, traced) as run:  # the execute_tool span, hooks and timing
+            run.out = run.tool.invoke(call.input) if run.tool else self._unknown_tool(call)
 
     async def _aexecute(self, step: Step, call: ToolCall, traced: bool) -> None:
-        tool, span = self._start_tool(step, call, traced)
-        started = time.perf_counter()
-        if tool is None:
-            out = unknown_tool_output(call.name, list(self.tools))
-        elif span is None:
-            out = await tool.ainvoke(call.input)
-        else:
-            token = otel_context.attach(trace.set_span_in_context(span))
-            try:
-                out = await tool.ainvoke(call.input)
-            finally:
-                otel_context.detach(token)
-        self._end_tool(step, call, out, started, span)
+        with _ToolRun(self, step, call, traced) as run:
+            run.out = await run.tool.ainvoke(call.input) if run.tool else self._unknown_tool(call)
 
-    def _start_tool(self, step: Step, call: ToolCall, traced: bool) -> tuple[Tool | None, Any]:
+    def _unknown_tool(self, call: ToolCall) -> ToolOutput:
+        return unknown_tool_output(call.name, list(self.tools))
+
+    def _start_tool(self, step: Step, call: ToolCall, traced: bool) -> Span | None:
         if "tool_start" in self._hooks:
             self._fire("tool_start", step, call)
         if not traced:  # the agent span is not recording (no TracerProvider, or sampled out): no tool spans
-            return self.tools.get(call.name), None
+            return None
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": call.name,
@@ -447,9 +412,9 @@ class Agent:
         mask = _REDACT
         if mask is not None:  # arguments may hold personal data: only ever recorded redacted
             attributes["gen_ai.tool.call.arguments"] = _ARGS_JSON.encode(mask(call.input))
-        return self.tools.get(call.name), _tracer.start_span(f"execute_tool {call.name}", attributes=attributes)
+        return _tracer.start_span(f"execute_tool {call.name}", attributes=attributes)
 
-    def _end_tool(self, step: Step, call: ToolCall, out: ToolOutput, started: float, span: Any) -> None:
+    def _end_tool(self, step: Step, call: ToolCall, out: ToolOutput, started: float, span: Span | None) -> None:
         call.duration = time.perf_counter() - started
         call.output, call.is_error, call.error_type, call.cached = out.content, out.is_error, out.error_type, out.cached
         if span is not None:
@@ -487,9 +452,14 @@ class Agent:
 
 
 class _Run:
-    """The state of one run: conversation, steps, usage, repeat counts. Shared by `run` and `arun`."""
+    """The state of one run: conversation, steps, usage, repeat counts. Shared by `run` and `arun`.
 
-    __slots__ = ("agent", "messages", "steps", "usage", "cost", "span", "traced", "seen_calls", "started", "step_started")
+    A context manager: inside it the run's ``invoke_agent`` span is current; `steps()` hands out the
+    steps, each with `CURRENT_STEP` set, its request built and its timing and hooks around it.
+    """
+
+    __slots__ = ("agent", "messages", "steps_taken", "usage", "cost", "span", "traced", "seen_calls", "started",
+                 "step_started", "stop", "_span_cm", "_stepper")
 
     def __init__(self, agent: Agent, prompt: str | list[Any]) -> None:
         if isinstance(prompt, str):
@@ -500,20 +470,56 @@ class _Run:
             raise TypeError("run() takes a prompt string, or a non-empty list of messages to continue a conversation")
         self.agent = agent
         self.messages = messages
-        self.steps: list[Step] = []
+        self.steps_taken: list[Step] = []
         self.usage = Usage()
         self.cost = 0.0  # USD, only kept when there is a cost_budget
-        self.span: Any = None
+        self.span: Span = trace.INVALID_SPAN
         self.traced = False  # whether the agent span records: tool spans and step events only then
         self.seen_calls: dict[str, int] = {}
         self.started = self.step_started = time.perf_counter()
+        self.stop: StopReason | None = None  # why the run ends, once something has decided it
+        self._span_cm: Any = None
+        self._stepper: Generator[Step, None, None] | None = None
+
+    def __enter__(self) -> _Run:
+        self._span_cm = _tracer.start_as_current_span(f"invoke_agent {self.agent.name}",
+                                                      attributes=self.agent._span_attributes())
+        self.span = self._span_cm.__enter__()
+        self.traced = self.span.is_recording()
+        return self
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        if self._stepper is not None:  # a step left early (a return or an error inside it): reset CURRENT_STEP now
+            self._stepper.close()
+        return self._span_cm.__exit__(*exc)
+
+    def steps(self) -> Generator[Step, None, None]:
+        """The steps to take: up to max_steps, none after the deadline, none after one that stopped the run."""
+        self._stepper = self._steps()
+        return self._stepper
+
+    def _steps(self) -> Generator[Step, None, None]:
+        for index in range(1, self.agent.max_steps + 1):
+            if self.out_of_time():
+                self.stop = StopReason.DEADLINE
+                return
+            token = CURRENT_STEP.set(index)
+            try:
+                step = self.start_step(index)  # build the request
+                yield step  # the loop calls the model and runs the tools
+                self.end_step(step)
+            finally:
+                CURRENT_STEP.reset(token)
+            if self.stop is not None:
+                return
+        self.stop = StopReason.MAX_STEPS
 
     def start_step(self, index: int) -> Step:
         self.step_started = time.perf_counter()
         built = time.perf_counter_ns()
         # A shallow copy of the message list, so step.request shows exactly what was sent.
         step = Step(index, {**self.agent._base, "messages": list(self.messages)})
-        self.steps.append(step)
+        self.steps_taken.append(step)
         if self.traced:  # how long building the request took ("context injection" in the latency lesson)
             self.span.add_event("agentkit.request_built", {"agentkit.step": index,
                                                            "agentkit.duration_ns": time.perf_counter_ns() - built})
@@ -523,7 +529,7 @@ class _Run:
 
     def observe(self, step: Step) -> StopReason | None:
         """Read the model's reply; return why to stop, or None to run its tools."""
-        agent, response = self.agent, step.response
+        agent, response = self.agent, step.reply
         step.model_duration = time.perf_counter() - self.step_started
         self.usage.add(response.usage)
         if agent.cost_budget is not None:
@@ -553,6 +559,7 @@ class _Run:
             )
         if "model_end" in agent._hooks:
             agent._fire("model_end", step)
+        self.stop = stop
         return stop
 
     def _check_limits(self, step: Step) -> StopReason | None:
@@ -561,12 +568,11 @@ class _Run:
             return StopReason.TOKEN_BUDGET
         if agent.cost_budget is not None and self.cost >= agent.cost_budget:
             return StopReason.COST_BUDGET
-        for block in step.response.content:
-            if block.type == "tool_use":
-                key = block.name + canonical_json(block.input)
-                count = self.seen_calls[key] = self.seen_calls.get(key, 0) + 1
-                if count > agent.max_identical_calls:
-                    return StopReason.REPEATED_TOOL_CALL
+        for block in _tool_uses(step.reply):
+            key = block.name + canonical_json(block.input)
+            count = self.seen_calls[key] = self.seen_calls.get(key, 0) + 1
+            if count > agent.max_identical_calls:
+                return StopReason.REPEATED_TOOL_CALL
         return None
 
     def add_tool_results(self, step: Step) -> None:
@@ -590,7 +596,7 @@ class _Run:
 
     def fail(self, error: BaseException) -> RunResult:
         """End the run on an API error, keeping every completed step; the failed request is not a step."""
-        self.steps.pop()
+        self.steps_taken.pop()
         stop = StopReason.DEADLINE if isinstance(error, anthropic.APITimeoutError) and self.out_of_time() else StopReason.API_ERROR
         if self.traced:
             self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}"))
@@ -604,14 +610,16 @@ class _Run:
         if "step_end" in self.agent._hooks:
             self.agent._fire("step_end", step)
 
-    def finish(self, stop: StopReason) -> RunResult:
+    def finish(self, stop: StopReason | None = None) -> RunResult:
+        """The run's result, stopped for `stop` (by default the reason the steps ended for)."""
+        stop = stop or self.stop or StopReason.MAX_STEPS
         # Only a reply that ended the conversation is an answer; a tool-asking reply's text is reasoning.
         answered = stop in (StopReason.FINAL_ANSWER, StopReason.REFUSAL, StopReason.MAX_TOKENS)
-        text = _text_of(self.steps[-1].response) if answered and self.steps else ""
+        text = _text_of(self.steps_taken[-1].response) if answered and self.steps_taken else ""
         result = RunResult(
             text=text,
             stop_reason=stop,
-            steps=self.steps,
+            steps=self.steps_taken,
             usage=self.usage,
             messages=self.messages,
             model=self.agent.model,
@@ -623,10 +631,38 @@ class _Run:
                     "gen_ai.usage.input_tokens": self.usage.total_input_tokens,
                     "gen_ai.usage.output_tokens": self.usage.output_tokens,
                     "agentkit.stop_reason": stop.value,
-                    "agentkit.steps": len(self.steps),
+                    "agentkit.steps": len(self.steps_taken),
                 }
             )
         return result
+
+
+class _ToolRun:
+    """One tool call's bracket, shared by `_execute` and `_aexecute`: hooks, the ``execute_tool`` span
+    (current while the tool runs, so spans the tool opens nest under it) and the timing."""
+
+    __slots__ = ("agent", "step", "call", "tool", "span", "token", "started", "out")
+
+    def __init__(self, agent: Agent, step: Step, call: ToolCall, traced: bool) -> None:
+        self.agent, self.step, self.call = agent, step, call
+        self.tool = agent.tools.get(call.name)  # None: the model asked for a tool the agent does not have
+        self.span = agent._start_tool(step, call, traced)
+        self.token: Token[Context] | None = None
+        self.out: ToolOutput | None = None
+
+    def __enter__(self) -> _ToolRun:
+        if self.span is not None:  # attach/detach directly: trace.use_span's generator costs more per call
+            self.token = otel_context.attach(trace.set_span_in_context(self.span))
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.token is not None:
+            otel_context.detach(self.token)
+        if self.out is not None:  # Tool.invoke never raises: no output means the run itself is being interrupted
+            self.agent._end_tool(self.step, self.call, self.out, self.started, self.span)
+        elif self.span is not None:
+            self.span.end()
 
 
 # -- small functions ------------------------------------------------------------------
@@ -648,13 +684,17 @@ def _check_positive(name: str, value: Any, unit: str) -> None:
                         f"got {type(value).__name__} {value!r}")
 
 
-def _text_of(message: Any) -> str:
+def _text_of(message: Message | None) -> str:
     if message is None:
         return ""
     return "".join(block.text for block in message.content if block.type == "text")
 
 
-def _tool_calls_of(message: Any) -> list[ToolCall]:
+def _tool_uses(message: Message) -> list[ToolUseBlock]:
+    return [b for b in message.content if b.type == "tool_use"]
+
+
+def _tool_calls_of(message: Message) -> list[ToolCall]:
     return [ToolCall(b.id, b.name, b.input) for b in message.content if b.type == "tool_use"]
 
 

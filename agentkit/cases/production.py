@@ -194,7 +194,7 @@ def run_cost_table(result: RunResult, executor: case.CodeExecutor | None = None,
                 infra += len(case.COLLECTIONS) * units.vector_query
             elif call.name == "run_code":
                 infra += next(seconds, case.SANDBOX_START_SECONDS) * units.sandbox_second
-        usage = step.response.usage
+        usage = step.reply.usage
         rows.append({
             "step": step.index,
             "what": ", ".join(c.name for c in step.tool_calls) or "final answer",

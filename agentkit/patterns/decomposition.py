@@ -92,7 +92,7 @@ class DecomposedRun:
     @property
     def peak_input_tokens(self) -> int:
         """The largest single request any agent sent: how big one context got."""
-        return max((step.response.usage.input_tokens for r in self.runs for step in r.result.steps), default=0)
+        return max((step.reply.usage.input_tokens for r in self.runs for step in r.result.steps), default=0)
 
 
 def run_decomposed(team: Team, subtasks: Sequence[Subtask], *, name: str = "work") -> DecomposedRun:
