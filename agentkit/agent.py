@@ -28,7 +28,6 @@ import contextvars
 import inspect
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from collections.abc import Generator
@@ -45,6 +44,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from agentkit.models import DEFAULT_MODEL
+from agentkit.pools import SharedPool
 from agentkit.pricing import cost_of
 from agentkit.redact import redact
 from agentkit.trace_context import CURRENT_STEP  # the step number while a step runs; tracing stamps it on spans
@@ -206,16 +206,9 @@ class RunResult:
 #: Tool hooks run in the tool's thread when calls run concurrently.
 HOOK_EVENTS = ("model_start", "model_end", "tool_start", "tool_end", "step_end")
 
-# Worker threads for concurrent sync tool calls. Shared, so runs do not pay for
-# starting threads; tools with a timeout run in their own daemon thread instead.
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agentkit-tool")
-    return _POOL
+# Worker threads for concurrent sync tool calls, shared by every run; tools with a timeout
+# run in their own daemon thread instead.
+_pool = SharedPool(16, "agentkit-tool")
 
 
 class Agent:

@@ -31,9 +31,14 @@ from .sim.transport import AsyncSimTransport, SimTransport
 SIMULATED_API_KEY = "simulated-offline"
 
 
+def live_by_default() -> bool:
+    """Whether `client()` talks to Claude when not told: ANTHROPIC_API_KEY is set, or AGENTKIT_LIVE=1."""
+    return bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
+
+
 def _want_live(live: bool | None) -> bool:
     if live is None:
-        live = bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
+        live = live_by_default()
     if live and not os.environ.get("ANTHROPIC_API_KEY") and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
         raise RuntimeError("live mode (live=True or AGENTKIT_LIVE=1) needs an API key: set the ANTHROPIC_API_KEY environment variable (never "
                            "paste it into a notebook cell), or call agentkit.client() without live=True to "

@@ -264,11 +264,6 @@ class Tool:
             # the TTL counts from when the call started: the data is as old as the request
             self._cache[key] = (started + self.cache_ttl, out.content)  # type: ignore[operator]
 
-    def clear_cache(self) -> None:
-        """Forget every cached result."""
-        with self._cache_lock:
-            self._cache.clear()
-
 
 def tool(
     fn: Callable[..., Any] | None = None,

@@ -31,11 +31,9 @@ import gc
 import math
 import random
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +42,10 @@ from agentkit import sim
 from agentkit.agent import Agent, RunResult
 from agentkit.clients import is_live
 from agentkit.models import FAST_MODEL
+from agentkit.pools import SharedPool
 from agentkit.sandbox import Sandbox
 from agentkit.tools import Tool, ToolError, tool
-from agentkit.tracing import Trace, capture, tracer
+from agentkit.tracing import Trace, capture, tracer, union_length
 
 __all__ = [
     "COLLECTIONS",
@@ -253,24 +252,9 @@ class VectorStore:
             return hits
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """One pool for every concurrent retriever, so a run does not pay for starting 17 threads."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            size = len(COLLECTIONS)
-            pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="vector-db")
-            # Start every worker now (each waits at a barrier until all exist): a pool starts its threads
-            # lazily, and starting them during the first traced run would show up as query latency.
-            barrier = threading.Barrier(size)
-            for future in [pool.submit(barrier.wait, 5.0) for _ in range(size)]:
-                future.result()
-            _POOL = pool
-        return _POOL
+#: One pool for every concurrent retriever, so a run does not pay for starting 17 threads; warm, so
+#: thread start-up never shows in a traced run as query latency.
+_pool = SharedPool(len(COLLECTIONS), "vector-db", warm=True)
 
 
 class Retriever:
@@ -552,16 +536,6 @@ def build_research_agent(client: Any, concurrent: bool = False, *, model: str = 
 # ---------------------------------------------------------------------------
 
 
-def _busy(intervals: list[tuple[float, float]]) -> float:
-    """Seconds covered by at least one interval (overlapping queries count once)."""
-    total, end = 0.0, -math.inf
-    for start, stop in sorted(intervals):
-        if stop > end:
-            total += stop - max(start, end)
-            end = stop
-    return total
-
-
 @dataclass(frozen=True)
 class CaseFigures:
     """The case study's figures from one trace, in (simulated) seconds."""
@@ -597,7 +571,7 @@ def figures(trace: Trace) -> CaseFigures:
         wall_s=summary.wall_s,
         model_s=summary.model_s,
         tool_s=summary.tool_s,
-        vector_db_s=_busy(list(zip(queries["start"], queries["end"]))),
+        vector_db_s=union_length(zip(queries["start"], queries["end"])),  # overlapping queries count once
         vector_db_queries=len(queries),
         per_tool_s=dict(summary.per_tool_s),
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 import glob
 import html
 import math
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -224,12 +223,9 @@ class Tutor:
                              "Tutor.from_notebook(path) / lab.tutor().")
         self.index = PassageIndex(paragraphs(self.lesson_text))
         if self.live is None:
-            if self.client is None:
-                self.live = bool(os.environ.get("ANTHROPIC_API_KEY")) or os.environ.get("AGENTKIT_LIVE") == "1"
-            else:
-                from agentkit.clients import is_live
+            from agentkit.clients import is_live, live_by_default
 
-                self.live = is_live(self.client)
+            self.live = live_by_default() if self.client is None else is_live(self.client)
         if self.live and self.client is None:
             from agentkit.clients import client
 

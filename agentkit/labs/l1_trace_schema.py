@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
-from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Status, StatusCode
 
@@ -57,7 +56,7 @@ from agentkit.course.lab import (
     wrong,
 )
 from agentkit.costs import cost_by_step
-from agentkit.tracing import Trace, capture, span_kind, tracer
+from agentkit.tracing import HookSpans, Trace, capture, span_kind, tracer
 
 TOOLS: tuple[str, ...] = ("web_search", "retrieve", "run_code")
 MAX_STEPS = 8
@@ -196,48 +195,42 @@ SCENARIO = Scenario()
 # ---------------------------------------------------------------------------
 
 
-class _NamingHooks:
-    """Callback-layer spans named by the learner's function: a span per step, with its model call and tool calls inside."""
+class _NamingHooks(HookSpans):
+    """Callback-layer spans named by the learner's function: a span per step, with its model call and tool calls
+    inside. `HookSpans` keeps the open spans (tool hooks run in worker threads); only names and nesting differ."""
 
     def __init__(self, name: Callable[..., Any]) -> None:
+        super().__init__()
         self.name = name
         self.problems: list[str] = []
         self._steps: dict[int, Any] = {}
-        self._open: dict[Any, Any] = {}
-        self._lock = threading.Lock()
-        self._tracer = tracer()
 
-    def _start(self, kind: str, step: int, tool: str | None, parent: Any = None) -> Any:
+    def _named(self, key: tuple[str, Any], kind: str, step: int, tool: str | None, parent: Any = None) -> Any:
         name, error = call_learner_code(self.name, kind, step, tool)
         if error is not None or not isinstance(name, str) or not name.strip():
             got = error or (f"{name!r}" if not isinstance(name, str) else "an empty name")
             with self._lock:
                 self.problems.append(f"span_name({kind!r}, {step}, {tool!r}) gave {got}")
             name = "(no name)"
-        ctx = otel_trace.set_span_in_context(parent) if parent is not None else None
-        return self._tracer.start_span(name, context=ctx, attributes={
-            "agentkit.lab.kind": kind, "agentkit.lab.step": step, "agentkit.lab.tool": tool or ""})
+        return self._start(key, name, {"agentkit.lab.kind": kind, "agentkit.lab.step": step,
+                                       "agentkit.lab.tool": tool or ""}, parent)
 
     def model_start(self, step: Any) -> None:
-        span = self._start("step", step.index, None)
-        self._steps[step.index] = span
-        self._open[("model", step.index)] = self._start("model", step.index, None, span)
+        self._steps[step.index] = self._named(("step", step.index), "step", step.index, None)
+        self._named(("model", step.index), "model", step.index, None, self._steps[step.index])
 
     def model_end(self, step: Any) -> None:
-        self._open.pop(("model", step.index)).end()
+        self._pop(("model", step.index)).end()
 
     def tool_start(self, step: Any, call: Any) -> None:
-        span = self._start("tool", step.index, call.name, self._steps[step.index])
-        with self._lock:
-            self._open[call.id] = span
+        self._named(("tool", call.id), "tool", step.index, call.name, self._steps[step.index])
 
     def tool_end(self, step: Any, call: Any) -> None:
-        with self._lock:
-            span = self._open.pop(call.id)
-        span.end()
+        self._pop(("tool", call.id)).end()
 
     def step_end(self, step: Any) -> None:
-        self._steps.pop(step.index).end()
+        self._pop(("step", step.index)).end()
+        del self._steps[step.index]
 
 
 def check_naming(answer: Any) -> Verdict:

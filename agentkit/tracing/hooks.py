@@ -12,6 +12,8 @@ from agentkit.tracing.setup import tracer
 
 __all__ = ["HookSpans", "hook_spans"]
 
+_LAYER = {"agentkit.layer": "callback"}  # marks the spans this layer records
+
 class HookSpans:
     """Hook functions that turn the agent's callbacks into spans (the callback layer).
 
@@ -33,17 +35,20 @@ class HookSpans:
         self._lock = threading.Lock()
         self._tracer = tracer()
 
-    def _start(self, key: tuple[str, Any], name: str, attributes: dict[str, Any]) -> None:
-        span = self._tracer.start_span(name, attributes={"agentkit.layer": "callback", **attributes})
+    def _start(self, key: tuple[str, Any], name: str, attributes: dict[str, Any], parent: Any = None) -> Any:
+        """Start a span (under `parent`, else the current span) and keep it open under `key`."""
+        context = otel_trace.set_span_in_context(parent) if parent is not None else None
+        span = self._tracer.start_span(name, context=context, attributes=attributes)
         with self._lock:
             self._open[key] = span
+        return span
 
     def _pop(self, key: tuple[str, Any]) -> Any:
         with self._lock:
             return self._open.pop(key, None)
 
     def model_start(self, step: Any) -> None:
-        self._start(("model", step.index), "hook model_call", {"agentkit.step": step.index})
+        self._start(("model", step.index), "hook model_call", {**_LAYER, "agentkit.step": step.index})
 
     def model_end(self, step: Any) -> None:
         span = self._pop(("model", step.index))
@@ -53,7 +58,8 @@ class HookSpans:
 
     def tool_start(self, step: Any, call: Any) -> None:
         self._start(
-            ("tool", call.id), f"hook tool_call {call.name}", {"agentkit.step": step.index, "agentkit.tool_call_id": call.id}
+            ("tool", call.id), f"hook tool_call {call.name}",
+            {**_LAYER, "agentkit.step": step.index, "agentkit.tool_call_id": call.id},
         )
 
     def tool_end(self, step: Any, call: Any) -> None:
