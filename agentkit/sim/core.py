@@ -21,14 +21,15 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
-from . import fallbacks, models_api, server_tools, structured, thinking, validate
+from . import fallbacks, models_api, server_tools, sse, structured, thinking, validate
 from .errors import APIError, invalid
-from .faults import Faults, RateLimiter, RateLimits, stream_error_event
+from .faults import Faults, RateLimiter, RateLimits
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
 from .policy import respond
 from .prefix import PrefixMemo, TextMemo
+from .response import SimResponse, error_response, json_response
 from .scenarios import Scenario
 from .usage import PromptCache, input_tokens
 
@@ -42,18 +43,6 @@ THREADS_KEPT = 1_000
 BATCHES_KEPT = 1_000
 #: Simulated seconds a canceled batch spends `canceling` before it has `ended`.
 CANCEL_SECONDS = 5.0
-
-
-@dataclass
-class SimResponse:
-    """What to send back. `delay` is slept (real seconds) before the status line;
-    a streamed body is `chunks`, each slept for its delay before it is sent."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes = b""
-    chunks: list[tuple[float, bytes]] | None = None
-    delay: float = 0.0
 
 
 @dataclass
@@ -220,14 +209,14 @@ class Simulator:
             return self._route(method.upper(), path.split("?")[0].rstrip("/"), headers, body, base_url, request_id,
                                models_api.query_of(path))
         except APIError as err:
-            return _error_response(err, request_id)
+            return error_response(err, request_id)
         except RecursionError:  # JSON nested deeper than anything can walk: the client's input, not our bug
-            return _error_response(invalid("The request body is nested too deeply to process; flatten it."),
+            return error_response(invalid("The request body is nested too deeply to process; flatten it."),
                                    request_id)
         except Exception as exc:  # a simulator bug must still look like the API, not crash the learner's cell
             internal = APIError(f"Internal error in agentkit's simulator: {type(exc).__name__}: {exc}", "api_error",
                                 headers={"x-should-retry": "false"})
-            return _error_response(internal, request_id)
+            return error_response(internal, request_id)
 
     def _route(self, method: str, path: str, headers: dict[str, str], body: bytes, base_url: str,
                request_id: str, query: dict[str, list[str]] | None = None) -> SimResponse:
@@ -237,19 +226,19 @@ class Simulator:
         if method == "POST" and path == "/v1/messages/count_tokens":
             data = validate.parse_json(body)
             validate.count_tokens_body(data)
-            return _json({"input_tokens": input_tokens(data)}, request_id)
+            return json_response({"input_tokens": input_tokens(data)}, request_id)
         if method == "GET" and path == "/v1/models":
-            return _json(models_api.list_models(query), request_id)
+            return json_response(models_api.list_models(query), request_id)
         m = re.fullmatch(r"/v1/models/([^/]+)", path)
         if method == "GET" and m:
-            return _json(models_api.get_model(m.group(1)), request_id)
+            return json_response(models_api.get_model(m.group(1)), request_id)
         if path == "/v1/messages/batches":
             if method == "POST":
                 return self._create_batch(validate.parse_json(body), base_url, request_id)
             if method == "GET":
                 with self._lock:
                     batches = list(reversed(self._batches.values()))
-                return _json(models_api.paginate([self._batch_json(b, base_url) for b in batches], query),
+                return json_response(models_api.paginate([self._batch_json(b, base_url) for b in batches], query),
                              request_id)
         m = re.fullmatch(r"/v1/messages/batches/([^/]+)(/cancel|/results)?", path)
         if m:
@@ -258,7 +247,7 @@ class Simulator:
                 raise APIError(f"message_batch_id: no batch with id {m.group(1)!r}", "not_found_error")
             action = m.group(2)
             if method == "GET" and action is None:
-                return _json(self._batch_json(batch, base_url), request_id)
+                return json_response(self._batch_json(batch, base_url), request_id)
             if method == "POST" and action == "/cancel":
                 with self._lock:
                     if not batch.ended() and batch.canceled_at is None:
@@ -269,7 +258,7 @@ class Simulator:
                         batch.done_at_cancel = int(len(batch.results) * min(1.0, (now - batch.started) / span))
                         batch.canceled_at = datetime.now(timezone.utc)
                         batch.cancel_ends_at = now + CANCEL_SECONDS * self.scale()
-                return _json(self._batch_json(batch, base_url), request_id)
+                return json_response(self._batch_json(batch, base_url), request_id)
             if method == "GET" and action == "/results":
                 if not batch.ended():
                     raise invalid(f"Batch {batch.id} is still processing; results are available once it has ended.")
@@ -281,7 +270,7 @@ class Simulator:
                     raise invalid("A batch must end (or be canceled) before it can be deleted.")
                 with self._lock:
                     del self._batches[batch.id]
-                return _json({"id": batch.id, "type": "message_batch_deleted"}, request_id)
+                return json_response({"id": batch.id, "type": "message_batch_deleted"}, request_id)
         raise APIError(f"Not found: {method} {path} is not part of the simulated API "
                        "(messages, count_tokens, models, message batches).", "not_found_error")
 
@@ -337,7 +326,7 @@ class Simulator:
         if data.get("stream"):
             broken = self.faults.breaks_stream(rng)
             return SimResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache", **hdrs},
-                               chunks=list(_sse_events(message, timing, self.scale(), broken)), delay=0.0)
+                               chunks=list(sse.encode(message, timing, self.scale(), broken)), delay=0.0)
         return SimResponse(200, {"content-type": "application/json", **hdrs}, json.dumps(message).encode(),
                            delay=timing.total * self.scale())
 
@@ -466,7 +455,7 @@ class Simulator:
                 old = next((k for k, b in self._batches.items() if b.ended()), None)
                 if old is not None:
                     del self._batches[old]
-        return _json(self._batch_json(batch, base_url), request_id)
+        return json_response(self._batch_json(batch, base_url), request_id)
 
     def _final_results(self, batch: _Batch) -> list[dict[str, Any]]:
         if batch.canceled_at is None:
@@ -503,73 +492,3 @@ class Simulator:
 # -- helpers -------------------------------------------------------------------------
 def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
-
-
-def _json(data: Any, request_id: str, status: int = 200) -> SimResponse:
-    return SimResponse(status, {"content-type": "application/json", "request-id": request_id},
-                       json.dumps(data).encode())
-
-
-def _error_response(err: APIError, request_id: str) -> SimResponse:
-    headers = {"content-type": "application/json", "request-id": request_id, **err.headers}
-    return SimResponse(err.status, headers, err.body(request_id))
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def _word_groups(text: str) -> list[str]:
-    parts = re.findall(r"\S+\s*|\s+", text) or [""]
-    return ["".join(parts[j:j + 3]) for j in range(0, len(parts), 3)]
-
-
-def _sse_events(message: dict[str, Any], timing: Timing, scale: float,
-                broken: bool = False) -> Iterable[tuple[float, bytes]]:
-    """The real event sequence, with real delays: TTFT before the first delta, then output at the model's rate.
-    `broken`: the stream stops after its first content delta with the API's mid-stream `event: error`."""
-    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
-             "usage": {**message["usage"], "output_tokens": 1}}
-    yield 0.0, _event("message_start", {"type": "message_start", "message": start})
-    pieces: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
-    total_pieces = 0
-    for i, block in enumerate(message["content"]):
-        if block["type"] == "text":
-            # citations first (as citations_delta), then the words, ~3 per delta as the API groups tokens
-            deltas = [{"type": "citations_delta", "citation": c} for c in block.get("citations") or []]
-            deltas += [{"type": "text_delta", "text": w} for w in _word_groups(block["text"])]
-            pieces.append((i, {"type": "text", "text": ""}, deltas))
-        elif block["type"] == "thinking":
-            deltas = [{"type": "thinking_delta", "thinking": w} for w in _word_groups(block["thinking"])
-                      if w] + [{"type": "signature_delta", "signature": block["signature"]}]
-            pieces.append((i, {"type": "thinking", "thinking": "", "signature": ""}, deltas))
-        elif block["type"] in ("tool_use", "server_tool_use"):
-            js = json.dumps(block["input"])
-            deltas = [{"type": "input_json_delta", "partial_json": js[j:j + 24]} for j in range(0, len(js), 24)]
-            pieces.append((i, {**block, "input": {}}, deltas))
-        else:  # redacted thinking and server-tool results arrive whole in content_block_start
-            pieces.append((i, block, []))
-        total_pieces += len(pieces[-1][2])
-    per_delta = timing.output_seconds / max(total_pieces, 1) * scale
-    first = True
-    for i, block_start, deltas in pieces:
-        yield 0.0, _event("content_block_start", {"type": "content_block_start", "index": i,
-                                                   "content_block": block_start})
-        if i == 0:
-            yield 0.0, _event("ping", {"type": "ping"})
-        for d in deltas:
-            delay = timing.ttft * scale if first else per_delta
-            first = False
-            yield delay, _event("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
-            if broken:
-                yield per_delta, _event("error", stream_error_event())
-                return
-        yield 0.0, _event("content_block_stop", {"type": "content_block_stop", "index": i})
-    # The last share of output time comes before message_delta, so a stream takes ttft + output time in all,
-    # the same total as the non-streamed reply.
-    yield (timing.ttft * scale if first else per_delta), _event("message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
-        "usage": {"output_tokens": message["usage"]["output_tokens"]},
-    })
-    yield 0.0, _event("message_stop", {"type": "message_stop"})
