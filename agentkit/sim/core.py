@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from . import fallbacks, models_api, server_tools, sse, structured, thinking, validate
+from . import fallbacks, models_api, server_tools, sse, structured, thinking, threads, validate
 from .errors import APIError, invalid
 from .faults import Faults, RateLimiter, RateLimits
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
@@ -33,7 +33,7 @@ from .response import SimResponse, error_response, json_response
 from .scenarios import Scenario
 from .usage import PromptCache, input_tokens
 
-THREADS_BETA = "message-threads-2026-08-12"
+THREADS_BETA = threads.BETA  # re-exported: tests import it from here
 REQUESTS_KEPT = 1_000
 # Bounds on what a long session keeps, so memory does not grow with use. Past them the oldest go, with the
 # API's own semantics for a missing item: an evicted thread is `thread_not_found` (the SDK replays the history
@@ -43,16 +43,6 @@ THREADS_KEPT = 1_000
 BATCHES_KEPT = 1_000
 #: Simulated seconds a canceled batch spends `canceling` before it has `ended`.
 CANCEL_SECONDS = 5.0
-
-
-@dataclass
-class _Thread:
-    system: Any
-    tools: Any
-    model: str
-    messages: list[dict[str, Any]]
-    last_id: str
-    busy: bool = False
 
 
 @dataclass
@@ -104,8 +94,7 @@ class Simulator:
         # The most recent /v1/messages bodies received, for lessons to inspect; bounded so a long session or a
         # big loop does not keep every request in memory.
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUESTS_KEPT)
-        self._threads: dict[str, _Thread] = {}
-        self._by_reply: dict[str, str] = {}  # reply id -> thread key
+        self._threads = threads.ThreadStore(kept=THREADS_KEPT)
         self._batches: dict[str, _Batch] = {}
         self._lock = threading.RLock()
         self._counter = 0
@@ -160,9 +149,7 @@ class Simulator:
     def forget_threads(self) -> None:
         """Drop every server-side message thread, as if the server lost them: the next `continue` gets
         `thread_not_found`, and the SDK replays the full history under a new thread."""
-        with self._lock:
-            self._threads.clear()
-            self._by_reply.clear()
+        self._threads.clear()
 
     def finish_batches(self) -> None:
         """End every batch's processing (and canceling) now (tests and impatient learners)."""
@@ -296,7 +283,7 @@ class Simulator:
         limited = self._limiter.admit(now)
         if limited is not None:
             raise self._retry_headers(limited, float(limited.headers["retry-after"]))
-        thread_key, body = self._expand_thread(data, headers)
+        thread_key, body = self._threads.expand(data, headers, self._new_id)
         entries = fallbacks.chain(body, headers)
         primary = {k: v for k, v in body.items() if k != "fallbacks"} if "fallbacks" in body else body
         match = self._prefix.lookup(primary)
@@ -315,7 +302,7 @@ class Simulator:
         timing, message = fallbacks.serve(body, entries, answer,
                                           lambda b: (validate.messages_body(b), self._check_features(b)))
         if thread_key is not None:
-            self._store_thread(thread_key, body, message)
+            self._threads.store(thread_key, body, message)
         timing = Timing(timing.ttft * self.faults.slowdown(rng), timing.output_seconds)
         if not self._clock_follows_wall():  # in server mode the real (scaled) wait moves the clock itself
             with self._lock:
@@ -367,52 +354,6 @@ class Simulator:
         if reply.thinking_tokens:
             message["usage"]["output_tokens_details"] = {"thinking_tokens": reply.thinking_tokens}
         return timing, message
-
-    # -- server-side message threads ----------------------------------------------
-    def _expand_thread(self, data: dict[str, Any], headers: dict[str, str]) -> tuple[str | None, dict[str, Any]]:
-        """For a threaded request, the full conversation the model sees, and the thread it belongs to."""
-        thread = data.get("thread")
-        if thread is None:
-            return None, data
-        if THREADS_BETA not in headers.get("anthropic-beta", ""):
-            raise invalid(f"thread: requires the beta header 'anthropic-beta: {THREADS_BETA}'")
-        if not isinstance(thread, dict) or thread.get("type") not in ("create", "continue"):
-            raise invalid("thread: must be {\"type\": \"create\"} or {\"type\": \"continue\", "
-                          "\"previous_message_id\": ...}")
-        body = {k: v for k, v in data.items() if k != "thread"}
-        if thread["type"] == "create":
-            return self._new_id("thr"), body
-        prev = thread.get("previous_message_id")
-        with self._lock:
-            key = self._by_reply.get(prev) if isinstance(prev, str) else None
-            t = self._threads.get(key) if key else None
-            if t is None:
-                raise APIError(f"thread.previous_message_id: no thread holds message {prev!r}", "not_found_error",
-                               details={"error_code": "thread_not_found"})
-            if t.last_id != prev:
-                raise invalid(f"thread.previous_message_id: {prev!r} was already continued; continue from "
-                              f"{t.last_id!r}", details={"error_code": "thread_already_continued"})
-        for name in ("system", "tools"):
-            if name in body:
-                raise invalid(f"{name}: cannot be sent when continuing a thread; the thread keeps the one it was "
-                              "created with")
-        if t.system is not None:
-            body["system"] = t.system
-        if t.tools is not None:
-            body["tools"] = t.tools
-        body["messages"] = [*t.messages, *(body.get("messages") or [])]
-        return key, body
-
-    def _store_thread(self, key: str, body: dict[str, Any], message: dict[str, Any]) -> None:
-        reply = {"role": "assistant", "content": message["content"]}
-        with self._lock:
-            self._threads[key] = _Thread(system=body.get("system"), tools=body.get("tools"), model=body["model"],
-                                         messages=[*body["messages"], reply], last_id=message["id"])
-            self._by_reply[message["id"]] = key
-            while len(self._threads) > THREADS_KEPT:  # the oldest thread goes: its next continue is not found
-                del self._threads[next(iter(self._threads))]
-            while len(self._by_reply) > THREADS_KEPT * 10:
-                del self._by_reply[next(iter(self._by_reply))]
 
     # -- message batches --------------------------------------------------------------
     def _create_batch(self, data: dict[str, Any], base_url: str, request_id: str) -> SimResponse:
