@@ -20,10 +20,9 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from . import fallbacks, models_api, server_tools, sse, structured, thinking, threads, validate
+from . import batches, fallbacks, models_api, server_tools, sse, structured, thinking, threads, validate
 from .errors import APIError, invalid
 from .faults import Faults, RateLimiter, RateLimits
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
@@ -43,25 +42,6 @@ THREADS_KEPT = 1_000
 BATCHES_KEPT = 1_000
 #: Simulated seconds a canceled batch spends `canceling` before it has `ended`.
 CANCEL_SECONDS = 5.0
-
-
-@dataclass
-class _Batch:
-    id: str
-    created_at: datetime
-    started: float  # time.monotonic() at creation
-    ends_at: float  # time.monotonic() when processing ends
-    results: list[dict[str, Any]]
-    canceled_at: datetime | None = None
-    cancel_ends_at: float | None = None  # time.monotonic() when canceling is over
-    done_at_cancel: int = 0  # requests already processed when the cancel came
-    ended_at: datetime | None = None
-
-    def ended(self) -> bool:
-        now = time.monotonic()
-        if self.cancel_ends_at is not None:
-            return now >= min(self.cancel_ends_at, self.ends_at)
-        return now >= self.ends_at
 
 
 @dataclass
@@ -95,7 +75,7 @@ class Simulator:
         # big loop does not keep every request in memory.
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUESTS_KEPT)
         self._threads = threads.ThreadStore(kept=THREADS_KEPT)
-        self._batches: dict[str, _Batch] = {}
+        self._batches = batches.BatchStore(kept=BATCHES_KEPT, cancel_seconds=CANCEL_SECONDS)
         self._lock = threading.RLock()
         self._counter = 0
         self._attempts = 0
@@ -153,12 +133,7 @@ class Simulator:
 
     def finish_batches(self) -> None:
         """End every batch's processing (and canceling) now (tests and impatient learners)."""
-        with self._lock:
-            now = time.monotonic()
-            for b in self._batches.values():
-                b.ends_at = min(b.ends_at, now)
-                if b.cancel_ends_at is not None:
-                    b.cancel_ends_at = min(b.cancel_ends_at, now)
+        self._batches.finish_all()
 
     def new_request_id(self) -> str:
         """A fresh `req_...` id, as the API puts in its `request-id` header and error bodies."""
@@ -223,40 +198,22 @@ class Simulator:
             if method == "POST":
                 return self._create_batch(validate.parse_json(body), base_url, request_id)
             if method == "GET":
-                with self._lock:
-                    batches = list(reversed(self._batches.values()))
-                return json_response(models_api.paginate([self._batch_json(b, base_url) for b in batches], query),
-                             request_id)
+                return json_response(models_api.paginate([b.as_json(base_url) for b in self._batches.newest_first()],
+                                                         query), request_id)
         m = re.fullmatch(r"/v1/messages/batches/([^/]+)(/cancel|/results)?", path)
         if m:
             batch = self._batches.get(m.group(1))
-            if batch is None:
-                raise APIError(f"message_batch_id: no batch with id {m.group(1)!r}", "not_found_error")
             action = m.group(2)
             if method == "GET" and action is None:
-                return json_response(self._batch_json(batch, base_url), request_id)
+                return json_response(batch.as_json(base_url), request_id)
             if method == "POST" and action == "/cancel":
-                with self._lock:
-                    if not batch.ended() and batch.canceled_at is None:
-                        # The API answers `canceling` at once and ends the batch once in-flight work stops:
-                        # what was already processed keeps its result, the rest is `canceled`.
-                        now = time.monotonic()
-                        span = max(batch.ends_at - batch.started, 1e-9)
-                        batch.done_at_cancel = int(len(batch.results) * min(1.0, (now - batch.started) / span))
-                        batch.canceled_at = datetime.now(timezone.utc)
-                        batch.cancel_ends_at = now + CANCEL_SECONDS * self.scale()
-                return json_response(self._batch_json(batch, base_url), request_id)
+                self._batches.cancel(batch, self.scale())
+                return json_response(batch.as_json(base_url), request_id)
             if method == "GET" and action == "/results":
-                if not batch.ended():
-                    raise invalid(f"Batch {batch.id} is still processing; results are available once it has ended.")
-                lines = [json.dumps(r) for r in self._final_results(batch)]
                 return SimResponse(200, {"content-type": "application/binary", "request-id": request_id},
-                                   ("\n".join(lines) + "\n").encode())
+                                   batch.results_jsonl())
             if method == "DELETE" and action is None:
-                if not batch.ended():
-                    raise invalid("A batch must end (or be canceled) before it can be deleted.")
-                with self._lock:
-                    del self._batches[batch.id]
+                self._batches.delete(batch)
                 return json_response({"id": batch.id, "type": "message_batch_deleted"}, request_id)
         raise APIError(f"Not found: {method} {path} is not part of the simulated API "
                        "(messages, count_tokens, models, message batches).", "not_found_error")
@@ -357,79 +314,15 @@ class Simulator:
 
     # -- message batches --------------------------------------------------------------
     def _create_batch(self, data: dict[str, Any], base_url: str, request_id: str) -> SimResponse:
-        requests = data.get("requests")
-        if not isinstance(requests, list) or not requests:
-            raise invalid("requests: must be a non-empty list of {custom_id, params}")
-        if len(requests) > 100_000:
-            raise invalid("requests: a batch holds at most 100,000 requests")
-        seen: set[str] = set()
-        results = []
-        for i, r in enumerate(requests):
-            cid = r.get("custom_id") if isinstance(r, dict) else None
-            if not isinstance(cid, str) or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", cid):
-                raise invalid(f"requests.{i}.custom_id: 1-64 letters, digits, '_' or '-'")
-            if cid in seen:
-                raise invalid(f"requests.{i}.custom_id: {cid!r} is used twice; custom_ids must be unique")
-            seen.add(cid)
-            params = r.get("params")
-            try:
-                if not isinstance(params, dict):
-                    raise invalid(f"requests.{i}.params: must be an object of message parameters")
-                if params.get("stream"):
-                    raise invalid("stream: batched requests cannot stream")
-                validate.messages_body(params)
-                self._check_features(params)
-                raw = json.dumps(params, sort_keys=True).encode()
-                _, message = self._answer(params, self._rng(raw), None, len(raw))
-                message["usage"]["service_tier"] = "batch"  # billed at the batch discount (agentkit.pricing)
-                results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
-            except APIError as err:
-                results.append({"custom_id": cid, "result": {"type": "errored", "error": json.loads(
-                    err.body(request_id))}})
-        seconds = self.batch_seconds + self.batch_seconds_per_request * len(requests)
-        started = time.monotonic()
-        batch = _Batch(id=self._new_id("msgbatch"), created_at=datetime.now(timezone.utc), started=started,
-                       ends_at=started + seconds * self.scale(), results=results)
-        with self._lock:
-            self._batches[batch.id] = batch
-            if len(self._batches) > BATCHES_KEPT:  # the oldest ended batch goes (as if its results expired)
-                old = next((k for k, b in self._batches.items() if b.ended()), None)
-                if old is not None:
-                    del self._batches[old]
-        return json_response(self._batch_json(batch, base_url), request_id)
+        results = batches.results_of(data, self._answer_batched, request_id)
+        seconds = self.batch_seconds + self.batch_seconds_per_request * len(results)
+        batch = self._batches.add(self._new_id("msgbatch"), results, seconds * self.scale())
+        return json_response(batch.as_json(base_url), request_id)
 
-    def _final_results(self, batch: _Batch) -> list[dict[str, Any]]:
-        if batch.canceled_at is None:
-            return batch.results
-        done = batch.done_at_cancel
-        return [*batch.results[:done],
-                *({"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in batch.results[done:])]
-
-    def _batch_json(self, b: _Batch, base_url: str) -> dict[str, Any]:
-        ended = b.ended()
-        if ended and b.ended_at is None:
-            b.ended_at = datetime.now(timezone.utc)
-        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
-        if ended:
-            for r in self._final_results(b):
-                counts[r["result"]["type"]] += 1
-        else:
-            counts["processing"] = len(b.results)
-        status = "ended" if ended else ("canceling" if b.canceled_at else "in_progress")
-        return {
-            "id": b.id,
-            "type": "message_batch",
-            "processing_status": status,
-            "request_counts": counts,
-            "created_at": _iso(b.created_at),
-            "expires_at": _iso(b.created_at + timedelta(hours=24)),
-            "ended_at": _iso(b.ended_at) if ended and b.ended_at else None,
-            "cancel_initiated_at": _iso(b.canceled_at) if b.canceled_at else None,
-            "archived_at": None,
-            "results_url": f"{base_url}/v1/messages/batches/{b.id}/results" if ended else None,
-        }
-
-
-# -- helpers -------------------------------------------------------------------------
-def _iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
+    def _answer_batched(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One batched request answered as `/v1/messages` would answer it (no faults, no rate limit)."""
+        validate.messages_body(params)
+        self._check_features(params)
+        raw = json.dumps(params, sort_keys=True).encode()
+        _, message = self._answer(params, self._rng(raw), None, len(raw))
+        return message
