@@ -28,7 +28,8 @@ from typing import Any
 from . import batches, messages, routing, thinking, threads
 from .faults import Faults, RateLimiter, RateLimits
 from .latency import LatencyModel, Timing, check_time_scale, time_scale
-from .prefix import PrefixMemo, TextMemo
+from .prefix import Match, PrefixMemo, TextMemo
+from .request import MessagesRequest
 from .response import SimResponse
 from .scenarios import Scenario
 from .usage import PromptCache
@@ -176,8 +177,8 @@ class Simulator:
             self._attempts += 1
         return attempt
 
-    def _answer(self, body: dict[str, Any], rng: random.Random, match: Any = None,
-                size: int = 0) -> tuple[Timing, dict[str, Any]]:
+    def _answer(self, req: MessagesRequest, rng: random.Random,
+                match: Match | None = None) -> tuple[Timing, dict[str, Any]]:
         """The reply to a checked request, and its timing (`messages.answer`). A method, so a test can break the
         answering of one simulator and see the API's 500 come back."""
-        return messages.answer(self, body, rng, match, size)
+        return messages.answer(self, req, rng, match)

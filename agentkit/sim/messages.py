@@ -21,6 +21,8 @@ from . import fallbacks, server_tools, sse, structured, thinking, validate
 from .errors import APIError
 from .latency import Timing
 from .policy import respond
+from .prefix import Match
+from .request import MessagesRequest
 from .response import SimResponse
 
 if TYPE_CHECKING:
@@ -50,26 +52,23 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
     if limited is not None:
         raise retry_headers(limited, float(limited.headers["retry-after"]), sim.scale())
     thread_key, body = sim._threads.expand(data, headers, sim._new_id)
-    entries = fallbacks.chain(body, headers)
-    primary = {k: v for k, v in body.items() if k != "fallbacks"} if "fallbacks" in body else body
-    match = sim._prefix.lookup(primary)
-    validate.messages_body(primary, checked_prefix=match.reuse if match else 0)
-    check_features(sim, body)
+    req = MessagesRequest.of(body, raw)  # read once: validation, usage and the policy share it
+    entries = fallbacks.chain(req, headers)
+    primary = req.without_fallbacks()
+    match = sim._prefix.lookup(primary.body)
+    validate.messages_request(primary, checked_prefix=match.reuse if match else 0)
+    check_features(sim, req)
     sim.requests.append(body)
-    first = [True]
 
-    def attempt_answer(b: dict[str, Any]) -> tuple[Timing, dict[str, Any]]:
+    def attempt_answer(attempt: MessagesRequest) -> tuple[Timing, dict[str, Any]]:
         # the request as sent reuses the prefix memo; a fallback attempt (another model) is accounted afresh
-        if first[0]:
-            first[0] = False
-            return sim._answer(b, rng, match, len(raw))
-        return sim._answer(b, rng)
+        return sim._answer(attempt, rng, match if attempt is primary else None)
 
-    def check(b: dict[str, Any]) -> None:
-        validate.messages_body(b)
-        check_features(sim, b)
+    def check(attempt: MessagesRequest) -> None:
+        validate.messages_request(attempt)
+        check_features(sim, attempt)
 
-    timing, message = fallbacks.serve(body, entries, attempt_answer, check)
+    timing, message = fallbacks.serve(primary, entries, attempt_answer, check)
     if thread_key is not None:
         sim._threads.store(thread_key, body, message)
     timing = Timing(timing.ttft * sim.faults.slowdown(rng), timing.output_seconds)
@@ -78,7 +77,7 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
     u = message["usage"]
     hdrs = {"request-id": request_id, "x-agentkit-simulated-seconds": f"{timing.total:.3f}",
             **sim._limiter.charge(now, u["input_tokens"] + u["cache_creation_input_tokens"], u["output_tokens"])}
-    if data.get("stream"):
+    if req.stream:
         broken = sim.faults.breaks_stream(rng)
         return SimResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache", **hdrs},
                            chunks=list(sse.encode(message, timing, sim.scale(), broken)), delay=0.0)
@@ -86,34 +85,35 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
                        delay=timing.total * sim.scale())
 
 
-def check_features(sim: Simulator, body: dict[str, Any]) -> None:
+def check_features(sim: Simulator, req: MessagesRequest) -> None:
     """Request rules of the newer features, each in its own module (thinking, structured outputs, server
-    tools), checked after the core shape (`validate.messages_body`)."""
-    thinking.validate(body)
-    structured.validate(body)
-    server_tools.validate(body)
-    thinking.check_history(body, sim._thinking)
+    tools), checked after the core shape (`validate.messages_request`)."""
+    thinking.validate(req)
+    structured.validate(req)
+    server_tools.validate(req)
+    thinking.check_history(req, sim._thinking)
 
 
-def answer(sim: Simulator, body: dict[str, Any], rng: random.Random,
-           match: Any = None, size: int = 0) -> tuple[Timing, dict[str, Any]]:
-    """The reply as a Message body, and how long it takes: what the model says, usage with caching, latency.
-    `match` is the prefix memo's match for this body (the unchanged history's accounting is reused)."""
-    segs, bounds, bps = sim._prefix.account_inputs(body, match, size)
-    validate.prompt_length(body["model"], bounds[-1][1] if bounds else 0)
-    reply = respond(body, sim.scenarios, sim._new_id)
+def answer(sim: Simulator, req: MessagesRequest, rng: random.Random,
+           match: Match | None = None) -> tuple[Timing, dict[str, Any]]:
+    """The reply to a checked request as a Message body, and how long it takes: what the model says, usage with
+    caching, latency. `match` is the prefix memo's match for this request (the unchanged history's accounting is
+    reused)."""
+    segs, bounds, bps = sim._prefix.account_inputs(req.body, match, req.size)
+    validate.prompt_length(req.model, bounds[-1][1] if bounds else 0)
+    reply = respond(req, sim.scenarios, sim._new_id)
     sim._thinking.record(reply.content)
-    usage = sim.cache.account(body["model"], segs, sim.now(), boundaries=bounds, breakpoints=bps)
+    usage = sim.cache.account(req.model, segs, sim.now(), boundaries=bounds, breakpoints=bps)
     if reply.extra_input_tokens:  # search results and fetched pages the model read inside the reply
         usage = replace(usage, input_tokens=usage.input_tokens + reply.extra_input_tokens)
-    timing = sim.latency.timing(body["model"], input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
+    timing = sim.latency.timing(req.model, input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
                                 output_tokens=reply.output_tokens, cached_tokens=usage.cache_read_input_tokens,
                                 rng=rng)
-    message = {
+    message: dict[str, Any] = {
         "id": sim._new_id("msg"),
         "type": "message",
         "role": "assistant",
-        "model": body["model"],
+        "model": req.model,
         "content": reply.content,
         "stop_reason": reply.stop_reason,
         "stop_sequence": reply.stop_sequence,
@@ -128,8 +128,9 @@ def answer(sim: Simulator, body: dict[str, Any], rng: random.Random,
 
 def answer_batched(sim: Simulator, params: dict[str, Any]) -> dict[str, Any]:
     """One batched request answered as `/v1/messages` would answer it (no faults, no rate limit, no stream)."""
-    validate.messages_body(params)
-    check_features(sim, params)
-    raw = json.dumps(params, sort_keys=True).encode()
-    _, message = sim._answer(params, sim._rng(raw), None, len(raw))
+    req = MessagesRequest.of(params)
+    validate.messages_request(req)
+    check_features(sim, req)
+    raw = json.dumps(params, sort_keys=True).encode()  # after the checks: an invalid request costs no encoding
+    _, message = sim._answer(req.with_raw(raw), sim._rng(raw))
     return message
