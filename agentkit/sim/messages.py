@@ -76,6 +76,7 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
         sim.advance(timing.total)
     u = message["usage"]
     hdrs = {"request-id": request_id, "x-agentkit-simulated-seconds": f"{timing.total:.3f}",
+            "x-agentkit-simulated-ttft": f"{timing.ttft:.4f}",
             **sim._limiter.charge(now, u["input_tokens"] + u["cache_creation_input_tokens"], u["output_tokens"])}
     if req.stream:
         broken = sim.faults.breaks_stream(rng)
