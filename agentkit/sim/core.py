@@ -215,7 +215,7 @@ class Simulator:
             attempt = self._attempts
             self._attempts += 1
         rng = self._rng(raw)
-        fault = self.faults.draw(rng, attempt)
+        fault = self.faults.draw(rng, attempt) if self.faults.applies_to(data.get("model")) else None
         if fault is not None:
             # The API sends retry-after on 429s; we also send the non-standard retry-after-ms, scaled, which the
             # SDK prefers, so retries wait simulated time rather than whole real seconds.

@@ -23,12 +23,19 @@ class Faults:
     retry_after: float = 1.0  # simulated seconds the API asks the client to wait
     fail_first: int = 0  # fail this many attempts first, with `fail_status`
     fail_status: int = 529
+    models: tuple[str, ...] = ()  # only requests for these models fail (empty: every model); e.g. one model's outage
+
+    def applies_to(self, model: object) -> bool:
+        """Whether requests for `model` can fail (all models unless `models` names some)."""
+        return not self.models or model in self.models
 
     def __post_init__(self) -> None:
         for name in ("rate_limit", "overloaded", "server_error", "slow"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"Faults.{name} is a probability between 0 and 1, got {value!r}")
+        if isinstance(self.models, str):
+            raise ValueError("Faults.models is a tuple of model ids, e.g. (agentkit.DEFAULT_MODEL,), not one string")
         if self.fail_status not in (429, 500, 529):
             raise ValueError(f"Faults.fail_status must be 429, 500 or 529, got {self.fail_status!r}")
 

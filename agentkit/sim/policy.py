@@ -96,7 +96,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     result_text = "; ".join(text_of(b.get("content", "")) for b in last_results)
     any_error = any(b.get("is_error") for b in last_results)
 
-    scenario = next((s for s in scenarios if s.match.matches(user=user, system=system, tools=set(tools))), None)
+    scenario = next((s for s in scenarios if s.match.matches(user=user, system=system, tools=set(tools), model=str(body.get("model", "")))), None)
     if scenario is not None:
         turn = scenario.turn(turn_index)
         if any_error and turn.if_error is not None:

@@ -61,8 +61,11 @@ class Match:
     user: str | None = None
     system: str | None = None
     tool: str | None = None
+    model: str | None = None  # a regex on the requested model id (scripts a weaker and a stronger model differently)
 
-    def matches(self, *, user: str, system: str, tools: set[str]) -> bool:
+    def matches(self, *, user: str, system: str, tools: set[str], model: str = "") -> bool:
+        if self.model is not None and not re.fullmatch(self.model, model):
+            return False
         if self.user is not None and not re.search(self.user, user, re.IGNORECASE):
             return False
         if self.system is not None and not re.search(self.system, system, re.IGNORECASE):
@@ -98,13 +101,13 @@ class Scenario:
         if isinstance(raw_match, str):
             match = Match(user=raw_match)
         elif isinstance(raw_match, Mapping):
-            unknown = set(raw_match) - {"user", "system", "tool"}
+            unknown = set(raw_match) - {"user", "system", "tool", "model"}
             if unknown:
-                raise ScenarioError(f"{where}: 'match' has unknown keys {sorted(unknown)}; use user, system or tool")
+                raise ScenarioError(f"{where}: 'match' has unknown keys {sorted(unknown)}; use user, system, tool or model")
             match = Match(**{k: str(v) for k, v in raw_match.items()})
         else:
             raise ScenarioError(f"{where}: field 'match' must be a phrase or a mapping of user/system/tool")
-        for pattern in (match.user, match.system):
+        for pattern in (match.user, match.system, match.model):
             if pattern is not None:
                 try:
                     re.compile(pattern)
