@@ -107,6 +107,7 @@ class Attempt:
     retry_after: float = 0.0  # seconds the API asked the client to wait before the next attempt
     input_tokens: int = 0  # everything sent: uncached input + cache writes + cache reads
     output_tokens: int = 0
+    cache_read_tokens: int = 0  # the part of input_tokens read from the prompt cache
     cost: float = 0.0  # US dollars, priced with agentkit.pricing.cost_of
     cached: bool = False  # answered by a ResponseCache, not the API
 
@@ -210,6 +211,7 @@ class Ledger(anthropic.Middleware):
                 (usage.cache_creation_input_tokens or 0)
             self._record(Attempt(call_id, request.retries_taken, message.model, http.status_code, seconds,
                                  input_tokens=sent, output_tokens=usage.output_tokens or 0,
+                                 cache_read_tokens=usage.cache_read_input_tokens or 0,
                                  cost=cost_of(message.model, usage)))
         else:
             self._record(Attempt(call_id, request.retries_taken, model, http.status_code, seconds,

@@ -24,11 +24,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from agentkit import sim
 from agentkit.agent import Agent
+from agentkit.middleware import Ledger, ModelFallback
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
+from agentkit.routing import Router, keyword_classifier
+from agentkit.scorecard import Scorecard, evaluate, instant_simulation
+from agentkit.sim.faults import Faults
 from agentkit.sim.scenarios import Match, Scenario, ToolCall, Turn
 from agentkit.tools import Tool, tool
 
@@ -40,6 +44,9 @@ __all__ = [
     "TASKS",
     "TIERS",
     "OrderStore",
+    "ROUTER",
+    "SupportConfig",
+    "evaluate_config",
     "SupportTools",
     "Task",
     "build_support_agent",
@@ -339,11 +346,72 @@ def scenarios() -> list[Scenario]:
 
 
 def build_support_agent(client: Any, model: str = DEFAULT_MODEL, *, tools: SupportTools | None = None,
-                        cache_prompt: bool = False, **options: Any) -> Agent:
-    """The support agent on `model`. `cache_prompt` marks the handbook and tools for prompt caching
-    (a top-level `cache_control`, which moves the breakpoint forward so the history is read from the cache too)."""
+                        cache_prompt: bool = False, cache_handbook: bool | None = None, **options: Any) -> Agent:
+    """The support agent on `model`.
+
+    `cache_prompt` sends a top-level `cache_control`: the API puts the breakpoint on the last block and moves it
+    forward as the conversation grows, so each step reads the previous step's prefix from the cache. That alone
+    never helps a *new* conversation, whose last block is new: `cache_handbook` (on by default with
+    `cache_prompt`) adds a breakpoint at the end of the system prompt, so every conversation reads the tools and
+    the handbook that the first one wrote.
+    """
     tools = tools or support_tools()
+    if cache_handbook is None:
+        cache_handbook = cache_prompt
+    system: Any = HANDBOOK
+    if cache_handbook:
+        system = [{"type": "text", "text": HANDBOOK, "cache_control": {"type": "ephemeral"}}]
     if cache_prompt:
         options.setdefault("cache_control", {"type": "ephemeral"})
-    return Agent(client, model=model, system=HANDBOOK, tools=tools.tools, max_steps=5, max_tokens=400,
+    return Agent(client, model=model, system=system, tools=tools.tools, max_steps=5, max_tokens=400,
                  name="support_desk", **options)
+
+
+# -- configurations, judged on the task set ----------------------------------------------------------
+
+#: The lesson's router: refunds and returns are hard (the strong model), everything else easy (the fast one).
+ROUTER = Router({EASY: FAST_MODEL, HARD: DEFAULT_MODEL},
+                keyword_classifier(["refund", "refunded", "return", "returning", "send back"], hard=HARD, easy=EASY))
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    """How the support agent runs: one model or a router, prompt caching, a fallback model, batch or live."""
+
+    model: str = DEFAULT_MODEL
+    router: Router | None = None
+    cache_prompt: bool = False
+    fallback_model: str | None = None
+    batch: bool = False
+    name: str = ""
+
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        parts = ["router" if self.router else self.model]
+        parts += ["prompt cache"] * self.cache_prompt + [f"fallback {self.fallback_model}"] * bool(self.fallback_model)
+        parts += ["batch"] * self.batch
+        return " + ".join(parts)
+
+
+def evaluate_config(config: SupportConfig, tasks: Sequence[Task] = TASKS, *, faults: Faults | None = None,
+                    seed: int = 0, live: bool | None = None) -> Scorecard:
+    """Run the task set once under `config` and grade it: quality, cost and (simulated) latency per run."""
+    from agentkit.clients import client as make_client
+
+    ledger = Ledger()
+    middleware: list[Any] = [ledger]
+    if config.fallback_model:
+        middleware.append(ModelFallback(config.fallback_model))
+    c = make_client(live, scenarios=scenarios(), seed=seed, faults=faults, quiet=True, middleware=middleware)
+    tools = support_tools()
+    agents: dict[str, Agent] = {}
+
+    def agent_for(task: Task) -> Agent:
+        model = config.router.model_for(task.prompt) if config.router else config.model
+        if model not in agents:
+            agents[model] = build_support_agent(c, model, tools=tools, cache_prompt=config.cache_prompt)
+        return agents[model]
+
+    with instant_simulation():
+        return evaluate(config.label(), tasks, agent_for, correct, ledger, tool_seconds=lambda: tools.seconds)
