@@ -24,6 +24,7 @@ from agentkit.course.lab import (
     placeholders_in,
     wrong,
 )
+from agentkit.course import progress
 from agentkit.labs import l2_token_cost as l2
 from agentkit.models import DEFAULT_MODEL
 
@@ -275,3 +276,60 @@ def test_function_task_reports_an_unwritten_function_as_not_attempted():
     assert task.check(stub).status == "not_attempted"
     assert task.check(lambda x: 2 * x).status == "passed"
     assert task.check(lambda x: x + 1).status == "wrong"
+
+
+# -- hostile or careless answers -------------------------------------------------
+
+
+def test_a_function_that_never_returns_is_stopped_with_a_clear_message(progress_db, monkeypatch):
+    from agentkit.course import lab as lab_module
+    from agentkit.course.lab import FunctionTask, as_function, call_learner_code
+
+    monkeypatch.setattr(lab_module, "CHECK_TIME_LIMIT_S", 0.3)
+
+    def runs_it(answer):
+        value, error = call_learner_code(as_function(answer, "your function"), 3)
+        return passed("ok") if value == 6 else wrong(f"got {value} ({error})")
+
+    looping = Lab("loops", "Loops", "Toy lesson", [Task("double", "Double it", runs_it, "a function"),
+                                                   FunctionTask("probed", "Double it", runs_it, "a function",
+                                                                probes=((3,),))])
+
+    def forever(x):
+        while True:
+            x += 1
+
+    for task in ("double", "probed"):
+        result = looping.check(task, forever)
+        assert result.status == "invalid" and "stopped after 0.3 seconds" in result.message
+    assert looping.check("double", lambda x: 2 * x).passed  # the timer is gone afterwards
+
+
+@pytest.mark.parametrize("answer, says", [
+    (float("nan"), "not a finite number"),
+    (float("inf"), "not a finite number"),
+    (np.float64("nan"), "not a finite number"),
+    (10**400, "far too large"),
+])
+def test_nan_infinite_and_huge_numbers_get_a_specific_sentence(progress_db, answer, says):
+    result = TOY.check("seven", answer)
+    assert result.status == "invalid" and says in result.message
+
+
+def test_an_answer_that_equals_everything_does_not_pass(progress_db):
+    class Liar:
+        def __eq__(self, other):
+            return True
+
+        __hash__ = object.__hash__
+
+    result = TOY.check("seven", Liar())
+    assert result.status == "invalid" and "equal to anything" in result.message
+    assert not progress.lab_checks("toy").passed.iloc[-1]
+
+
+def test_a_key_in_an_answer_is_not_stored_in_clear(progress_db):
+    key = "sk-ant-" + "api03-" + "x" * 40
+    TOY.check("seven", key)
+    stored = progress.lab_checks("toy").detail.iloc[-1]
+    assert key not in stored and "REDACTED" in stored

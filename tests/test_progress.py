@@ -198,3 +198,35 @@ def test_cli_as_a_module(progress_db, tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "M1 Module test" in run.stdout and "80%" in run.stdout
+
+
+def test_a_read_only_store_is_read_and_never_called_damaged(progress_db, monkeypatch, capsys):
+    progress.record_quiz_attempt("q1", "L1", 0.5, False)
+    progress.record_lab_check("lab1", "t1", True, "ok", lesson="L1")
+    real_access = os.access
+    # As root, chmod does not stop writes; deny write access the way a read-only mount or
+    # a file shared by an instructor would, through the same check the store makes.
+    monkeypatch.setattr(progress.os, "access",
+                        lambda p, mode: False if mode == os.W_OK and Path(p) in (progress_db, progress_db.parent)
+                        else real_access(p, mode))
+    table = progress.progress_table()
+    assert table.loc[0, "lesson"] == "L1" and table.loc[0, "labs_passed"] == 1
+    assert len(progress.quiz_attempts("q1")) == 1 and progress.attempt_count("q1") == 1
+    with pytest.raises(ProgressStoreError, match="read-only, so this result was not saved.*intact") as info:
+        progress.record_quiz_attempt("q1", "L1", 1.0, True)
+    assert "damaged" not in str(info.value)
+    assert main(["progress"]) == 0
+    assert "L1" in capsys.readouterr().out
+    monkeypatch.setattr(progress.os, "access", real_access)
+    assert len(progress.quiz_attempts("q1")) == 1  # nothing lost, nothing added
+
+
+def test_a_read_only_connection_refuses_writes_clearly(progress_db):
+    progress.record_lab_check("lab1", "t1", True, "ok")
+    conn = progress._open_read_only(progress_db)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("DELETE FROM lab_checks")
+    finally:
+        conn.close()
+    assert len(progress.lab_checks("lab1")) == 1

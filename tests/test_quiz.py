@@ -401,3 +401,69 @@ def test_widget_asks_before_submitting_with_blanks(progress_db):
     assert "click Submit again" in view.message.value and not quiz.submitted
     view.submit_button.click()
     assert quiz.submitted and "Score: 1/15" in view.message.value
+
+
+# --------------------------------------------------------------------------- hostile or careless input
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
+    # 9 levels of 9 aliases would be 387 million strings once walked
+    lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
+    path = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(QuizFormatError, match=r"aliases \(\*a0\) are not allowed") as info:
+        load_spec(path)
+    assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("answer", ".nan", "'answer': nan is not a finite number"),
+    ("answer", ".inf", "'answer': inf is not a finite number"),
+])
+def test_numbers_in_a_bank_must_be_finite(tmp_path, field, value, expect):
+    body = f"    {field}: {value}\n    tolerance: 1"
+    with pytest.raises(QuizFormatError, match=expect):
+        load_spec(write(tmp_path, "bad.yaml", quiz_text(kind="numeric", body=body)))
+    body = "    answer: 3\n    tolerance: .inf"
+    with pytest.raises(QuizFormatError, match="'tolerance': inf is not a finite number"):
+        load_spec(write(tmp_path, "bad.yaml", quiz_text(kind="numeric", body=body)))
+    body = "    range: [1, .inf]"
+    with pytest.raises(QuizFormatError, match="'range'.*not finite"):
+        load_spec(write(tmp_path, "bad.yaml", quiz_text(kind="numeric", body=body)))
+
+
+def test_a_bank_that_is_not_utf8_gets_a_clear_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(quiz_text().encode() + b"\n# caf\xe9\n")
+    with pytest.raises(QuizFormatError, match="not UTF-8 text"):
+        load_spec(path)
+
+
+def test_an_absurdly_large_number_is_a_clear_error(tmp_path, progress_db):
+    path = write(tmp_path, "big.yaml", quiz_text(qid="big", kind="numeric", body="    answer: 3"))
+    quiz = Quiz.load(path)
+    for value in (10**400, "1" + "0" * 400):
+        with pytest.raises(QuizInputError, match="number"):
+            quiz.answer("second", value)
+
+
+def test_a_choice_whose_text_is_another_choices_letter_is_ambiguous(tmp_path, progress_db):
+    body = "    choices:\n      - text: C\n        correct: true\n      - text: A\n      - text: B"
+    path = write(tmp_path, "letters.yaml", quiz_text(qid="letters", body=body))
+    # an attempt whose shuffle puts the choice "C" anywhere but position C
+    quiz = next(q for q in (Quiz.load(path, attempt=n) for n in range(1, 20))
+                if [c.text for c in q.question("second").choices].index("C") != 2)
+    text_c = [c.text for c in quiz.question("second").choices].index("C")
+    with pytest.raises(QuizInputError, match="ambiguous"):
+        quiz.answer("second", "C")
+    quiz.answer("second", text_c)
+    assert quiz.answers()["second"] == ["C"]
+
+
+def test_a_valid_bank_loads_without_importing_jsonschema():
+    import subprocess
+    import sys
+
+    code = ("import sys; from agentkit.course.quiz import load_all; load_all(); "
+            "print('jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

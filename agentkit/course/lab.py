@@ -24,11 +24,15 @@ there so the notebook and the engine never disagree (see `build_labs`).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib
+import math
 import numbers
 import pkgutil
 import re
+import signal
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping
@@ -39,6 +43,9 @@ Status = Literal["passed", "wrong", "not_attempted", "invalid", "error"]
 
 SOLUTION_BEGIN = "# BEGIN SOLUTION"
 SOLUTION_END = "# END SOLUTION"
+
+#: How long one check may run (the learner's code included) before it is stopped, in real seconds.
+CHECK_TIME_LIMIT_S = 60.0
 
 #: The repository root (labs/, notebooks/ live beside the agentkit package).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -213,7 +220,15 @@ def as_number(answer: Any, what: str = "your answer") -> float:
     if isinstance(answer, bool):
         raise AnswerError(f"{what} is {answer}, a True/False value; give a number instead.")
     if isinstance(answer, numbers.Real):
-        return float(answer)
+        try:
+            value = float(answer)
+        except OverflowError:
+            raise AnswerError(f"{what} is a whole number with {len(str(int(answer)))} digits, far too large "
+                              "for anything this task asks; check the calculation.") from None
+        if not math.isfinite(value):
+            raise AnswerError(f"{what} is {value}, which is not a finite number; a calculation probably divided "
+                              "by zero or used a missing value. Check it and give a real number.")
+        return value
     if isinstance(answer, str):
         text = answer.strip().replace(",", "").replace("_", "").lstrip("$")
         try:
@@ -333,8 +348,16 @@ class Task:
                 f"Not finished yet: {', '.join(gaps)} {'is' if len(gaps) == 1 else 'are'} still a placeholder. "
                 "Fill in every part, then run the cell again."
             ))
+        if _equals_anything(answer):
+            return replace(result, status="invalid", expected=self.expects, message=(
+                f"This answer (a {_type_name(answer)}) says it is equal to anything at all, so no comparison with "
+                "it means anything. Give a plain value (a number, text, list or dict) or a function."
+            ))
         try:
-            verdict = self.checker(answer)
+            with time_limit(CHECK_TIME_LIMIT_S):
+                verdict = self.checker(answer)
+        except CheckTimeout:
+            return _timed_out(result, self.expects)
         except AnswerError as err:
             return replace(result, status="invalid", message=str(err), expected=self.expects)
         except Exception as err:  # a checker tripping over an odd answer must not show a traceback
@@ -347,6 +370,59 @@ class Task:
                 f"This task's checker returned {type(verdict).__name__}, not a Verdict: a bug in the lab, please report it."))
         return replace(result, status="passed" if verdict.passed else "wrong",
                        message=verdict.message, expected=verdict.expected)
+
+
+class CheckTimeout(BaseException):
+    """Raised inside a check that ran past `CHECK_TIME_LIMIT_S`.
+
+    A BaseException, so the `except Exception` that reports a learner function's own
+    errors does not swallow it and carry on.
+    """
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):  # type: ignore[no-untyped-def]
+    """Stop the block after `seconds` of real time by raising `CheckTimeout` in it.
+
+    A kernel runs cells on its main thread, where a timer signal can interrupt even
+    a tight `while True: pass`; a thread cannot be stopped from outside in Python, so
+    elsewhere (another thread, Windows) the block runs without a limit.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise CheckTimeout()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _timed_out(result: "CheckResult", expects: str) -> "CheckResult":
+    return replace(result, status="invalid", expected=expects, message=(
+        f"The check was stopped after {CHECK_TIME_LIMIT_S:g} seconds: your code is still running, probably "
+        "an endless loop (a `while` whose condition never turns false, or a function that calls itself "
+        "forever). Fix it and run the cell again."
+    ))
+
+
+class _Unlike:
+    """A fresh object no honest answer equals."""
+
+
+def _equals_anything(answer: Any) -> bool:
+    """True for an object whose `==` claims equality with something it cannot be equal to."""
+    try:
+        return bool(answer == _Unlike())
+    except Exception:  # noqa: BLE001 - an `==` that raises is judged by the checker, not here
+        return False
 
 
 def is_unwritten_function(fn: Any, probe: tuple[Any, ...]) -> bool:
@@ -379,11 +455,15 @@ class FunctionTask(Task):
     probes: tuple[tuple[Any, ...], ...] = ()
 
     def check(self, answer: Any, lab_id: str = "") -> CheckResult:
-        if isinstance(answer, tuple):
-            answer = tuple(... if i < len(self.probes) and is_unwritten_function(a, self.probes[i]) else a
-                           for i, a in enumerate(answer))
-        elif self.probes and is_unwritten_function(answer, self.probes[0]):
-            answer = ...
+        try:
+            with time_limit(CHECK_TIME_LIMIT_S):  # the probe runs the learner's function too
+                if isinstance(answer, tuple):
+                    answer = tuple(... if i < len(self.probes) and is_unwritten_function(a, self.probes[i]) else a
+                                   for i, a in enumerate(answer))
+                elif self.probes and is_unwritten_function(answer, self.probes[0]):
+                    answer = ...
+        except CheckTimeout:
+            return _timed_out(CheckResult(lab_id, self.id, "invalid", ""), self.expects)
         return super().check(answer, lab_id)
 
 

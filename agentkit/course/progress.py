@@ -72,27 +72,60 @@ def db_path() -> Path:
     return Path(jupyter_data_dir()) / "agentkit" / "progress.sqlite"
 
 
-@contextlib.contextmanager
-def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    path = path or db_path()
+def _read_only(path: Path) -> bool:
+    """Whether this process may only read the store (a file or folder without write permission)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    # mode=ro still wants to create the WAL index (-shm) next to the file; when even that
+    # is impossible, immutable=1 reads the file as it is (no other writer can exist then).
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the write lock
-        # is taken up front (a deferred transaction that upgrades later can fail with
-        # SQLITE_BUSY without waiting for the busy timeout).
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        return sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+
+
+@contextlib.contextmanager
+def _connect(path: Path | None = None, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+    path = path or db_path()
+    read_only = _read_only(path)
+    if read_only and write:
+        raise ProgressStoreError(
+            f"the progress store at {path} is read-only, so this result was not saved. Everything already in it is "
+            f"intact and still shown. To keep recording, make the file writable or set {ENV_VAR} to a writable path.")
+    try:
+        if read_only:
+            conn = _open_read_only(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the write lock
+            # is taken up front (a deferred transaction that upgrades later can fail with
+            # SQLITE_BUSY without waiting for the busy timeout).
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise ProgressStoreError(f"cannot open the progress store at {path}: {exc}. "
                                  f"Set {ENV_VAR} to a writable file path to use another location.") from None
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")  # persistent: set once per file
-        conn.execute("PRAGMA synchronous = FULL")
-        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            _write(conn, _create)
+        if not read_only:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")  # persistent: set once per file
+            conn.execute("PRAGMA synchronous = FULL")
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _write(conn, _create)
+        elif conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            raise ProgressStoreError(f"the progress store at {path} is read-only and has no progress tables yet; "
+                                     f"set {ENV_VAR} to a writable path to start recording.")
         yield conn
     except sqlite3.DatabaseError as exc:
+        if "readonly" in str(exc):
+            raise ProgressStoreError(
+                f"the progress store at {path} is read-only ({exc}); nothing in it was changed. "
+                f"Make it writable or set {ENV_VAR} to a writable path to keep recording.") from None
         raise ProgressStoreError(f"the progress store at {path} could not be used: {exc}. "
                                  f"If the file is damaged, move it aside (your other files are untouched) "
                                  f"or set {ENV_VAR} to a new path.") from None
@@ -139,9 +172,11 @@ def record_quiz_attempt(
         raise ProgressStoreError(f"score must be a number from 0 to 1, not {score!r}")
     if not isinstance(passed, bool):
         raise ProgressStoreError(f"passed must be True or False, not {passed!r}")
-    payload = json.dumps(dict(answers or {}), default=str)
+    from agentkit.redact import redact
+
+    payload = json.dumps(redact(dict(answers or {})), default=str)
     row = (quiz_id, lesson, attempt, float(score), correct, total, int(passed), payload, time.time())
-    with _connect() as conn:
+    with _connect(write=True) as conn:
         return _write(conn, lambda c: c.execute(
             "INSERT INTO quiz_attempts (quiz_id, lesson, attempt, score, correct, total, passed, answers, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid)
@@ -158,8 +193,11 @@ def record_lab_check(lab_id: str, task_id: str, passed: bool, detail: str, *, le
             raise ProgressStoreError(f"{name} must be a non-empty string, not {value!r}")
     if not isinstance(passed, bool):
         raise ProgressStoreError(f"passed must be True or False, not {passed!r}")
-    row = (lab_id, task_id, lesson or f"lab {lab_id}", int(passed), str(detail), time.time())
-    with _connect() as conn:
+    from agentkit.redact import redact
+
+    # the detail may quote the learner's answer: a pasted key must not sit in the store in clear
+    row = (lab_id, task_id, lesson or f"lab {lab_id}", int(passed), redact(str(detail)), time.time())
+    with _connect(write=True) as conn:
         return _write(conn, lambda c: c.execute(
             "INSERT INTO lab_checks (lab_id, task_id, lesson, passed, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             row).lastrowid)

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 import yaml
 
 from agentkit.course.errors import LearnerError
@@ -242,7 +241,7 @@ def _where(path: Path | str, raw_questions: Any, index: int | None) -> str:
     return f"{name}: question {index + 1}" + (f" (id {qid!r})" if qid else "")
 
 
-def _schema_error(err: jsonschema.ValidationError) -> str:
+def _schema_error(err: Any) -> str:
     """jsonschema's best error, rephrased with the field it is about."""
     fields = [str(p) for p in err.absolute_path]
     if err.validator == "required":
@@ -257,10 +256,33 @@ def _schema_error(err: jsonschema.ValidationError) -> str:
     return f"field {where!r}: {err.message}"
 
 
+# Two validators on purpose: `fastjsonschema` compiles a schema to a plain Python
+# function and imports in ~10 ms, so a valid bank loads fast; `jsonschema` picks the
+# most relevant error and words it well, but importing it costs ~1 s (its optional
+# format checkers), so it is imported only when a bank is already known to be wrong.
+_FAST: dict[int, Any] = {}
+
+
+def _fast_validator(schema: dict[str, Any]) -> Any:
+    key = id(schema)  # the schemas are module constants, alive for the process
+    if key not in _FAST:
+        import fastjsonschema
+
+        _FAST[key] = fastjsonschema.compile(schema)
+    return _FAST[key]
+
+
 def _check(schema: dict[str, Any], data: Any, where: str) -> None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
-    if error is not None:
-        raise QuizFormatError(f"{where}, {_schema_error(error)}")
+    import fastjsonschema
+
+    try:
+        _fast_validator(schema)(data)
+        return
+    except fastjsonschema.JsonSchemaException as fast_error:
+        import jsonschema
+
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+        raise QuizFormatError(f"{where}, {_schema_error(error) if error is not None else fast_error.message}") from None
 
 
 def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
@@ -299,6 +321,11 @@ def _parse_question(q: dict[str, Any], where: str) -> Question:
     kind: Kind = q["kind"]
     common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip())
     if kind == "numeric":
+        for name in ("answer", "tolerance"):
+            if name in q and not math.isfinite(q[name]):
+                raise QuizFormatError(f"{where}, field {name!r}: {q[name]!r} is not a finite number; write a real value")
+        if "range" in q and not all(math.isfinite(x) for x in q["range"]):
+            raise QuizFormatError(f"{where}, field 'range': {q['range']!r} holds a value that is not finite; write real bounds")
         has_answer, has_range = "answer" in q, "range" in q
         if has_answer == has_range:
             raise QuizFormatError(
@@ -331,6 +358,23 @@ def _parse_question(q: dict[str, Any], where: str) -> Question:
     return Question(**common, choices=choices)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses YAML aliases (`*name`).
+
+    A quiz bank never needs them, and nested aliases can expand a few hundred bytes
+    into gigabytes (the "billion laughs" bomb) once anything walks the data.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(
+                f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not allowed in quiz files; "
+                "write the text out in full"
+            )
+        return super().compose_node(parent, index)
+
+
 def load_spec(path: str | Path) -> QuizSpec:
     """Read and validate one quiz file."""
     path = Path(path)
@@ -338,8 +382,11 @@ def load_spec(path: str | Path) -> QuizSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise QuizFormatError(f"{path}: cannot read the quiz file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise QuizFormatError(f"{path}: not UTF-8 text (byte {exc.start} is not valid UTF-8); "
+                              "save the file as UTF-8 in your editor") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -551,11 +598,17 @@ class Quiz:
             raise QuizInputError(f"{what}: position {value} is out of range; positions go 0 to {len(q.choices) - 1}")
         text = value.strip()
         letter = text.rstrip(".)").upper()
-        if len(letter) == 1 and "A" <= letter < _label(len(q.choices)):
-            return ord(letter) - ord("A")
-        for k, c in enumerate(q.choices):
-            if c.text.casefold() == text.casefold():
-                return k
+        by_letter = ord(letter) - ord("A") if len(letter) == 1 and "A" <= letter < _label(len(q.choices)) else None
+        by_text = next((k for k, c in enumerate(q.choices) if c.text.casefold() == text.casefold()), None)
+        if by_letter is not None and by_text is not None and by_letter != by_text:
+            raise QuizInputError(
+                f"{what}: {value!r} is ambiguous: it is the letter of choice {_label(by_letter)} and the text of "
+                f"choice {_label(by_text)}; answer with the 0-based position instead ({by_letter} or {by_text})"
+            )
+        if by_letter is not None:
+            return by_letter
+        if by_text is not None:
+            return by_text
         raise QuizInputError(f"{what}: {value!r} is neither a choice letter ({self._letters(q)}) nor a choice's exact text")
 
     @staticmethod
@@ -563,14 +616,17 @@ class Quiz:
         if isinstance(value, bool):
             raise QuizInputError(f"{what} wants a number, not {value!r}")
         if isinstance(value, (int, float)):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                raise QuizInputError(f"{what} wants a number of a sensible size; {value!r} is too large") from None
         elif isinstance(value, str):
             cleaned = value.strip().replace(",", "").replace("_", "").replace("$", "")
             if q.unit:
                 cleaned = cleaned.removesuffix(q.unit).strip()
             try:
                 number = float(cleaned)
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise QuizInputError(f"{what} wants a number (like 45000 or 0.135); {value!r} is not one") from None
         else:
             raise QuizInputError(f"{what} wants a number, not {type(value).__name__} {value!r}")
