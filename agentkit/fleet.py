@@ -154,7 +154,7 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
              seed: int = 0) -> FleetReport:
     """Simulate `runs` runs arriving as a Poisson stream at `arrivals_per_minute`.
 
-    Each virtual run replays a measured run drawn at random from `profiles`.
+    Each virtual run replays one of `profiles`; all of them equally often, in shuffled order.
     `limits`: the rate limits (None: unlimited). `concurrency`: requests the
     provider serves at once (None: unlimited). `max_retries`: the SDK's retries
     on a 429. `batch=True` sends every run's work through the Message Batches
@@ -231,10 +231,20 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
         latencies.append(env.now - start)
         state["last_end"] = max(state["last_end"], env.now)
 
+    def draws() -> Any:
+        # Every measured run is replayed equally often, in a fresh shuffled order each round: the fleet's mix
+        # is the measured mix (not a noisy resample of it), so with no limit binding its cost per 1,000 runs
+        # is 1,000 x the mean measured cost, up to one partial round.
+        order = list(range(len(profiles)))
+        while True:
+            rng.shuffle(order)
+            yield from order
+
     def arrivals() -> Any:
         mean_gap = 60.0 / arrivals_per_minute
+        pick = draws()
         for _ in range(runs):
-            env.process(run(profiles[rng.randrange(len(profiles))]))
+            env.process(run(profiles[next(pick)]))
             yield env.timeout(rng.expovariate(1.0 / mean_gap))
 
     env.process(arrivals())

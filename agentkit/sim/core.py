@@ -222,7 +222,9 @@ class Simulator:
             wait = self.faults.retry_after
             fault.headers.update({"retry-after": str(max(1, round(wait))),
                                   # at time scale 0 a zero would make the SDK fall back to its own backoff
-                                  "retry-after-ms": f"{max(wait * time_scale() * 1000, 0.001):.3f}"})
+                                  "retry-after-ms": f"{max(wait * time_scale() * 1000, 0.001):.3f}",
+                                  # an error comes back at once; saying so keeps client-side timings in simulated time
+                                  "x-agentkit-simulated-seconds": "0.000"})
             raise fault
         thread_key, body = self._expand_thread(data, headers)
         validate.messages_body(body)
