@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Budget", "GUIDE_RESEARCH_BUDGET", "research_agent_budget"]
+__all__ = ["Budget", "GUIDE_RESEARCH_BUDGET", "prefix_cost_per_request", "research_agent_budget"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,27 @@ def research_agent_budget(model: str | None = None, *, runs_per_day: int = 1_000
     with instant_simulation():
         build_research_agent(c, model=model).run(LAB_QUESTION)
     return Budget(ledger.summary().cost, runs_per_day, 30, f"research agent on {model}, today's prices")
+
+
+def prefix_cost_per_request(model: str, prefix_tokens: int, gap_seconds: float, ttl: str | None) -> float:
+    """Dollars per request for a shared prompt prefix when requests arrive every `gap_seconds`, steadily.
+
+    ttl None: no caching (the prefix is plain input every time). "5m" / "1h": a request within the TTL of the
+    previous one reads the cache (0.1x, and the read refreshes the TTL); otherwise it writes it again (1.25x
+    for 5 minutes, 2x for an hour). The point of the function: the 1-hour cache costs more to write, and pays
+    only when requests come further apart than 5 minutes but closer than an hour.
+    """
+    from agentkit.pricing import cost_of
+
+    if ttl not in (None, "5m", "1h"):
+        raise ValueError(f'ttl must be None, "5m" or "1h", got {ttl!r}')
+    if not (isinstance(gap_seconds, (int, float)) and gap_seconds >= 0):
+        raise ValueError(f"gap_seconds must be a number of seconds >= 0, got {gap_seconds!r}")
+    if ttl is None:
+        return cost_of(model, {"input_tokens": prefix_tokens})
+    lifetime = 300 if ttl == "5m" else 3600
+    if gap_seconds <= lifetime:
+        return cost_of(model, {"cache_read_input_tokens": prefix_tokens})
+    split = {"ephemeral_5m_input_tokens": prefix_tokens if ttl == "5m" else 0,
+             "ephemeral_1h_input_tokens": prefix_tokens if ttl == "1h" else 0}
+    return cost_of(model, {"cache_creation_input_tokens": prefix_tokens, "cache_creation": split})
