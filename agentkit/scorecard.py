@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
+import anthropic
+
 from agentkit.middleware import Attempt, Ledger, percentile
 
 __all__ = ["GateResult", "RunRecord", "Scorecard", "evaluate", "gate", "instant_simulation"]
@@ -41,6 +43,11 @@ class RunRecord:
     seconds: float  # model time (attempts and retry waits) plus tool time
     attempts: tuple[Attempt, ...] = ()
     tool_seconds: float = 0.0
+    error: str = ""  # the API error that ended the run without an answer (after the SDK's retries), if any
+
+    @property
+    def answered(self) -> bool:
+        return not self.error
 
     @property
     def calls(self) -> int:
@@ -58,6 +65,11 @@ class Scorecard:
     def quality(self) -> float:
         """Share of tasks answered correctly."""
         return sum(r.correct for r in self.runs) / len(self.runs) if self.runs else math.nan
+
+    @property
+    def answered_share(self) -> float:
+        """Share of runs that got an answer at all (right or wrong), i.e. were not ended by an API error."""
+        return sum(r.answered for r in self.runs) / len(self.runs) if self.runs else math.nan
 
     @property
     def cost_per_run(self) -> float:
@@ -126,13 +138,16 @@ def evaluate(name: str, tasks: Sequence[LabelledTask], agent_for: Callable[[Labe
     for task in tasks:
         agent = agent_for(task)
         first, tools_before = len(ledger.attempts), tool_seconds()
-        result = agent.run(task.prompt)
+        try:
+            text, error = agent.run(task.prompt).text, ""
+        except anthropic.AnthropicError as exc:  # what is left after the SDK's retries and any middleware
+            text, error = "", type(exc).__name__
         attempts = tuple(ledger.attempts[first:])
         tools = tool_seconds() - tools_before
         model_seconds = sum(a.seconds + a.retry_after for a in attempts)
         served = next((a.model for a in reversed(attempts) if a.ok), getattr(agent, "model", ""))
-        runs.append(RunRecord(task.id, task.difficulty, served, bool(grade(task, result.text)),
-                              sum(a.cost for a in attempts), model_seconds + tools, attempts, tools))
+        runs.append(RunRecord(task.id, task.difficulty, served, bool(text) and bool(grade(task, text)),
+                              sum(a.cost for a in attempts), model_seconds + tools, attempts, tools, error))
     return Scorecard(name, tuple(runs))
 
 

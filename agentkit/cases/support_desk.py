@@ -46,6 +46,8 @@ __all__ = [
     "OrderStore",
     "ROUTER",
     "SupportConfig",
+    "TAGGER",
+    "tagging_request",
     "evaluate_config",
     "SupportTools",
     "Task",
@@ -168,7 +170,7 @@ TASKS: tuple[Task, ...] = (
     _help_task(9, "invoice", "Where can I download an invoice for my last order?"),
     _help_task(10, "address", "I moved. How can I change the delivery address of an order?"),
     _help_task(11, "warranty", "How long is the warranty on a desk?"),
-    _help_task(12, "returns", "How many days do I have to send something back?"),
+    _help_task(12, "returns", "What is your return policy: how many days do I have?"),
     _help_task(13, "payment", "Which payment methods do you take?"),
     _help_task(14, "warranty", "Is there a guarantee on lamps, and for how long?"),
     _refund_task(15, "A1004", "monitor arm", 1, True, DEFAULT_MODEL,
@@ -292,7 +294,8 @@ def support_tools(store: OrderStore | None = None, *, cache_ttl: float | None = 
         order = store.get(order_id.strip().upper())
         if order is None:
             return f"No order {order_id!r}."
-        return json.dumps({"order_id": order_id, **order})
+        items = ", ".join(f"{name} x{quantity} at {_money(price)}" for name, price, quantity in order["items"])
+        return f"{items}; shipping {_money(order['shipping'])}; status: {order['status']}"
 
     def search_help(topic: str) -> str:
         """Search the help centre for a policy topic (returns, warranty, password, invoice, address, payment).
@@ -320,12 +323,26 @@ def _final_text(task: Task, answer: str) -> str:
     return "{last_tool_result}"
 
 
+#: The system prompt of the nightly tagging job (one call per ticket: "easy" or "hard"), batch material.
+TAGGER = "Tag the customer's ticket for the support queue. Answer with one word: easy or hard."
+
+
+def tagging_request(task: Task, model: str = FAST_MODEL) -> dict[str, Any]:
+    """The Messages parameters that tag one ticket (the same for a live call and a batch entry)."""
+    return {"model": model, "max_tokens": 5, "system": TAGGER, "messages": [{"role": "user", "content": task.prompt}]}
+
+
 def scenarios() -> list[Scenario]:
     """Scenarios for every task and tier: the strong enough models answer right, weaker ones make the task's mistake.
 
     Status answers quote the tool's live result, so a changed order (or a stale cached one) shows in the reply.
+    The tagging job's replies (the ticket's difficulty) come first, matched by its system prompt.
     """
-    out: list[Scenario] = []
+    out: list[Scenario] = [
+        Scenario(f"l4_tag_{t.id}", Match(user="^" + re.escape(t.prompt) + "$", system="^" + re.escape(TAGGER)),
+                 (Turn(text=t.difficulty),))
+        for t in TASKS
+    ]
     for task in TASKS:
         calls = tuple(ToolCall(name, dict(args)) for name, args in task.calls)
         first = Turn(text="Let me check that.", tool_calls=calls[:1])
@@ -337,7 +354,7 @@ def scenarios() -> list[Scenario]:
                                 (first, *middle, Turn(text=_final_text(task, task.wrong)))))
         if task.id.startswith("status"):
             order_id = task.calls[0][1]["order_id"]
-            final = Turn(text=f"Order {order_id} is currently: {{last_tool_result}}")
+            final = Turn(text=f"Here is order {order_id}: {{last_tool_result}}.")
         else:
             final = Turn(text=_final_text(task, task.expected))
         out.append(Scenario(f"l4_{task.id}", Match(user="^" + re.escape(task.prompt) + "$"),
@@ -384,12 +401,15 @@ class SupportConfig:
     fallback_model: str | None = None
     batch: bool = False
     name: str = ""
+    cache_handbook: bool | None = None  # None: the same as cache_prompt (see build_support_agent)
 
     def label(self) -> str:
         if self.name:
             return self.name
         parts = ["router" if self.router else self.model]
-        parts += ["prompt cache"] * self.cache_prompt + [f"fallback {self.fallback_model}"] * bool(self.fallback_model)
+        if self.cache_prompt:
+            parts.append("prompt cache" if self.cache_handbook in (None, True) else "prompt cache, no handbook breakpoint")
+        parts += [f"fallback {self.fallback_model}"] * bool(self.fallback_model)
         parts += ["batch"] * self.batch
         return " + ".join(parts)
 
@@ -410,7 +430,8 @@ def evaluate_config(config: SupportConfig, tasks: Sequence[Task] = TASKS, *, fau
     def agent_for(task: Task) -> Agent:
         model = config.router.model_for(task.prompt) if config.router else config.model
         if model not in agents:
-            agents[model] = build_support_agent(c, model, tools=tools, cache_prompt=config.cache_prompt)
+            agents[model] = build_support_agent(c, model, tools=tools, cache_prompt=config.cache_prompt,
+                                                cache_handbook=config.cache_handbook)
         return agents[model]
 
     with instant_simulation():
