@@ -21,7 +21,10 @@ looks the same. Every submission is written to the progress store.
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import math
+import os
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -78,7 +81,9 @@ _CHOICE_SCHEMA: dict[str, Any] = {
     "properties": {"text": _TEXT, "correct": {"type": "boolean"}, "feedback": _TEXT},
 }
 
-_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT}
+# `section` (optional): the lesson section a question examines, e.g. "L2 · Real Numbers" (module tests map every
+# question to one; tests/test_module1_test.py checks it).
+_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT, "section": _TEXT}
 
 QUESTION_SCHEMAS: dict[str, dict[str, Any]] = {
     kind: {
@@ -128,6 +133,7 @@ class Question:
     tolerance: float = 0.0
     range: tuple[float, float] | None = None
     unit: str = ""
+    section: str = ""  # the lesson section it examines ("L2 · Real Numbers"), if the file says
 
     @property
     def correct_choices(self) -> tuple[Choice, ...]:
@@ -319,7 +325,8 @@ def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
 
 def _parse_question(q: dict[str, Any], where: str) -> Question:
     kind: Kind = q["kind"]
-    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip())
+    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip(),
+                  section=q.get("section", "").strip())
     if kind == "numeric":
         for name in ("answer", "tolerance"):
             if name in q and not math.isfinite(q[name]):
@@ -424,10 +431,27 @@ def find_quiz(name: str | Path) -> Path:
 # --------------------------------------------------------------------------- an attempt
 
 
-def shuffled(spec: QuizSpec, attempt: int) -> tuple[Question, ...]:
-    """The questions with their choices shuffled for one attempt (seeded by quiz id and attempt)."""
+def learner_key() -> str:
+    """A short, stable stand-in for who is taking the quiz, so each learner sees their own choice order.
+
+    From AGENTKIT_LEARNER, else JupyterHub's JUPYTERHUB_USER, else the operating-system user; hashed, never stored.
+    """
+    name = os.environ.get("AGENTKIT_LEARNER") or os.environ.get("JUPYTERHUB_USER")
+    if not name:
+        try:
+            name = getpass.getuser()
+        except Exception:  # no user name on this system: everyone gets the same order
+            name = ""
+    return hashlib.sha256(name.encode()).hexdigest()[:12] if name else ""
+
+
+def shuffled(spec: QuizSpec, attempt: int, learner: str = "") -> tuple[Question, ...]:
+    """The questions with their choices shuffled for one attempt (seeded by quiz id, learner and attempt).
+
+    With `learner` empty the order depends on quiz and attempt only. A learner key makes neighbours in a class
+    see different orders, so "the answer is C" cannot be passed along."""
     # random.Random seeds a str through SHA-512: the same order on every machine and run.
-    rng = random.Random(f"{spec.id}:{attempt}")
+    rng = random.Random(f"{spec.id}:{learner}:{attempt}" if learner else f"{spec.id}:{attempt}")
     out = []
     for q in spec.questions:
         choices = list(q.choices)
@@ -448,20 +472,22 @@ class Quiz:
     >>> quiz.submit().score                           # doctest: +SKIP
     """
 
-    def __init__(self, spec: QuizSpec, attempt: int | None = None) -> None:
+    def __init__(self, spec: QuizSpec, attempt: int | None = None, learner: str | None = None) -> None:
         self.spec = spec
+        self.learner = learner_key() if learner is None else learner
         if attempt is None:
             attempt = self._next_attempt_number()
         self._start(attempt)
 
     @classmethod
-    def load(cls, name: str | Path, attempt: int | None = None) -> Quiz:
+    def load(cls, name: str | Path, attempt: int | None = None, learner: str | None = None) -> Quiz:
         """Load a quiz by id (searching the repository's `quizzes/`) or by path.
 
         `attempt` fixes the shuffle; by default it is one more than the attempts
-        already in the progress store, so each retake looks different.
+        already in the progress store, so each retake looks different. `learner`
+        (default: `learner_key()`) makes the order differ from one learner to the next.
         """
-        return cls(load_spec(find_quiz(name)), attempt)
+        return cls(load_spec(find_quiz(name)), attempt, learner)
 
     # ------------------------------------------------------------ state
 
@@ -469,7 +495,7 @@ class Quiz:
         if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
             raise QuizInputError(f"attempt must be a whole number from 1 up, not {attempt!r}")
         self.attempt = attempt
-        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt)
+        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt, self.learner)
         self._answers: dict[str, tuple[int, ...] | float] = {}
         self.result: QuizResult | None = None
 
