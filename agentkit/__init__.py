@@ -22,6 +22,9 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_MODEL": "agentkit.models",
     "FAST_MODEL": "agentkit.models",
     "LARGEST_MODEL": "agentkit.models",
+    # agentkit.models (sim helper): the current Fable and the model-facts lookup
+    "FABLE_MODEL": "agentkit.models",
+    "model_info": "agentkit.models",
     "count_tokens": "agentkit.tokens",
     "cost_of": "agentkit.pricing",
     # the simulator's data

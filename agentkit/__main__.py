@@ -17,6 +17,7 @@ def _add_progress(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("progress", help="print your quiz and lab progress",
                        description="Print the learner's progress table: lesson, best quiz score, attempts, lab tasks passed.")
     p.add_argument("--db", help="progress store file (default: $AGENTKIT_PROGRESS_DB, else the Jupyter data dir)")
+    p.add_argument("--export", choices=["csv"], help="print one row per quiz and lab task as CSV (for an LMS)")
     p.set_defaults(handler=_progress)
 
 
@@ -30,6 +31,11 @@ def _progress(args: argparse.Namespace) -> int:
         print(f"No progress recorded yet (looked in {path}). Take a quiz in JupyterLab and try again.")
         return 0
     try:
+        if args.export == "csv":
+            from agentkit.course.report import learner_items
+
+            learner_items(path).to_csv(sys.stdout, index=False)
+            return 0
         table = progress.progress_table()
     except progress.ProgressStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -39,8 +45,47 @@ def _progress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_class_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("class-report", help="aggregate many learners' progress stores into one CSV and a summary",
+                       description="Read learners' progress stores (read-only) and write one CSV an LMS can import "
+                                   "(learner, item, kind, score, passed, time), with pass rates per quiz question "
+                                   "and the most failed lab checks. On The Littlest JupyterHub: "
+                                   "python -m agentkit class-report /home/jupyter-*/.local/share/jupyter/agentkit/progress.sqlite")
+    p.add_argument("stores", nargs="+", metavar="STORE", help="progress.sqlite files, one per learner")
+    p.add_argument("--out", default="class_report.csv", help="the CSV to write (default: class_report.csv)")
+    p.add_argument("--plot", metavar="PNG", help="also save a chart of quiz questions by pass rate")
+    p.set_defaults(handler=_class_report)
+
+
+def _class_report(args: argparse.Namespace) -> int:
+    from agentkit.course.progress import ProgressStoreError
+    from agentkit.course.report import class_report
+
+    try:
+        report = class_report(args.stores)
+    except ProgressStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report.items.to_csv(args.out, index=False)
+    print(report.summary())
+    print(f"\n{len(report.items)} rows written to {args.out}")
+    if not report.questions.empty:
+        print("\nQuiz questions by pass rate:")
+        print(report.questions.sort_values("pass_rate").to_string(index=False, formatters={"pass_rate": "{:.0%}".format}))
+    if not report.lab_failures.empty:
+        print("\nLab checks, most failed first:")
+        print(report.lab_failures.head(10).to_string(index=False))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        report.plot().figure.savefig(args.plot, dpi=120)
+        print(f"\nchart saved to {args.plot}")
+    return 0
+
+
 #: Every command: a function that adds its subparser. Extend by appending.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_progress]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_progress, _add_class_report]
 
 
 def build_parser() -> argparse.ArgumentParser:

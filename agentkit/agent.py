@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Iterable
 
+import anthropic
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
@@ -59,9 +60,15 @@ class StopReason(str, Enum):
     REPEATED_TOOL_CALL = "repeated_tool_call"  # the same call, same input, once too often
     REFUSAL = "refusal"  # the model declined (stop_reason "refusal")
     MAX_TOKENS = "max_tokens"  # the reply was cut off at max_tokens
+    DEADLINE = "deadline"  # the run's time limit (Agent(deadline=...)) passed
+    API_ERROR = "api_error"  # the API still failed after the SDK's retries: result.error says why
 
     def __str__(self) -> str:
         return self.value
+
+    def __repr__(self) -> str:
+        # what a notebook shows for `result.stop_reason`: the reason, not <StopReason.FINAL_ANSWER: 'final_answer'>
+        return repr(self.value)
 
 
 @dataclass(slots=True)
@@ -132,6 +139,9 @@ class RunResult:
     messages: list[Any]  # the whole conversation, to continue it with agent.run(result.messages + [...])
     model: str = DEFAULT_MODEL
     duration: float = 0.0  # seconds
+    #: the exception that ended the run (stop_reason API_ERROR or DEADLINE), else None.
+    #: Every completed step is kept; continue with agent.run(result.messages).
+    error: BaseException | None = None
 
     @property
     def tool_calls(self) -> list[ToolCall]:
@@ -209,11 +219,17 @@ class Agent:
     run (the model is going round in circles). Budgets are checked after each
     reply: a final answer is always kept, but no further tools run.
 
+    `deadline` limits the whole run to that many seconds of real time: each
+    model call gets the time that is left as its timeout, and no step starts
+    after it (stop reason ``deadline``); tools are bounded by their own timeout.
+
     Any other keyword (``temperature``, ``tool_choice``, ``metadata``, ...) is
     sent with every request. ``stream=True`` uses ``client.messages.stream``,
     so the SDK's spans record time to first token. Hooks: see `HOOK_EVENTS`.
-    Errors from the API itself (rate limits, overload) are not caught here: the
-    SDK retries them, and the resilience lesson handles what is left.
+    Errors from the API itself (rate limits, overload) are retried by the SDK;
+    one that still fails ends the run with stop reason ``api_error`` and the
+    steps completed so far (``result.error`` holds the exception), and
+    ``agent.run(result.messages)`` carries on from there.
     """
 
     def __init__(
@@ -231,14 +247,23 @@ class Agent:
         name: str = "agent",
         stream: bool = False,
         hooks: dict[str, Callable[..., Any] | list[Callable[..., Any]]] | None = None,
+        deadline: float | None = None,
         **request_options: Any,
     ) -> None:
         if not hasattr(client, "messages"):
             raise TypeError(
                 f"Agent needs a client with .messages.create(...), such as agentkit.client(); got {type(client).__name__}"
             )
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+        _check_whole("max_steps", max_steps, minimum=1)
+        _check_whole("max_tokens", max_tokens, minimum=1)
+        _check_whole("max_identical_calls", max_identical_calls, minimum=1)
+        _check_whole("token_budget", token_budget, minimum=1, optional=True)
+        _check_positive("cost_budget", cost_budget, "US dollars")
+        _check_positive("deadline", deadline, "seconds")
+        if not isinstance(model, str) or not model:
+            raise TypeError(f"model must be a model id string such as agentkit.DEFAULT_MODEL, got {model!r}")
+        if not isinstance(stream, bool):
+            raise TypeError(f"stream must be True or False, got {stream!r}")
         self.client = client
         self.model = model
         self.system = system
@@ -255,6 +280,7 @@ class Agent:
         self.max_identical_calls = max_identical_calls
         self.name = name
         self.stream = stream
+        self.deadline = deadline
         self._hooks: dict[str, list[Callable[..., Any]]] = {}
         for event, fns in (hooks or {}).items():
             for fn in fns if isinstance(fns, list) else [fns]:
@@ -285,10 +311,15 @@ class Agent:
         with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
             run.span, run.traced = span, span.is_recording()
             for index in range(1, self.max_steps + 1):
+                if run.out_of_time():
+                    return run.finish(StopReason.DEADLINE)
                 token = CURRENT_STEP.set(index)
                 try:
                     step = run.start_step(index)  # build the request
-                    step.response = self._call_model(step.request)  # reason
+                    try:
+                        step.response = self._call_model(step.request, run.time_left())  # reason
+                    except anthropic.APIError as error:  # still failing after the SDK's retries
+                        return run.fail(error)
                     stop = run.observe(step)  # read the reply: answer, tools, or a limit?
                     if stop is None:
                         step.tool_calls = self._run_tools(step, run.traced)  # act
@@ -306,10 +337,15 @@ class Agent:
         with _tracer.start_as_current_span(f"invoke_agent {self.name}", attributes=self._span_attributes()) as span:
             run.span, run.traced = span, span.is_recording()
             for index in range(1, self.max_steps + 1):
+                if run.out_of_time():
+                    return run.finish(StopReason.DEADLINE)
                 token = CURRENT_STEP.set(index)
                 try:
                     step = run.start_step(index)
-                    step.response = await self._acall_model(step.request)
+                    try:
+                        step.response = await self._acall_model(step.request, run.time_left())
+                    except anthropic.APIError as error:
+                        return run.fail(error)
                     stop = run.observe(step)
                     if stop is None:
                         step.tool_calls = await self._arun_tools(step, run.traced)
@@ -323,14 +359,18 @@ class Agent:
 
     # -- calling the model ---------------------------------------------------------
 
-    def _call_model(self, params: dict[str, Any]) -> Any:
+    def _call_model(self, params: dict[str, Any], time_left: float | None = None) -> Any:
+        if time_left is not None:  # the SDK's per-request timeout: the call may not outlive the run's deadline
+            params = {**params, "timeout": time_left}
         if self.stream:
             # Streaming lets the SDK's spans record time to first token.
             with self.client.messages.stream(**params) as stream:
                 return stream.get_final_message()
         return self.client.messages.create(**params)
 
-    async def _acall_model(self, params: dict[str, Any]) -> Any:
+    async def _acall_model(self, params: dict[str, Any], time_left: float | None = None) -> Any:
+        if time_left is not None:
+            params = {**params, "timeout": time_left}
         if self.stream:
             manager = self.client.messages.stream(**params)
             if hasattr(manager, "__aenter__"):
@@ -414,7 +454,10 @@ class Agent:
         call.output, call.is_error, call.error_type, call.cached = out.content, out.is_error, out.error_type, out.cached
         if span is not None:
             if out.is_error:
-                span.set_status(Status(StatusCode.ERROR, _first_line(out.content)))
+                # the error text can quote what the tool was given (a key, an e-mail): redacted like the arguments
+                redact = _redactor()
+                summary = _first_line(out.content)
+                span.set_status(Status(StatusCode.ERROR, redact(summary) if redact is not None else out.error_type or "error"))
                 span.set_attribute("error.type", out.error_type or "tool_error")
             span.end()
         if "tool_end" in self._hooks:
@@ -524,6 +567,26 @@ class _Run:
         if results:  # pause_turn has no tool calls: the assistant turn alone goes back
             self.messages.append({"role": "user", "content": results})
 
+    def time_left(self) -> float | None:
+        """Seconds left before the agent's deadline (None: no deadline)."""
+        if self.agent.deadline is None:
+            return None
+        return max(0.001, self.agent.deadline - (time.perf_counter() - self.started))
+
+    def out_of_time(self) -> bool:
+        return self.agent.deadline is not None and time.perf_counter() - self.started >= self.agent.deadline
+
+    def fail(self, error: BaseException) -> RunResult:
+        """End the run on an API error, keeping every completed step; the failed request is not a step."""
+        self.steps.pop()
+        stop = StopReason.DEADLINE if isinstance(error, anthropic.APITimeoutError) and self.out_of_time() else StopReason.API_ERROR
+        if self.traced:
+            self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}"))
+            self.span.set_attribute("error.type", type(error).__name__)
+        result = self.finish(stop)
+        result.error = error
+        return result
+
     def end_step(self, step: Step) -> None:
         step.duration = time.perf_counter() - self.step_started
         if "step_end" in self.agent._hooks:
@@ -532,7 +595,7 @@ class _Run:
     def finish(self, stop: StopReason) -> RunResult:
         # Only a reply that ended the conversation is an answer; a tool-asking reply's text is reasoning.
         answered = stop in (StopReason.FINAL_ANSWER, StopReason.REFUSAL, StopReason.MAX_TOKENS)
-        text = _text_of(self.steps[-1].response) if answered else ""
+        text = _text_of(self.steps[-1].response) if answered and self.steps else ""
         result = RunResult(
             text=text,
             stop_reason=stop,
@@ -555,6 +618,22 @@ class _Run:
 
 
 # -- small functions ------------------------------------------------------------------
+
+
+def _check_whole(name: str, value: Any, *, minimum: int, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        allowed = f"a whole number from {minimum} up" + (", or None for no limit" if optional else "")
+        raise TypeError(f"Agent({name}=...) must be {allowed}; got {type(value).__name__} {value!r}")
+
+
+def _check_positive(name: str, value: Any, unit: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
+        raise TypeError(f"Agent({name}=...) must be a positive number of {unit}, or None for no limit; "
+                        f"got {type(value).__name__} {value!r}")
 
 
 def _text_of(message: Any) -> str:

@@ -1,14 +1,17 @@
 """Prices: one dated, sourced table, and the cost of one API call.
 
 Every dollar figure in the course comes from here, so a price change is one
-edit and a learner can always see where a number came from (the date and the
-source URL sit on each row). `cost_of(model, usage)` prices the `usage` block
-that the Messages API returns, including prompt-cache writes and reads and the
-Message Batches discount.
+edit (in `agentkit/data/models.yaml`, shared with `agentkit.models` and the
+simulator) and a learner can always see where a number came from: the date and
+the official source URL sit on each row. `cost_of(model, usage)` prices the
+`usage` block that the Messages API returns, including prompt-cache writes and
+reads, prompt-length bands, server-tool fees and the Message Batches discount.
 
 Anthropic's `usage.input_tokens` counts only the uncached input: cache writes
 (`cache_creation_input_tokens`) and cache reads (`cache_read_input_tokens`)
-are reported, and billed, separately.
+are reported, and billed, separately. Cache writes cost a fixed multiple of
+the input price on every model (1.25x for 5 minutes, 2x for 1 hour); cache
+reads differ by model (0.1x, 0.05x or 0.025x), so each row carries its own.
 """
 
 from __future__ import annotations
@@ -16,20 +19,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
+from agentkit import models
+from agentkit.models import DEFAULT_MODEL, ModelNotFoundError
 
-PRICING_SOURCE = "https://www.anthropic.com/pricing"
+_DATA = models.data()
 
-#: A 5-minute cache write costs 1.25x the base input price.
-CACHE_WRITE_5M_MULTIPLIER = 1.25
-#: A 1-hour cache write (`"ttl": "1h"`) costs 2x the base input price.
-CACHE_WRITE_1H_MULTIPLIER = 2.0
-#: A cache read (a hit) costs 0.1x the base input price: 90% off.
-CACHE_READ_MULTIPLIER = 0.1
+PRICING_SOURCE: str = _DATA["sources"]["pricing"]
+#: A 5-minute cache write costs 1.25x the base input price (every model).
+CACHE_WRITE_5M_MULTIPLIER: float = float(_DATA["cache_write_5m_multiplier"])
+#: A 1-hour cache write (`"ttl": "1h"`) costs 2x the base input price (every model).
+CACHE_WRITE_1H_MULTIPLIER: float = float(_DATA["cache_write_1h_multiplier"])
 #: The Message Batches API bills input and output at 50% of the standard price.
-BATCH_DISCOUNT = 0.5
+BATCH_DISCOUNT: float = float(_DATA["batch_discount"])
+#: Server tools billed per use: name -> (US dollars per use, the usage.server_tool_use field that counts them).
+SERVER_TOOL_PRICES: dict[str, tuple[float, str]] = {
+    name: (float(t["usd_per_1000"]) / 1000, t["usage_field"]) for name, t in _DATA["server_tools"].items()
+}
 
 PER_MILLION = 1_000_000
+
+
+def __getattr__(name: str) -> Any:
+    # The kit used to have one cache-read multiplier; now each model has its own. Say so instead of a bare error.
+    if name == "CACHE_READ_MULTIPLIER":
+        raise AttributeError("Cache-read prices differ by model (0.1x, 0.05x, 0.025x of input): use "
+                             "agentkit.pricing.price_of(model).cache_read_multiplier.")
+    raise AttributeError(f"module 'agentkit.pricing' has no attribute {name!r}")
 
 
 class UnknownModelError(KeyError):
@@ -44,14 +59,27 @@ class UsageError(ValueError):
 
 
 @dataclass(frozen=True)
+class Band:
+    """Rates for a request whose prompt is over `threshold_tokens` (every token of it, output included)."""
+
+    threshold_tokens: int
+    input_per_mtok: float
+    output_per_mtok: float
+    cache_read_per_mtok: float
+
+
+@dataclass(frozen=True)
 class ModelPrice:
     """One row of the price table: standard (non-batch) prices in US dollars per million tokens."""
 
     model: str
     input_per_mtok: float
     output_per_mtok: float
+    cache_read_per_mtok: float
     as_of: str
     source: str
+    band: Band | None = None
+    note: str = ""
 
     @property
     def input_per_token(self) -> float:
@@ -61,16 +89,39 @@ class ModelPrice:
     def output_per_token(self) -> float:
         return self.output_per_mtok / PER_MILLION
 
+    @property
+    def cache_read_multiplier(self) -> float:
+        """The cache-read price as a share of the input price (0.1, 0.05 or 0.025)."""
+        return round(self.cache_read_per_mtok / self.input_per_mtok, 6)
 
-#: The table. One row per model id in `agentkit.models`.
-PRICES: dict[str, ModelPrice] = {
-    row.model: row
-    for row in (
-        ModelPrice(LARGEST_MODEL, 5.00, 25.00, "2026-02", PRICING_SOURCE),
-        ModelPrice(DEFAULT_MODEL, 3.00, 15.00, "2026-02", PRICING_SOURCE),
-        ModelPrice(FAST_MODEL, 1.00, 5.00, "2026-02", PRICING_SOURCE),
-    )
-}
+    @property
+    def cache_write_5m_per_mtok(self) -> float:
+        return self.input_per_mtok * CACHE_WRITE_5M_MULTIPLIER
+
+    @property
+    def cache_write_1h_per_mtok(self) -> float:
+        return self.input_per_mtok * CACHE_WRITE_1H_MULTIPLIER
+
+    def rates(self, prompt_tokens: int) -> tuple[float, float, float]:
+        """(input, output, cache read) $/MTok for a request whose whole prompt is `prompt_tokens`."""
+        if self.band is not None and prompt_tokens > self.band.threshold_tokens:
+            return self.band.input_per_mtok, self.band.output_per_mtok, self.band.cache_read_per_mtok
+        return self.input_per_mtok, self.output_per_mtok, self.cache_read_per_mtok
+
+
+def _row(m: models.ModelInfo) -> ModelPrice:
+    p = m.price
+    band = None
+    if "band_threshold_tokens" in p:
+        above = p["above_band"]
+        band = Band(int(p["band_threshold_tokens"]), float(above["input"]), float(above["output"]),
+                    float(above["cache_read"]))
+    return ModelPrice(m.id, float(p["input"]), float(p["output"]), float(p["cache_read"]), m.as_of, m.source,
+                      band, m.note)
+
+
+#: The table. One row per model id in `agentkit.models.MODELS`, newest first.
+PRICES: dict[str, ModelPrice] = {m: _row(models.info(m)) for m in models.MODELS}
 
 
 def price_of(model: str) -> ModelPrice:
@@ -81,21 +132,15 @@ def price_of(model: str) -> ModelPrice:
     """
     if not isinstance(model, str):
         raise UnknownModelError(f"A model id must be a string such as {DEFAULT_MODEL!r}, not {type(model).__name__}.")
-    row = PRICES.get(model)
-    if row is None:
-        # Snapshot ids are the alias plus "-YYYYMMDD".
-        for alias, candidate in PRICES.items():
-            rest = model[len(alias) :]
-            if model.startswith(alias + "-") and rest[1:].isdigit():
-                row = candidate
-                break
-    if row is None:
+    try:
+        return PRICES[models.info(model).id]
+    except ModelNotFoundError as err:
         known = ", ".join(sorted(PRICES))
+        why = " It is retired, so the API no longer serves or bills it." if err.retired else ""
         raise UnknownModelError(
-            f"No price for model {model!r}. Known models: {known}. "
-            "Use an id from agentkit.models, or add a dated, sourced row to agentkit.pricing.PRICES."
-        )
-    return row
+            f"No price for model {model!r}.{why} Known models: {known}. "
+            "Use an id from agentkit.models, or add a dated, sourced row to agentkit/data/models.yaml."
+        ) from None
 
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -121,16 +166,28 @@ def _count(usage: Any, name: str) -> int:
     return value
 
 
+def server_tool_cost(usage: Any) -> float:
+    """The per-use fees for server tools in `usage.server_tool_use` (web search is billed per search)."""
+    uses = _field(usage, "server_tool_use")
+    if uses is None:
+        return 0.0
+    return sum(_count(uses, fld) * per_use for per_use, fld in SERVER_TOOL_PRICES.values())
+
+
 def cost_of(model: str, usage: Any, *, batch: bool | None = None) -> float:
     """The dollar cost of one call.
 
     `usage` is the SDK's `Usage` object (`response.usage`) or a dict with the
     same keys: input_tokens, output_tokens, cache_creation_input_tokens,
-    cache_read_input_tokens (missing keys count as 0). When the usage carries
-    the per-TTL split (`cache_creation.ephemeral_1h_input_tokens`), 1-hour
-    writes are billed at 2x; otherwise every write is billed as a 5-minute
-    write. `batch=None` applies the batch discount when `usage.service_tier`
-    says "batch"; pass True or False to decide yourself.
+    cache_read_input_tokens (missing keys count as 0), and optionally
+    server_tool_use. When the usage carries the per-TTL split
+    (`cache_creation.ephemeral_1h_input_tokens`), 1-hour writes are billed at
+    2x; otherwise every write is billed as a 5-minute write. A model with
+    prompt-length bands (Haiku 5.5) bills the whole request, output included,
+    at the higher band when the prompt (input + cache writes + cache reads) is
+    over the threshold. `batch=None` applies the batch discount to the tokens
+    when `usage.service_tier` says "batch"; pass True or False to decide
+    yourself. Server-tool fees (web searches) are added undiscounted.
     """
     row = price_of(model)
     if usage is None or (not isinstance(usage, Mapping) and not any(hasattr(usage, f) for f in _USAGE_FIELDS)):
@@ -153,32 +210,39 @@ def cost_of(model: str, usage: Any, *, batch: bool | None = None) -> float:
             writes = writes_1h + writes_5m
     writes_5m = writes - writes_1h
 
+    input_rate, output_rate, read_rate = row.rates(input_tokens + writes + reads)
     dollars = (
-        input_tokens * row.input_per_token
-        + writes_5m * row.input_per_token * CACHE_WRITE_5M_MULTIPLIER
-        + writes_1h * row.input_per_token * CACHE_WRITE_1H_MULTIPLIER
-        + reads * row.input_per_token * CACHE_READ_MULTIPLIER
-        + output_tokens * row.output_per_token
-    )
+        input_tokens * input_rate
+        + writes_5m * input_rate * CACHE_WRITE_5M_MULTIPLIER
+        + writes_1h * input_rate * CACHE_WRITE_1H_MULTIPLIER
+        + reads * read_rate
+        + output_tokens * output_rate
+    ) / PER_MILLION
     if batch is None:
         batch = _field(usage, "service_tier") == "batch"
     if batch:
         dollars *= BATCH_DISCOUNT
-    return dollars
+    return dollars + server_tool_cost(usage)
 
 
-def price_table() -> list[dict[str, Any]]:
+def price_table(*, include_legacy: bool = True) -> list[dict[str, Any]]:
     """The table as plain rows (for `pandas.DataFrame(price_table())` in a lesson)."""
-    return [
-        {
+    rows = []
+    for r in PRICES.values():
+        status = models.status(r.model)
+        if not include_legacy and status != "current":
+            continue
+        rows.append({
             "model": r.model,
+            "status": status,
             "input $/MTok": r.input_per_mtok,
             "output $/MTok": r.output_per_mtok,
-            "cache write 5m $/MTok": r.input_per_mtok * CACHE_WRITE_5M_MULTIPLIER,
-            "cache write 1h $/MTok": r.input_per_mtok * CACHE_WRITE_1H_MULTIPLIER,
-            "cache read $/MTok": r.input_per_mtok * CACHE_READ_MULTIPLIER,
+            "cache write 5m $/MTok": r.cache_write_5m_per_mtok,
+            "cache write 1h $/MTok": r.cache_write_1h_per_mtok,
+            "cache read $/MTok": r.cache_read_per_mtok,
+            "cache read x input": r.cache_read_multiplier,
+            "prompts over": r.band.threshold_tokens if r.band else None,
             "as of": r.as_of,
             "source": r.source,
-        }
-        for r in PRICES.values()
-    ]
+        })
+    return rows

@@ -38,8 +38,8 @@ MASK = "[REDACTED]"
 # `auth_token` and `apiKey` do not.
 _SECRET_WORDS = frozenset(
     {
-        "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey",
-        "credential", "credentials", "authorization", "cookie", "pin", "ssn",
+        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "apikey",
+        "credential", "credentials", "authorization", "auth", "cookie", "pin", "ssn", "cvv", "cvc",
     }
 )
 # Two-word names that are secret although neither word is on its own.
@@ -53,8 +53,9 @@ _SECRET_PAIRS = frozenset(
 # Ordered: the more specific patterns run first, so an `sk-ant-` key is not half
 # eaten by the generic `sk-` one and a card number is not taken for a phone.
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bsk-ant-[A-Za-z0-9_-]{8,}"), "[REDACTED:api_key]"),
-    (re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{16,}"), "[REDACTED:api_key]"),
+    # (?<![A-Za-z0-9]) rather than \b: a key glued after an underscore (prod_sk-ant-...) still starts here
+    (re.compile(r"(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{8,}"), "[REDACTED:api_key]"),
+    (re.compile(r"(?<![A-Za-z0-9])sk-(?:proj-)?[A-Za-z0-9_-]{16,}"), "[REDACTED:api_key]"),
     (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), "[REDACTED:token]"),
     (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), "[REDACTED:aws_key]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[REDACTED:jwt]"),
@@ -66,11 +67,12 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1\2\3[REDACTED]",
     ),
-    (re.compile(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"), "[REDACTED:email]"),
+    # \w, not [a-z0-9]: internationalised addresses (josé@exämple.de, 用户@例子.广告) are e-mails too
+    (re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b"), "[REDACTED:email]"),
 )
 
-# 13 to 19 digits, optionally in groups split by spaces or dashes.
-_CARD_CANDIDATE = re.compile(r"(?<![\w.])\d(?:[ -]?\d){12,18}(?![\w.])")
+# 13 to 19 digits, optionally in groups split by spaces, dashes or dots.
+_CARD_CANDIDATE = re.compile(r"(?<![\w.])\d(?:[ .-]?\d){12,18}(?![\w]|\.\d)")
 # Digit runs that may be a phone number: optional `+` and country code, optional
 # `(area)`, then groups split by spaces, dots or dashes. Counted digits decide.
 _PHONE_CANDIDATE = re.compile(
@@ -135,9 +137,13 @@ def _redact_text(text: str) -> str:
 
 
 def _redact_number(value: int) -> int | str:
+    if not -10**19 < value < 10**19:
+        return value  # far too long for a card or a phone (and str() of a huge int is slow)
     digits = str(abs(value))
     if 13 <= len(digits) <= 19 and luhn_valid(digits):
         return "[REDACTED:card]"
+    if 10 <= len(digits) <= 15:  # a phone number stored as a JSON number (4155550123)
+        return "[REDACTED:phone]"
     return value
 
 
@@ -150,11 +156,20 @@ def redact(value: Any) -> Any:
     phones and Luhn-valid card numbers replaced by `[REDACTED:<kind>]`. Other
     values are returned as they are.
     """
-    return _redact(value, set())
+    return _redact(value, set(), 0)
 
 
-def _redact(value: Any, seen: set[int]) -> Any:
+#: Containers nested deeper than this are replaced whole: nothing a tool takes is this deep,
+#: and recursing further would crash a traced run with RecursionError.
+MAX_DEPTH = 64
+#: Text longer than this is cut before it is scanned and recorded (a span is not a data store).
+MAX_TEXT = 100_000
+
+
+def _redact(value: Any, seen: set[int], depth: int) -> Any:
     if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            value = value[:MAX_TEXT] + f"[... {len(value) - MAX_TEXT:,} more characters not recorded]"
         return _redact_text(value)
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value
@@ -164,14 +179,20 @@ def _redact(value: Any, seen: set[int]) -> Any:
         # A container that holds itself would recurse forever; JSON never does.
         if id(value) in seen:
             return "[REDACTED:cycle]"
+        if depth >= MAX_DEPTH:
+            return f"[REDACTED:nested deeper than {MAX_DEPTH} levels]"
         seen = seen | {id(value)}
         if isinstance(value, Mapping):
             out: dict[Any, Any] = {}
             for key, item in value.items():
+                # a key is data too: an e-mail or a key used as a dict key is masked like any text
+                shown = _redact_text(key) if isinstance(key, str) else key
+                if shown in out:  # two keys masked to the same text: keep both entries
+                    shown = f"{shown}#{len(out)}"
                 if is_sensitive_key(key) and not (isinstance(item, bool) or item is None):
-                    out[key] = MASK
+                    out[shown] = MASK
                 else:
-                    out[key] = _redact(item, seen)
+                    out[shown] = _redact(item, seen, depth + 1)
             return out
-        return [_redact(item, seen) for item in value]
+        return [_redact(item, seen, depth + 1) for item in value]
     return value

@@ -23,6 +23,7 @@ import asyncio
 import contextvars
 import inspect
 import json
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,14 @@ __all__ = ["Tool", "ToolOutput", "ToolError", "as_tool", "canonical_json", "tool
 
 #: What a tool's result may hold: text, or a list of content blocks (text, image, ...).
 Content = str | list[dict[str, Any]]
+
+#: A tool without its own `timeout` is abandoned after this many seconds, so no tool can hang a run.
+DEFAULT_TIMEOUT_S = 60.0
+#: Tool output longer than this (in characters, ~25,000 tokens) is cut, with a note saying so:
+#: a 12 MB result would otherwise become a multi-million-token prompt.
+MAX_OUTPUT_CHARS = 100_000
+# Block types a tool_result may contain, with the field each needs (see the Messages API reference).
+_CONTENT_BLOCKS = {"text": "text", "image": "source", "document": "source", "search_result": "content"}
 
 
 @dataclass(slots=True)
@@ -67,13 +76,13 @@ class Tool:
         *,
         name: str | None = None,
         description: str | None = None,
-        timeout: float | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT_S,
         cache_ttl: float | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"tool() needs a function, got {type(fn).__name__}: {fn!r}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds (None for no limit), got {timeout!r}")
         if cache_ttl is not None and cache_ttl <= 0:
             raise ValueError(f"cache_ttl must be a positive number of seconds, got {cache_ttl!r}")
         self.fn = fn
@@ -167,19 +176,17 @@ class Tool:
         if not isinstance(input, dict):
             return self._not_an_object(input)
         try:
-            value = await self._validated(**input)
+            return ToolOutput(_to_content(await self._validated(**input)))
         except Exception as exc:  # a tool's failure is data for the model, not a crash
             return self._error_output(exc)
-        return ToolOutput(_to_content(value))
 
     def _call_sync(self, input: object) -> ToolOutput:
         if not isinstance(input, dict):
             return self._not_an_object(input)
         try:
-            value = self._validated(**input)
+            return ToolOutput(_to_content(self._validated(**input)))
         except Exception as exc:  # a tool's failure is data for the model, not a crash
             return self._error_output(exc)
-        return ToolOutput(_to_content(value))
 
     # -- errors the model can act on -----------------------------------------
 
@@ -196,7 +203,7 @@ class Tool:
             # The class name, so a subclass (class SandboxCrash(ToolError)) reads as its own error.type on the span.
             return ToolOutput(content, True, type(exc).__name__)  # type: ignore[arg-type]
         return ToolOutput(
-            f"Error: tool {self.name!r} failed with {type(exc).__name__}: {exc}. "
+            f"Error: tool {self.name!r} failed with {type(exc).__name__}: {_safe_str(exc)}. "
             "Check the arguments, or try a different approach.",
             True,
             type(exc).__name__,
@@ -268,7 +275,7 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    timeout: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
     cache_ttl: float | None = None,
 ) -> Any:
     """Turn a typed, documented function into a `Tool`.
@@ -276,8 +283,8 @@ def tool(
     Use it as ``@tool``, ``@tool(timeout=2.0)``, or ``tool(fn, cache_ttl=60)``.
     The description comes from the docstring (or `description=`), each
     parameter's from its "Args:" entry; the schema from the type hints.
-    `timeout` is in seconds; `cache_ttl` keeps successful results for identical
-    inputs (see `Tool`).
+    `timeout` is in seconds (default `DEFAULT_TIMEOUT_S`; None waits for ever);
+    `cache_ttl` keeps successful results for identical inputs (see `Tool`).
     """
 
     def make(f: Callable[..., Any]) -> Tool:
@@ -321,34 +328,105 @@ def canonical_json(value: Any) -> str:
 
 
 def _to_content(value: Any) -> Content:
-    """A tool's return value as tool_result content: strings and content-block lists
-    pass through; anything else is sent as JSON text."""
+    """A tool's return value as tool_result content, normalised once here.
+
+    Text passes through; a list of valid content blocks (text, image, document,
+    search_result) passes through; anything else, records like
+    ``[{"type": "refund", "amount": 12.5}]`` included, is sent as JSON text, so the
+    model sees the data rather than blocks the API would reject. Text over
+    `MAX_OUTPUT_CHARS` is cut with a note saying how much was left out.
+    """
     if isinstance(value, str):
-        return value
+        return _capped(value)
     if type(value) is int or type(value) is float:  # fast path: their JSON is their repr
         return repr(value)
-    if isinstance(value, list) and value and all(isinstance(b, Mapping) and "type" in b for b in value):
+    if isinstance(value, list) and value and all(_is_content_block(b) for b in value):
         return [dict(b) for b in value]
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+        text = json.dumps(value, ensure_ascii=False, default=_safe_str)
+    except (TypeError, ValueError, RecursionError):
+        text = _safe_str(value)
+    return _capped(text)
+
+
+def _is_content_block(block: Any) -> bool:
+    if not isinstance(block, Mapping):
+        return False
+    needs = _CONTENT_BLOCKS.get(block.get("type"))  # type: ignore[arg-type]
+    if needs is None or needs not in block:
+        return False
+    return not (block["type"] == "text" and not isinstance(block["text"], str))
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_OUTPUT_CHARS:
+        return text
+    return (text[:MAX_OUTPUT_CHARS] + f"\n[output truncated: {len(text):,} characters, only the first "
+            f"{MAX_OUTPUT_CHARS:,} were sent. Ask the tool for a smaller piece if you need the rest.]")
+
+
+def _safe_str(value: Any) -> str:
+    """str(value), or a stand-in when the object's own __str__ / __repr__ raises."""
+    for render in (str, repr):
+        try:
+            return render(value)
+        except Exception:  # noqa: BLE001 - a broken __str__ must not crash the run
+            continue
+    return f"<{type(value).__name__} object that cannot be shown as text>"
 
 
 def _compact(schema: Mapping[str, Any]) -> str:
     return json.dumps(schema, separators=(",", ":"))
 
 
+class _DaemonWorkers:
+    """Reusable daemon threads for timed tool calls.
+
+    Python cannot kill a thread, so a call that runs past its timeout is abandoned,
+    not stopped. Daemon threads (unlike a ThreadPoolExecutor's, which are joined at
+    exit) never keep a kernel from shutting down over a hung tool, and a worker
+    taken by a hung call is simply replaced, so hangs cannot starve the others.
+    Threads are reused because every tool call is timed (`DEFAULT_TIMEOUT_S`) and
+    starting a thread per call doubled the agent's cost per step.
+    """
+
+    MAX_IDLE = 32
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue[Any]] = []
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[[], ToolOutput], timeout: float) -> ToolOutput | None:
+        """fn() in a worker thread; None if it did not finish within `timeout` seconds."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), daemon=True, name="agentkit-tool").start()
+        box: list[ToolOutput] = []
+        done = threading.Event()
+        inbox.put((fn, box, done))
+        done.wait(timeout)
+        return box[0] if box else None
+
+    def _serve(self, inbox: queue.SimpleQueue[Any]) -> None:
+        while True:
+            fn, box, done = inbox.get()
+            box.append(fn())
+            done.set()
+            with self._lock:
+                if len(self._idle) >= self.MAX_IDLE:
+                    return
+                self._idle.append(inbox)
+
+
+_WORKERS = _DaemonWorkers()
+
+
 def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
-    # A daemon thread per timed call: Python cannot kill a thread, so a hung tool is
-    # abandoned; a daemon thread (unlike a ThreadPoolExecutor worker) does not block
-    # interpreter exit, and one hung call cannot starve a shared pool.
-    box: list[ToolOutput] = []
-    ctx = contextvars.copy_context()
-    worker = threading.Thread(target=lambda: box.append(ctx.run(t._call_sync, input)), daemon=True)
-    worker.start()
-    worker.join(t.timeout)
-    return box[0] if box else t._timeout_output()
+    ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
+    out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), t.timeout)  # type: ignore[arg-type]
+    return out if out is not None else t._timeout_output()
 
 
 async def _await_with_timeout(t: Tool, call: Any) -> ToolOutput:

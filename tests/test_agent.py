@@ -291,7 +291,8 @@ def spans(monkeypatch):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(agent_module, "_tracer", provider.get_tracer("agentkit"))
-    monkeypatch.setattr(agent_module, "_REDACT", lambda value: {k: "[redacted]" if k == "email" else v for k, v in value.items()})
+    monkeypatch.setattr(agent_module, "_REDACT", lambda value: {k: "[redacted]" if k == "email" else v for k, v in value.items()}
+                        if isinstance(value, dict) else value.replace("CRM", "[redacted]"))
     return exporter
 
 
@@ -394,3 +395,151 @@ def test_against_the_simulator_streaming_and_async():
     aclient = agentkit.async_client(scenarios=[scenario], quiet=True)
     result = asyncio.run(Agent(aclient, tools=[_roll_dice], stream=True).arun("Please roll two dice."))
     assert result.text == "You rolled 6, 6." and result.tool_calls[0].output == "6, 6"
+
+
+# -- hostile or careless input: nothing hangs, leaks or crashes ----------------------------------
+
+
+@pytest.mark.parametrize("option, value, says", [
+    ("max_steps", "3", "max_steps=...) must be a whole number from 1 up; got str '3'"),
+    ("max_steps", None, "max_steps=...) must be a whole number from 1 up; got NoneType None"),
+    ("max_steps", 0, "max_steps"),
+    ("max_tokens", 2.5, "max_tokens"),
+    ("token_budget", "100", "token_budget=...) must be a whole number from 1 up, or None for no limit; got str"),
+    ("cost_budget", "0.5", "cost_budget=...) must be a positive number of US dollars"),
+    ("cost_budget", float("nan"), "cost_budget"),
+    ("deadline", -1, "deadline=...) must be a positive number of seconds"),
+    ("max_identical_calls", True, "max_identical_calls"),
+])
+def test_configuration_is_checked_up_front_and_names_the_parameter(option, value, says):
+    with pytest.raises(TypeError) as info:
+        Agent(FakeClient([reply("hi")]), **{option: value})
+    assert says in str(info.value)
+
+
+def test_tool_output_is_normalised_once():
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+        __repr__ = __str__
+
+    @tool
+    def weird() -> Any:
+        """Returns an object that cannot be printed."""
+        return {"thing": Unprintable()}
+
+    @tool
+    def records() -> list:
+        """Returns records that look like content blocks but are not."""
+        return [{"type": "refund", "amount": 12.5}]
+
+    @tool
+    def huge() -> str:
+        """Returns 12 MB of text."""
+        return "x" * 12_000_000
+
+    client = FakeClient([reply("", [("weird", {}), ("records", {}), ("huge", {})]), reply("done")])
+    result = Agent(client, tools=[weird, records, huge]).run("go")
+    assert result.stop_reason is StopReason.FINAL_ANSWER
+    by_name = {c.name: c for c in result.tool_calls}
+    assert "cannot be shown as text" in by_name["weird"].output and not by_name["weird"].is_error
+    assert json.loads(by_name["records"].output) == [{"type": "refund", "amount": 12.5}]
+    assert len(by_name["huge"].output) < 100_500 and "output truncated: 12,000,000 characters" in by_name["huge"].output
+
+
+def test_a_tool_without_a_timeout_of_its_own_gets_the_default():
+    from agentkit.tools import DEFAULT_TIMEOUT_S
+
+    assert get_current_time.timeout == DEFAULT_TIMEOUT_S
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        tool(lambda: 1, timeout="5")
+
+
+def test_a_run_deadline_stops_a_run_between_steps():
+    @tool(timeout=5)
+    def slow_lookup(n: int) -> str:
+        """Looks something up slowly."""
+        time.sleep(0.15)
+        return str(n)
+
+    client = FakeClient(lambda params: reply("", [("slow_lookup", {"n": len(params["messages"])})]))
+    result = Agent(client, tools=[slow_lookup], max_steps=50, deadline=0.4).run("go")
+    assert result.stop_reason is StopReason.DEADLINE
+    assert 1 <= len(result.steps) <= 4
+    assert all("timeout" in r for r in client.messages.requests)  # each call gets the time that is left
+
+
+def test_an_api_error_keeps_the_completed_steps_and_the_run_can_continue():
+    import anthropic
+    import httpx2
+
+    calls = {"n": 0}
+
+    def script(params):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            request = httpx2.Request("POST", "https://api.anthropic.com/v1/messages")
+            raise anthropic.InternalServerError("boom", response=httpx2.Response(500, request=request), body=None)
+        if calls["n"] == 1:
+            return reply("", [("get_current_time", {"timezone": "UTC"})])
+        return reply("It is 14:05.")
+
+    agent = Agent(FakeClient(script), tools=[get_current_time])
+    partial = agent.run("time?")
+    assert partial.stop_reason is StopReason.API_ERROR and isinstance(partial.error, anthropic.InternalServerError)
+    assert len(partial.steps) == 1 and partial.tool_calls[0].output == "14:05 in UTC"
+    assert partial.messages[-1]["content"][0]["type"] == "tool_result"
+    assert partial.cost > 0 and partial.text == ""
+    resumed = agent.run(partial.messages)
+    assert resumed.stop_reason is StopReason.FINAL_ANSWER and resumed.text == "It is 14:05."
+
+
+def test_a_tool_error_never_puts_a_secret_on_the_span(monkeypatch):
+    from agentkit.redact import redact
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(agent_module, "_tracer", provider.get_tracer("agentkit"))
+    monkeypatch.setattr(agent_module, "_REDACT", redact)
+    key = "sk-ant-" + "api03-" + "k" * 30
+
+    @tool
+    def login(user: str) -> str:
+        """Logs in."""
+        raise RuntimeError(f"auth failed for {user} with key {key}")
+
+    Agent(FakeClient([reply("", [("login", {"user": "ana@example.com"})]), reply("sorry")]), tools=[login]).run("go")
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "execute_tool login"]
+    assert span.status.status_code is StatusCode.ERROR
+    assert key not in span.status.description and "ana@example.com" not in span.status.description
+
+
+def test_at_a_20_percent_fault_rate_no_completed_step_is_lost():
+    """200 runs through the SDK's default retries against a simulator failing 20% of attempts."""
+    import agentkit
+    from agentkit import Faults
+
+    from sim_helpers import scale
+
+    client = agentkit.client(faults=Faults(server_error=0.1, overloaded=0.1, retry_after=0.0), seed=7, quiet=True)
+    agent = Agent(client, tools=[get_current_time], max_steps=3)
+    ended = {"final": 0, "partial": 0}
+    for n in range(200):
+        with scale(0.0):  # simulated latency is not what this test is about
+            result = agent.run(f"What time is it in Europe/Paris? (run {n})")
+        completed = [s for s in result.steps if s.response is not None]
+        assert completed == result.steps  # every step kept has its reply
+        if result.stop_reason is StopReason.API_ERROR:
+            ended["partial"] += 1
+            # the conversation holds every completed step: assistant turns = steps kept
+            assert sum(m["role"] == "assistant" for m in result.messages) == len(result.steps)
+        else:
+            ended["final"] += 1
+    # 20% per attempt and 3 attempts per call: about 0.8% of calls fail for good
+    assert ended["partial"] >= 1 and ended["final"] >= 150, ended
+
+
+def test_stop_reason_reads_as_its_value():
+    assert repr(StopReason.FINAL_ANSWER) == "'final_answer'" and str(StopReason.MAX_STEPS) == "max_steps"

@@ -14,7 +14,7 @@ from agentkit.costs import (
     run_steps,
     step_tokens,
 )
-from agentkit.models import DEFAULT_MODEL
+from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
 from agentkit.pricing import price_of
 
 
@@ -28,7 +28,10 @@ def test_course_worked_number_tool_schemas_cost():
     profile = AgentProfile(system_prompt_tokens=0, tool_count=15, tokens_per_tool=300,
                            user_input_tokens=0, output_tokens=0, steps=10)
     assert bucket_totals(profile)["tools"] == 45_000
-    assert run_cost(profile, DEFAULT_MODEL).dollars == pytest.approx(0.135)
+    assert run_cost(profile, DEFAULT_MODEL).dollars == pytest.approx(45_000 * price_of(DEFAULT_MODEL).input_per_token)
+    # The course's figure, $0.135 at $3 per million, is the price of the previous default (Sonnet 4.6).
+    assert price_of(PREVIOUS_DEFAULT_MODEL).input_per_mtok == 3
+    assert run_cost(profile, PREVIOUS_DEFAULT_MODEL).dollars == pytest.approx(0.135)
 
 
 SUPPORT = AgentProfile(system_prompt_tokens=3_500, tool_count=12, tokens_per_tool=350,
@@ -66,10 +69,11 @@ def test_caching_the_prefix_writes_once_and_reads_after():
     assert cached.cache_read_tokens == 9 * 7_700
     assert cached.total_input_tokens == plain.input_tokens == 148_000
     base = price_of(DEFAULT_MODEL).input_per_token
-    # Uncached, the prefix is paid 10 times at 1x; cached, once at 1.25x and 9 times at 0.1x.
-    expected = 7_700 * base * (10 - 1.25 - 9 * 0.1)
+    read = price_of(DEFAULT_MODEL).cache_read_multiplier  # 0.05x on Sonnet 5.5
+    # Uncached, the prefix is paid 10 times at 1x; cached, once at 1.25x and 9 times at the model's read rate.
+    expected = 7_700 * base * (10 - 1.25 - 9 * read)
     assert caching_savings(SUPPORT, DEFAULT_MODEL) == pytest.approx(expected)
-    assert caching_savings(SUPPORT, DEFAULT_MODEL, ttl="1h") == pytest.approx(7_700 * base * (10 - 2 - 0.9))
+    assert caching_savings(SUPPORT, DEFAULT_MODEL, ttl="1h") == pytest.approx(7_700 * base * (10 - 2 - 9 * read))
 
 
 def test_caching_a_single_call_costs_more():

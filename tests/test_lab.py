@@ -26,7 +26,12 @@ from agentkit.course.lab import (
 )
 from agentkit.course import progress
 from agentkit.labs import l2_token_cost as l2
-from agentkit.models import DEFAULT_MODEL
+from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
+from agentkit.pricing import price_of
+
+# The lab prices at the default model: its input price and its own cache-read rate.
+_BASE = price_of(DEFAULT_MODEL).input_per_token
+_READ = price_of(DEFAULT_MODEL).cache_read_multiplier
 
 
 def _equals_seven(answer):
@@ -202,8 +207,11 @@ def test_lab2_figures_match_the_course_scenario():
     assert answers["step10_input"] == {"tools": 4_200, "system": 3_500, "history": 12_600, "user_input": 800}
     assert answers["run_input"] == 148_000
     assert answers["leverage"] == "history"
-    base = 3 / 1_000_000  # Sonnet's input price, from the course
-    assert answers["cache_savings"] == pytest.approx(7_700 * base * (10 - 1.25 - 0.9))
+    base = price_of(DEFAULT_MODEL).input_per_token
+    read = price_of(DEFAULT_MODEL).cache_read_multiplier
+    assert answers["cache_savings"] == pytest.approx(7_700 * base * (10 - 1.25 - 9 * read))
+    # At the course's $3 per million and a 0.1x read rate (Sonnet 4.6) the same plan saved 7,700 x (10 - 1.25 - 0.9).
+    assert caching_savings(l2.SCENARIO, PREVIOUS_DEFAULT_MODEL) == pytest.approx(7_700 * 3e-6 * (10 - 1.25 - 0.9))
 
 
 def test_lab2_checks_follow_the_scenario_not_typed_numbers(monkeypatch):
@@ -235,12 +243,13 @@ def test_lab2_checks_follow_the_scenario_not_typed_numbers(monkeypatch):
         ("leverage", "user_input", "smallest share"),
         ("cache_prefix", {"tools", "system", "history"}, "history changes every step"),
         ("cache_prefix", ["system"], "tools is left out"),
-        ("cache_savings", 7_700 * 9 * 0.9 * 3e-6, "write premium"),
-        ("cache_savings", 7_700 * 10 * 0.9 * 3e-6, "Step 1 cannot read"),
-        ("cache_savings", 60_445, "number of tokens"),
-        ("cache_savings", 78.5, "percentage"),
-        ("cache_savings", 0.18, "three decimals"),
-        ("cache_savings", 7_700 * (10 - 2 - 0.9) * 3e-6, "1-hour cache"),
+        ("cache_savings", 7_700 * 9 * (1 - _READ) * _BASE, "write premium"),
+        ("cache_savings", 7_700 * 10 * (1 - _READ) * _BASE, "Step 1 cannot read"),
+        ("cache_savings", 7_700 * (10 - 1.25 - 9 * _READ), "number of tokens"),
+        ("cache_savings", 100 * (10 - 1.25 - 9 * _READ) / 10, "percentage"),
+        ("cache_savings", round(7_700 * (10 - 1.25 - 9 * _READ) * _BASE, 2), "three decimals"),
+        ("cache_savings", 7_700 * (10 - 2 - 9 * _READ) * _BASE, "1-hour cache"),
+        ("cache_savings", 7_700 * (10 - 1.25 - 0.9) * _BASE, "0.1x cache-read"),
     ],
 )
 def test_lab2_wrong_answers_say_what_is_wrong(task_id, answer, says):
@@ -333,3 +342,13 @@ def test_a_key_in_an_answer_is_not_stored_in_clear(progress_db):
     TOY.check("seven", key)
     stored = progress.lab_checks("toy").detail.iloc[-1]
     assert key not in stored and "REDACTED" in stored
+
+
+def test_status_renders_as_a_table_in_a_notebook(progress_db):
+    lab = dataclasses.replace(TOY, _results={})
+    lab.check("seven", 7)
+    markdown = lab.status()._repr_markdown_()
+    lines = markdown.splitlines()
+    assert "| Task | Status | What it asks |" in lines and "|---|---|---|" in lines
+    assert "| `seven` | passed | Say seven |" in lines
+    assert "| `crash` | not checked yet | A checker with a bug |" in lines

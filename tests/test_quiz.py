@@ -467,3 +467,58 @@ def test_a_valid_bank_loads_without_importing_jsonschema():
             "print('jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- as a learner meets it
+
+
+def test_choice_order_differs_between_learners_but_not_between_visits(progress_db, monkeypatch):
+    spec = load_spec(QUIZ_DIR / "module1_test.yaml")
+    orders = {}
+    for learner in ("ana", "ben"):
+        monkeypatch.setenv("AGENTKIT_LEARNER_ID", learner)
+        first = [[c.text for c in q.choices] for q in Quiz(spec, attempt=1).questions]
+        again = [[c.text for c in q.choices] for q in Quiz(spec, attempt=1).questions]
+        assert first == again
+        orders[learner] = first
+    assert orders["ana"] != orders["ben"]
+
+
+def test_a_learner_id_is_made_once_and_kept(progress_db):
+    first = progress.learner_id()
+    assert len(first) == 12 and progress.learner_id() == first
+
+
+def test_two_of_three_passes_a_lesson_quiz(progress_db):
+    quiz = Quiz.load("l2_token_cost_anatomy", attempt=1)
+    for n, q in enumerate(quiz.questions):
+        quiz.answer(n, right_answer(q) if n < 2 else wrong_answer(q))
+    assert quiz.submit().passed
+
+
+def test_a_fixed_answer_clears_its_error_and_markup_renders_once(progress_db, tmp_path):
+    from agentkit.course.quiz_widget import QuizWidget
+
+    body = ("    choices:\n      - text: the `tool_use` block\n        correct: true\n      - text: b\n"
+            "      - text: c\n        correct: true")
+    path = write(tmp_path, "marks.yaml", quiz_text(qid="marks", kind="multiple", body=body).replace(
+        "prompt: Second question", "prompt: Which apply? (Select all that apply.)"))
+    quiz = Quiz.load(path, attempt=1)
+    view = QuizWidget(quiz)
+    radios, boxes = view.inputs
+    labels = [o[0] for o in radios.options] + [b.description for b in boxes.children]
+    assert not any("`" in label for label in labels)
+    assert any("<code>tool_use</code>" in b.description for b in boxes.children)
+    prompt_html = view.questions_box.children[1].children[0].value
+    assert prompt_html.lower().count("select all that apply") == 1
+
+    view.submit_button.click()  # nothing answered
+    quiz_numeric = Quiz.load(write(tmp_path, "num.yaml", quiz_text(qid="num", kind="numeric", body="    answer: 3")), attempt=1)
+    view = QuizWidget(quiz_numeric)
+    view.inputs[1].value = "three"
+    view.submit_button.click()
+    assert "wants a number" in view.feedback[1].value
+    view.inputs[1].value = "3"  # fixed; question 1 still blank, so the quiz asks before submitting
+    view.submit_button.click()
+    assert not quiz_numeric.submitted and "click Submit again" in view.message.value
+    assert "wants a number" not in view.feedback[1].value

@@ -53,7 +53,8 @@ def test_luhn() -> None:
 
 
 @pytest.mark.parametrize("key", ["password", "api_key", "apiKey", "X-Api-Key", "accessToken", "client_secret",
-                                 "Authorization", "aws_secret_access_key", "session_id", "card_number", "pin"])
+                                 "Authorization", "aws_secret_access_key", "session_id", "card_number", "pin",
+                                 "auth", "passcode", "cvv", "card_cvc"])
 def test_secret_keys(key: str) -> None:
     assert is_sensitive_key(key)
 
@@ -66,7 +67,7 @@ def test_ordinary_keys(key: object) -> None:
 def test_nested_structures_are_redacted_without_touching_the_input() -> None:
     value = {
         "query": "find mail from bob@example.org",
-        "auth": {"apiKey": "plain-looking-value", "password": 12345, "is_secret": True, "token": None},
+        "settings": {"apiKey": "plain-looking-value", "password": 12345, "is_secret": True, "token": None},
         "contacts": [{"name": "Ada", "phone": "+1 415 555 2671"}, ("tuple", "ada@example.com")],
         "cards": [4111111111111111, 4111111111111112],
         "max_tokens": 100,
@@ -77,7 +78,7 @@ def test_nested_structures_are_redacted_without_touching_the_input() -> None:
     assert value == original  # a copy; the tool still gets the real input
     assert out == {
         "query": "find mail from [REDACTED:email]",
-        "auth": {"apiKey": MASK, "password": MASK, "is_secret": True, "token": None},
+        "settings": {"apiKey": MASK, "password": MASK, "is_secret": True, "token": None},
         "contacts": [{"name": "Ada", "phone": "[REDACTED:phone]"}, ["tuple", "[REDACTED:email]"]],
         "cards": ["[REDACTED:card]", 4111111111111112],
         "max_tokens": 100,
@@ -100,3 +101,43 @@ def test_other_values_pass_through() -> None:
     marker = object()
     assert redact(marker) is marker
     assert redact(None) is None and redact(True) is True
+
+
+# -- what the hostile-input catalog found missing --------------------------------------------
+
+
+@pytest.mark.parametrize("text, leaked", [
+    ("deploy with prod_sk-ant-" + "api03-" + "a" * 24, "sk-ant-"),
+    ("write to josé@exämple.de please", "josé@"),
+    ("联系 用户@例子.广告 谢谢", "用户@"),
+    ("card 4111.1111.1111.1111 on file", "4111.1111"),
+])
+def test_text_the_catalog_found_leaking(text: str, leaked: str) -> None:
+    assert leaked not in redact(text)
+
+
+def test_emails_and_keys_used_as_dict_keys_are_masked() -> None:
+    key = "sk-ant-" + "api03-" + "b" * 24
+    out = redact({"ana@example.com": 3, key: "x", "bob@example.com": 4})
+    assert not any("@" in k or "sk-ant" in k for k in out) and sorted(map(str, out.values())) == ["3", "4", "x"]
+
+
+def test_a_phone_number_given_as_a_json_number_is_masked() -> None:
+    assert redact({"phone": 4155552671, "count": 42, "year": 2026}) == {"phone": "[REDACTED:phone]", "count": 42, "year": 2026}
+    assert redact(10**400) == 10**400  # huge ints pass through, quickly
+
+
+def test_deep_nesting_is_cut_off_instead_of_crashing() -> None:
+    value: object = "ana@example.com"
+    for _ in range(600):
+        value = [value]
+    out = redact(value)
+    depth = 0
+    while isinstance(out, list):
+        out, depth = out[0], depth + 1
+    assert depth == 64 and "nested deeper" in out
+
+
+def test_huge_text_is_cut_before_it_is_recorded() -> None:
+    out = redact("x" * 1_000_000)
+    assert len(out) < 100_100 and out.endswith("more characters not recorded]")

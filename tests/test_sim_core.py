@@ -15,6 +15,7 @@ import pytest
 from anthropic import beta_tool
 
 import agentkit
+from agentkit import models
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL, MODELS, DISPLAY_NAMES
 from agentkit.sim import Faults, Scenario, SimTransport, simulator_of
 from agentkit.sim.core import THREADS_BETA
@@ -46,7 +47,7 @@ def test_create_returns_a_message_with_usage_from_the_tokenizer(c):
     assert m.stop_reason == "end_turn" and m.stop_sequence is None
     [block] = m.content
     assert block.type == "text" and "simulated" in block.text
-    assert m.usage.output_tokens == count_tokens(block.text)
+    assert m.usage.output_tokens == count_tokens(block.text, MODEL)  # in the model's tokenizer generation
     # a one-message prompt: the text plus the per-message overhead, and count_tokens agrees
     assert m.usage.input_tokens == c.messages.count_tokens(model=MODEL, messages=user("Hello there")).input_tokens
     assert m.usage.input_tokens > count_tokens("Hello there")
@@ -61,8 +62,8 @@ def test_system_as_string_and_as_blocks(c):
     as_str = c.messages.create(model=MODEL, max_tokens=200, system=system, messages=user("Hi"))
     as_blocks = c.messages.create(model=MODEL, max_tokens=200, messages=user("Hi"),
                                   system=[{"type": "text", "text": system}, {"type": "text", "text": "Be kind."}])
-    assert as_str.usage.input_tokens == plain.usage.input_tokens + count_tokens(system)
-    assert as_blocks.usage.input_tokens == plain.usage.input_tokens + count_tokens(system) + count_tokens("Be kind.")
+    assert as_str.usage.input_tokens == plain.usage.input_tokens + count_tokens(system, MODEL)
+    assert as_blocks.usage.input_tokens == plain.usage.input_tokens + count_tokens(system, MODEL) + count_tokens("Be kind.", MODEL)
     assert sim.requests[1]["system"] == system
     assert [b["text"] for b in sim.requests[2]["system"]] == [system, "Be kind."]
     with pytest.raises(anthropic.BadRequestError, match=r"system\.0"):
@@ -380,7 +381,7 @@ def test_stop_sequences_cut_at_the_earliest_match(c):
     m = c.messages.create(model=MODEL, max_tokens=200, messages=user("Tell me a story"), stop_sequences=["STOP", "END"])
     assert m.stop_reason == "stop_sequence" and m.stop_sequence == "END"
     assert m.content[0].text == "Once upon a time there was a fox. "
-    assert m.usage.output_tokens == count_tokens(m.content[0].text)
+    assert m.usage.output_tokens == count_tokens(m.content[0].text, MODEL)
     events = list(c.messages.create(model=MODEL, max_tokens=200, messages=user("Tell me a story"),
                                     stop_sequences=["STOP"], stream=True))
     assert events[-2].delta.stop_reason == "stop_sequence" and events[-2].delta.stop_sequence == "STOP"
@@ -394,7 +395,9 @@ def test_max_tokens_truncates_and_says_so(c):
     simulator_of(c).register(story_scenario(text))
     m = c.messages.create(model=MODEL, max_tokens=5, messages=user("Tell me a story"))
     assert m.stop_reason == "max_tokens" and m.usage.output_tokens == 5
-    assert m.content[0].text == encoding().decode(encoding().encode(text)[:5])
+    # the 5-token budget is in the model's tokenizer; the text is cut at the matching cl100k boundary
+    kept = int(5 / models.tokenizer_factor(MODEL))
+    assert m.content[0].text == encoding().decode(encoding().encode(text)[:kept])
     events = list(c.messages.create(model=MODEL, max_tokens=5, messages=user("Tell me a story"), stream=True))
     assert events[-2].delta.stop_reason == "max_tokens" and events[-2].usage.output_tokens == 5
     full = c.messages.create(model=MODEL, max_tokens=500, messages=user("Tell me a story"))
@@ -574,7 +577,7 @@ def test_missing_max_tokens(c):
         c.post("/v1/messages", cast_to=object, body={"model": MODEL, "messages": user("x")})
     assert_api_error(err.value, 400, "invalid_request_error", "max_tokens")
     with pytest.raises(anthropic.BadRequestError, match="max_tokens"):  # streamed: the SDK refuses long non-streams
-        c.messages.create(model=MODEL, max_tokens=64_001, messages=user("x"), stream=True)
+        c.messages.create(model=MODEL, max_tokens=models.info(MODEL).max_output + 1, messages=user("x"), stream=True)
 
 
 def test_unknown_model_is_not_found(c):

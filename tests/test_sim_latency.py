@@ -237,12 +237,12 @@ def test_sdk_spans_look_as_they_do_against_the_api():
     assert a["gen_ai.request.model"] == a["gen_ai.response.model"] == DEFAULT_MODEL
     assert a["gen_ai.response.id"] == m.id and a["anthropic.message.stop_reason"] == "end_turn"
     assert a["gen_ai.usage.output_tokens"] == u.output_tokens
-    assert a["gen_ai.usage.cache_read.input_tokens"] == u.cache_read_input_tokens == count_tokens(system[0]["text"])
+    assert a["gen_ai.usage.cache_read.input_tokens"] == u.cache_read_input_tokens == count_tokens(system[0]["text"], DEFAULT_MODEL)
     assert a["gen_ai.usage.input_tokens"] == u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens
     assert a["http.response.status_code"] == 200 and a["anthropic.request.id"].startswith("req_")
     assert spans[2].attributes["anthropic.message.count_tokens.input_tokens"] > 0
     assert spans[3].status.status_code == StatusCode.ERROR and spans[3].attributes["http.response.status_code"] == 400
-    assert spans[0].attributes["gen_ai.usage.cache_write.input_tokens"] == count_tokens(system[0]["text"])
+    assert spans[0].attributes["gen_ai.usage.cache_write.input_tokens"] == count_tokens(system[0]["text"], DEFAULT_MODEL)
 
 
 def test_retries_show_on_one_span():

@@ -52,7 +52,7 @@ def test_scripted_turns_with_tool_calls_and_placeholders():
     assert replies[0].content[1].input == {"tz": "Europe/Paris"} and replies[0].stop_reason == "tool_use"
     assert replies[1].content[0].text == "It is 14:05 (Europe/Paris) in Paris (you asked: What time is it in Paris?)."
     assert replies[1].stop_reason == "end_turn"
-    assert replies[1].usage.output_tokens == count_tokens(replies[1].content[0].text)
+    assert replies[1].usage.output_tokens == count_tokens(replies[1].content[0].text, MODEL)
 
 
 def test_if_error_turn_answers_a_failed_tool():
@@ -118,7 +118,7 @@ def test_refusal_and_extra_output_tokens():
     refused = c.messages.create(model=MODEL, max_tokens=100, messages=user("Something forbidden"))
     assert refused.stop_reason == "refusal"
     thought = c.messages.create(model=MODEL, max_tokens=2000, messages=user("A hard puzzle"))
-    assert thought.content[0].text == "42." and thought.usage.output_tokens == count_tokens("42.") + 900
+    assert thought.content[0].text == "42." and thought.usage.output_tokens == count_tokens("42.", MODEL) + 900
 
 
 def test_unknown_stop_reason_is_a_scenario_error():

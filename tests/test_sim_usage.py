@@ -57,7 +57,7 @@ def test_first_request_writes_the_cache_and_later_ones_read_it(c):
     big = text_of_at_least(MIN_CACHEABLE[DEFAULT_MODEL] + 200)
     system = cached_system(big)
     first = ask(c, system, "Question one?")
-    prefix = count_tokens(big)
+    prefix = count_tokens(big, DEFAULT_MODEL)
     assert first.cache_creation_input_tokens == prefix and first.cache_read_input_tokens == 0
     assert first.cache_creation.ephemeral_5m_input_tokens == prefix
     assert first.cache_creation.ephemeral_1h_input_tokens == 0
@@ -74,12 +74,12 @@ def test_one_hour_ttl_goes_to_its_own_bucket_and_lasts(c):
     big = text_of_at_least(MIN_CACHEABLE[DEFAULT_MODEL] + 10)
     system = cached_system(big, ttl="1h")
     first = ask(c, system, "Q1")
-    assert first.cache_creation.ephemeral_1h_input_tokens == count_tokens(big)
+    assert first.cache_creation.ephemeral_1h_input_tokens == count_tokens(big, DEFAULT_MODEL)
     assert first.cache_creation.ephemeral_5m_input_tokens == 0
     simulator_of(c).advance(TTL_SECONDS["5m"] + 1)
-    assert ask(c, system, "Q2").cache_read_input_tokens == count_tokens(big)  # still there after 5 minutes
+    assert ask(c, system, "Q2").cache_read_input_tokens == count_tokens(big, DEFAULT_MODEL)  # still there after 5 minutes
     simulator_of(c).advance(TTL_SECONDS["1h"] + 1)
-    assert ask(c, system, "Q3").cache_creation_input_tokens == count_tokens(big)  # gone after an hour
+    assert ask(c, system, "Q3").cache_creation_input_tokens == count_tokens(big, DEFAULT_MODEL)  # gone after an hour
 
 
 def test_five_minute_entry_expires_and_reads_refresh_it(c):
@@ -88,12 +88,12 @@ def test_five_minute_entry_expires_and_reads_refresh_it(c):
     system = cached_system(big)
     ask(c, system, "Q1")
     sim.advance(200)
-    assert ask(c, system, "Q2").cache_read_input_tokens == count_tokens(big)
+    assert ask(c, system, "Q2").cache_read_input_tokens == count_tokens(big, DEFAULT_MODEL)
     sim.advance(200)  # 400 s after the write, but only ~200 s after the read that refreshed it
-    assert ask(c, system, "Q3").cache_read_input_tokens == count_tokens(big)
+    assert ask(c, system, "Q3").cache_read_input_tokens == count_tokens(big, DEFAULT_MODEL)
     sim.advance(301)
     expired = ask(c, system, "Q4")
-    assert expired.cache_read_input_tokens == 0 and expired.cache_creation_input_tokens == count_tokens(big)
+    assert expired.cache_read_input_tokens == 0 and expired.cache_creation_input_tokens == count_tokens(big, DEFAULT_MODEL)
 
 
 def test_prefixes_below_the_model_minimum_are_not_cached(c):
@@ -105,8 +105,8 @@ def test_prefixes_below_the_model_minimum_are_not_cached(c):
     # the minimum depends on the model: a prefix that is enough for one is too short for another
     assert MIN_CACHEABLE[FAST_MODEL] > MIN_CACHEABLE[DEFAULT_MODEL]
     mid = text_of_at_least(MIN_CACHEABLE[DEFAULT_MODEL] + 100, topic="Mid-sized. ")
-    assert count_tokens(mid) < MIN_CACHEABLE[FAST_MODEL]
-    assert ask(c, cached_system(mid), "Q", model=DEFAULT_MODEL).cache_creation_input_tokens == count_tokens(mid)
+    assert count_tokens(mid, DEFAULT_MODEL) < MIN_CACHEABLE[FAST_MODEL]
+    assert ask(c, cached_system(mid), "Q", model=DEFAULT_MODEL).cache_creation_input_tokens == count_tokens(mid, DEFAULT_MODEL)
     assert ask(c, cached_system(mid), "Q", model=FAST_MODEL).cache_creation_input_tokens == 0
 
 
@@ -114,21 +114,21 @@ def test_each_model_has_its_own_cache(c):
     big = text_of_at_least(max(MIN_CACHEABLE.values()) + 10)
     ask(c, cached_system(big), "Q1", model=DEFAULT_MODEL)
     u = ask(c, cached_system(big), "Q1", model=LARGEST_MODEL)
-    assert u.cache_read_input_tokens == 0 and u.cache_creation_input_tokens == count_tokens(big)
+    assert u.cache_read_input_tokens == 0 and u.cache_creation_input_tokens == count_tokens(big, DEFAULT_MODEL)
 
 
 def test_tools_then_system_prefix_order_with_two_breakpoints(c):
     tool = {**WEATHER_TOOL, "description": text_of_at_least(MIN_CACHEABLE[DEFAULT_MODEL] + 50, "Weather tool. "),
             "cache_control": {"type": "ephemeral"}}
-    tool_tokens = count_tokens({k: v for k, v in tool.items() if k != "cache_control"})
+    tool_tokens = count_tokens({k: v for k, v in tool.items() if k != "cache_control"}, DEFAULT_MODEL)
     sys_a = text_of_at_least(300, "Persona A. ")
     sys_b = text_of_at_least(300, "Persona B. ")
     first = ask(c, cached_system(sys_a), "Q", tools=[tool])
-    assert first.cache_creation_input_tokens == tool_tokens + count_tokens(sys_a)
+    assert first.cache_creation_input_tokens == tool_tokens + count_tokens(sys_a, DEFAULT_MODEL)
     # same tools, new system: the tools prefix is read, the new system block is written
     second = ask(c, cached_system(sys_b), "Q", tools=[tool])
     assert second.cache_read_input_tokens == tool_tokens
-    assert second.cache_creation_input_tokens == count_tokens(sys_b)
+    assert second.cache_creation_input_tokens == count_tokens(sys_b, DEFAULT_MODEL)
 
 
 def test_conversation_prefix_marked_on_messages(c):
@@ -192,8 +192,8 @@ def test_streamed_usage_carries_the_cache_buckets(c):
     ask(c, system, "Warm the cache")
     with c.messages.stream(model=DEFAULT_MODEL, max_tokens=100, system=system, messages=user("Q")) as s:
         final = s.get_final_message()
-    assert final.usage.cache_read_input_tokens == count_tokens(system[0]["text"])
-    assert final.usage.output_tokens == count_tokens(final.content[0].text)
+    assert final.usage.cache_read_input_tokens == count_tokens(system[0]["text"], DEFAULT_MODEL)
+    assert final.usage.output_tokens == count_tokens(final.content[0].text, DEFAULT_MODEL)
 
 
 def test_async_client_shares_the_rules():
@@ -202,7 +202,7 @@ def test_async_client_shares_the_rules():
         system = cached_system(text_of_at_least(MIN_CACHEABLE[DEFAULT_MODEL] + 10))
         a = await ac.messages.create(model=DEFAULT_MODEL, max_tokens=50, system=system, messages=user("Q1"))
         b = await ac.messages.create(model=DEFAULT_MODEL, max_tokens=50, system=system, messages=user("Q2"))
-        return a.usage, b.usage, count_tokens(system[0]["text"])
+        return a.usage, b.usage, count_tokens(system[0]["text"], DEFAULT_MODEL)
 
     a, b, prefix = asyncio.run(go())
     assert (a.cache_creation_input_tokens, b.cache_read_input_tokens) == (prefix, prefix)
@@ -216,4 +216,4 @@ def test_block_token_estimates(c):
     assert with_image == base + IMAGE_TOKENS
     with_tool = c.messages.count_tokens(model=DEFAULT_MODEL, tools=[WEATHER_TOOL],
                                         messages=user("Describe this.")).input_tokens
-    assert with_tool == base + count_tokens(WEATHER_TOOL)
+    assert with_tool == base + count_tokens(WEATHER_TOOL, DEFAULT_MODEL)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping
 
 from agentkit.course.errors import LearnerError
+from agentkit.course.paths import find_course_dir, is_reference_run, lab_sources_dir
 
 Status = Literal["passed", "wrong", "not_attempted", "invalid", "error"]
 
@@ -47,8 +48,8 @@ SOLUTION_END = "# END SOLUTION"
 #: How long one check may run (the learner's code included) before it is stopped, in real seconds.
 CHECK_TIME_LIMIT_S = 60.0
 
-#: The repository root (labs/, notebooks/ live beside the agentkit package).
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The course folder as found at import (labs/, notebooks/, quizzes/; see `agentkit.course.paths`).
+REPO_ROOT = find_course_dir() or Path(__file__).resolve().parents[2]
 
 
 class LabError(LearnerError):
@@ -192,6 +193,8 @@ class LabText:
     title: str
     body: str
     code: str | None = None
+    #: a table (header row first): shown as a Markdown table in a notebook, `body` elsewhere
+    table: tuple[tuple[str, ...], ...] | None = None
 
     def __repr__(self) -> str:
         parts = [self.title, self.body] if self.body else [self.title]
@@ -201,7 +204,15 @@ class LabText:
 
     def _repr_markdown_(self) -> str:
         parts = [f"**{self.title}**"]
-        if self.body:
+        if self.table:
+            cell = lambda text: str(text).replace("|", "\\|")  # noqa: E731
+            header, *rows = self.table
+            parts.append("\n".join([
+                "| " + " | ".join(map(cell, header)) + " |",
+                "|" + "---|" * len(header),
+                *("| " + " | ".join(map(cell, row)) + " |" for row in rows),
+            ]))
+        elif self.body:
             parts.append(self.body)
         if self.code is not None:
             parts.append(f"```python\n{self.code}\n```")
@@ -549,13 +560,14 @@ class Lab:
     def solution(self, task_id: str) -> LabText:
         """The reference solution for a task, read from `labs/src/<lab_id>.ipynb`."""
         self.task(task_id)
-        source = REPO_ROOT / "labs" / "src" / f"{self.id}.ipynb"
-        try:
-            code = reference_solutions(source).get(task_id)
-        except FileNotFoundError:
-            code = None
+        source = lab_sources_dir() / f"{self.id}.ipynb"
+        if not source.exists():
+            return LabText(f"No reference solution for {task_id}",
+                           "The reference solutions are not part of this installation (a graded course may leave "
+                           "them out). Ask your instructor, or try the hints.")
+        code = reference_solutions(source).get(task_id)
         if code is None:
-            return LabText(f"No reference solution for {task_id}", f"{source} has no solution block for this task.")
+            return LabText(f"No reference solution for {task_id}", f"{source.name} has no solution block for this task.")
         return LabText(f"Reference solution for {task_id}", "Read it, then write your own version and check it.", code)
 
     def status(self) -> LabText:
@@ -575,7 +587,8 @@ class Lab:
         done = sum(1 for _, _, s in rows if s == "passed")
         width = max(len(r[0]) for r in rows)
         body = "\n".join(f"{tid:<{width}}  {state:<28} {title}" for tid, title, state in rows)
-        return LabText(f"{self.title}: {done} of {len(rows)} tasks passed", body)
+        table = (("Task", "Status", "What it asks"), *((f"`{tid}`", state, title) for tid, title, state in rows))
+        return LabText(f"{self.title}: {done} of {len(rows)} tasks passed", body, table=table)
 
     def tutor(self, **kwargs: Any) -> Any:
         """An ask-the-tutor helper that knows this lab's lesson."""
@@ -586,6 +599,8 @@ class Lab:
 
 def _record(result: CheckResult, lesson: str) -> CheckResult:
     """Save the check in the progress store; a failure to save is shown, not raised."""
+    if is_reference_run():
+        return replace(result, saved=False, note="(A run of the reference solution: not recorded as your progress.)")
     try:
         from agentkit.course.progress import record_lab_check
 

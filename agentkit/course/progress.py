@@ -27,7 +27,7 @@ from agentkit.course.errors import LearnerError
 ENV_VAR = "AGENTKIT_PROGRESS_DB"
 #: How long a writer waits for another kernel's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the meta table (the learner id)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_attempts (
@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS lab_checks (
     created_at REAL    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lab_checks_lab ON lab_checks (lab_id, task_id);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 TABLE_COLUMNS = ["lesson", "best_score", "attempts", "labs_passed", "lab_tasks_checked"]
@@ -117,7 +121,7 @@ def _connect(path: Path | None = None, *, write: bool = False) -> Iterator[sqlit
             conn.execute("PRAGMA synchronous = FULL")
             if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 _write(conn, _create)
-        elif conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        elif conn.execute("PRAGMA user_version").fetchone()[0] < 1:
             raise ProgressStoreError(f"the progress store at {path} is read-only and has no progress tables yet; "
                                      f"set {ENV_VAR} to a writable path to start recording.")
         yield conn
@@ -201,6 +205,28 @@ def record_lab_check(lab_id: str, task_id: str, passed: bool, detail: str, *, le
         return _write(conn, lambda c: c.execute(
             "INSERT INTO lab_checks (lab_id, task_id, lesson, passed, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             row).lastrowid)
+
+
+def learner_id() -> str:
+    """This learner's id: made once at random and kept in the store (or `$AGENTKIT_LEARNER_ID`).
+
+    It seeds the order of quiz choices per learner and names the learner in exports.
+    """
+    override = os.environ.get("AGENTKIT_LEARNER_ID")
+    if override:
+        return override
+    import uuid
+
+    with _connect() as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone()
+        if row is not None:
+            return str(row[0])
+        if _read_only(db_path()):
+            return ""
+        candidate = uuid.uuid4().hex[:12]
+        # INSERT OR IGNORE: two kernels starting at once agree on whichever id landed first
+        _write(conn, lambda c: c.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('learner_id', ?)", (candidate,)))
+        return str(conn.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone()[0])
 
 
 def attempt_count(quiz_id: str) -> int:

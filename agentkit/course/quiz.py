@@ -21,10 +21,7 @@ looks the same. Every submission is written to the progress store.
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import math
-import os
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -35,11 +32,13 @@ from typing import Any, Literal
 import yaml
 
 from agentkit.course.errors import LearnerError
+from agentkit.course.paths import find_course_dir, quiz_dir
 
-#: The repository's quiz banks (the course is used from a checkout, installed editable).
-QUIZ_DIR = Path(__file__).resolve().parents[2] / "quizzes"
-#: The pass mark for quizzes whose file sets none (lesson quizzes).
-DEFAULT_PASS_MARK = 0.7
+#: The course's quiz banks as found at import (see `agentkit.course.paths`); lookups call `quiz_dir()`.
+QUIZ_DIR = (find_course_dir() or Path(__file__).resolve().parents[2]) / "quizzes"
+#: The pass mark for quizzes whose file sets none (lesson quizzes). The rule: a lesson quiz passes
+#: with at most one wrong answer in three (2 of 3, 3 of 5, 4 of 6); 70% would demand 3 of 3.
+DEFAULT_PASS_MARK = 0.6
 
 Kind = Literal["single", "multiple", "numeric"]
 KINDS: tuple[str, ...] = ("single", "multiple", "numeric")
@@ -402,13 +401,13 @@ def load_spec(path: str | Path) -> QuizSpec:
     return parse_quiz(data, path)
 
 
-def quiz_files(folder: str | Path = QUIZ_DIR) -> list[Path]:
-    """Every quiz file in a folder, sorted by name."""
-    folder = Path(folder)
+def quiz_files(folder: str | Path | None = None) -> list[Path]:
+    """Every quiz file in a folder (the course's `quizzes/` by default), sorted by name."""
+    folder = Path(folder) if folder is not None else quiz_dir()
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def load_all(folder: str | Path = QUIZ_DIR) -> list[QuizSpec]:
+def load_all(folder: str | Path | None = None) -> list[QuizSpec]:
     """Load and validate every quiz file in a folder (the repository's `quizzes/` by default)."""
     return [load_spec(p) for p in quiz_files(folder)]
 
@@ -420,36 +419,24 @@ def find_quiz(name: str | Path) -> Path:
         if candidate.is_file():
             return candidate
         raise QuizFormatError(f"{candidate}: no such quiz file")
+    folder = quiz_dir()
     for suffix in (".yaml", ".yml"):
-        path = QUIZ_DIR / f"{name}{suffix}"
+        path = folder / f"{name}{suffix}"
         if path.is_file():
             return path
-    known = ", ".join(p.stem for p in quiz_files()) or "(none)"
-    raise QuizFormatError(f"no quiz named {str(name)!r} in {QUIZ_DIR}; available quizzes: {known}")
+    known = ", ".join(p.stem for p in quiz_files(folder)) or "(none)"
+    raise QuizFormatError(f"no quiz named {str(name)!r} in {folder}; available quizzes: {known}")
 
 
 # --------------------------------------------------------------------------- an attempt
 
 
-def learner_key() -> str:
-    """A short, stable stand-in for who is taking the quiz, so each learner sees their own choice order.
-
-    From AGENTKIT_LEARNER, else JupyterHub's JUPYTERHUB_USER, else the operating-system user; hashed, never stored.
-    """
-    name = os.environ.get("AGENTKIT_LEARNER") or os.environ.get("JUPYTERHUB_USER")
-    if not name:
-        try:
-            name = getpass.getuser()
-        except Exception:  # no user name on this system: everyone gets the same order
-            name = ""
-    return hashlib.sha256(name.encode()).hexdigest()[:12] if name else ""
-
-
 def shuffled(spec: QuizSpec, attempt: int, learner: str = "") -> tuple[Question, ...]:
     """The questions with their choices shuffled for one attempt (seeded by quiz id, learner and attempt).
 
-    With `learner` empty the order depends on quiz and attempt only. A learner key makes neighbours in a class
-    see different orders, so "the answer is C" cannot be passed along."""
+    The learner id (kept in the progress store) makes the order differ from one learner to
+    the next, so "the answer to question 3 is B" cannot be passed around a class.
+    """
     # random.Random seeds a str through SHA-512: the same order on every machine and run.
     rng = random.Random(f"{spec.id}:{learner}:{attempt}" if learner else f"{spec.id}:{attempt}")
     out = []
@@ -472,22 +459,20 @@ class Quiz:
     >>> quiz.submit().score                           # doctest: +SKIP
     """
 
-    def __init__(self, spec: QuizSpec, attempt: int | None = None, learner: str | None = None) -> None:
+    def __init__(self, spec: QuizSpec, attempt: int | None = None) -> None:
         self.spec = spec
-        self.learner = learner_key() if learner is None else learner
         if attempt is None:
             attempt = self._next_attempt_number()
         self._start(attempt)
 
     @classmethod
-    def load(cls, name: str | Path, attempt: int | None = None, learner: str | None = None) -> Quiz:
+    def load(cls, name: str | Path, attempt: int | None = None) -> Quiz:
         """Load a quiz by id (searching the repository's `quizzes/`) or by path.
 
         `attempt` fixes the shuffle; by default it is one more than the attempts
-        already in the progress store, so each retake looks different. `learner`
-        (default: `learner_key()`) makes the order differ from one learner to the next.
+        already in the progress store, so each retake looks different.
         """
-        return cls(load_spec(find_quiz(name)), attempt, learner)
+        return cls(load_spec(find_quiz(name)), attempt)
 
     # ------------------------------------------------------------ state
 
@@ -495,9 +480,18 @@ class Quiz:
         if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
             raise QuizInputError(f"attempt must be a whole number from 1 up, not {attempt!r}")
         self.attempt = attempt
-        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt, self.learner)
+        self.questions: tuple[Question, ...] = shuffled(self.spec, attempt, self._learner())
         self._answers: dict[str, tuple[int, ...] | float] = {}
         self.result: QuizResult | None = None
+
+    @staticmethod
+    def _learner() -> str:
+        from agentkit.course import progress
+
+        try:
+            return progress.learner_id()
+        except progress.ProgressStoreError:
+            return ""  # no store: the order is still seeded, only not per learner
 
     def _next_attempt_number(self) -> int:
         from agentkit.course import progress

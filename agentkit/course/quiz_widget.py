@@ -26,6 +26,14 @@ def _md(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped).replace("\n", "<br>")
 
 
+def _plain(text: str) -> str:
+    """Text for a widget that cannot show HTML (radio buttons): `code` spans lose their backticks."""
+    return re.sub(r"`([^`]+)`", r"\1", text)
+
+
+_SELECT_ALL = re.compile(r"select all that apply", re.IGNORECASE)
+
+
 def feedback_html(fb: Feedback) -> str:
     """One question's feedback as HTML."""
     if not fb.answered:
@@ -89,8 +97,9 @@ class QuizWidget:
         self.feedback: list[widgets.HTML] = []
         rows = []
         for i, q in enumerate(quiz.questions):
+            ask_all = q.kind == "multiple" and not _SELECT_ALL.search(q.prompt)  # said once, not twice
             prompt = widgets.HTML(f"<div style='margin-top:0.8em'><b>{i + 1}.</b> {_md(q.prompt)}"
-                                  + (" <i>(select all that apply)</i>" if q.kind == "multiple" else "") + "</div>")
+                                  + (" <i>(select all that apply)</i>" if ask_all else "") + "</div>")
             control = self._control(q)
             fb = widgets.HTML()
             fb.add_class("agentkit-question-feedback")
@@ -115,11 +124,12 @@ class QuizWidget:
     def _control(q: Question) -> Any:
         wide = widgets.Layout(width="auto")
         if q.kind == "single":
-            return widgets.RadioButtons(options=[(f"{_label(k)}. {c.text}", k) for k, c in enumerate(q.choices)],
+            return widgets.RadioButtons(options=[(f"{_label(k)}. {_plain(c.text)}", k) for k, c in enumerate(q.choices)],
                                         value=None, layout=wide)
         if q.kind == "multiple":
-            return widgets.VBox([widgets.Checkbox(value=False, description=f"{_label(k)}. {c.text}", indent=False,
-                                                  layout=wide) for k, c in enumerate(q.choices)])
+            return widgets.VBox([widgets.Checkbox(value=False, description=f"{_label(k)}. {_md(c.text)}", indent=False,
+                                                  description_allow_html=True, layout=wide)
+                                 for k, c in enumerate(q.choices)])
         unit = f" ({q.unit})" if q.unit else ""
         return widgets.Text(placeholder=f"type a number{unit}", layout=widgets.Layout(width="16em"))
 
@@ -179,6 +189,9 @@ class QuizWidget:
             except LearnerError as exc:
                 errors.append(str(exc))
                 self.feedback[i].value = message_html(str(exc), ok=False)
+            else:
+                if "agentkit-message" in self.feedback[i].value:  # an error from an earlier try, now fixed
+                    self.feedback[i].value = ""
         if errors:
             self.message.value = message_html("Fix the answers marked above, then submit again.", ok=False)
             return

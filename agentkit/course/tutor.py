@@ -253,11 +253,12 @@ class Tutor:
     @classmethod
     def for_lab(cls, lab: Any, **kwargs: Any) -> "Tutor":
         """A tutor for a lab: its lesson notebook if present (found by `lab.lesson_notebook`), else the lab's notes."""
-        from agentkit.course.lab import REPO_ROOT
+        from agentkit.course.paths import find_course_dir
 
+        root = find_course_dir()
         text = ""
-        if lab.lesson_notebook:
-            matches = sorted(glob.glob(str(REPO_ROOT / lab.lesson_notebook)))
+        if lab.lesson_notebook and root is not None:
+            matches = sorted(glob.glob(str(root / lab.lesson_notebook)))
             if matches:
                 text = notebook_markdown(matches[0])
         text = text or lab.notes
@@ -265,8 +266,8 @@ class Tutor:
         context = f"The learner is working on {lab.title}.\nScenario: {lab.scenario!r}\nTasks:\n{tasks}"
         # The lab's own instructions help the live tutor (and lengthen the cached prefix past the
         # model's minimum cacheable size); the offline ranking stays on the lesson text alone.
-        lab_notebook = REPO_ROOT / "labs" / f"{lab.id}.ipynb"
-        if lab_notebook.exists():
+        lab_notebook = (root or Path(".")) / "labs" / f"{lab.id}.ipynb"
+        if root is not None and lab_notebook.exists():
             context += "\n\nThe lab notebook's instructions:\n\n" + notebook_markdown(lab_notebook)
         kwargs.setdefault("title", lab.lesson)
         kwargs.setdefault("context", context)

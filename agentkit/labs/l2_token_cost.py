@@ -36,8 +36,8 @@ from agentkit.course.lab import (
     passed,
     wrong,
 )
-from agentkit.models import DEFAULT_MODEL
-from agentkit.pricing import price_of
+from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
+from agentkit.pricing import CACHE_WRITE_1H_MULTIPLIER, CACHE_WRITE_5M_MULTIPLIER, price_of
 
 SCENARIO = AgentProfile(
     system_prompt_tokens=3_500,
@@ -47,8 +47,12 @@ SCENARIO = AgentProfile(
     output_tokens=600,
     steps=10,
 )
-#: The model the lab prices the run at (its input price is $3 per million tokens).
+#: The model the lab prices the run at (prices and its cache-read rate come from agentkit.pricing).
 MODEL = DEFAULT_MODEL
+#: Cache multipliers of the input price: writes are the same on every model, reads differ by model.
+W5, W1 = CACHE_WRITE_5M_MULTIPLIER, CACHE_WRITE_1H_MULTIPLIER
+READ = price_of(MODEL).cache_read_multiplier
+OUTPUT_RATIO = price_of(MODEL).output_per_mtok / price_of(MODEL).input_per_mtok
 
 # Other spellings learners reach for, mapped to the bucket names.
 ALIASES: dict[str, str] = {
@@ -144,7 +148,8 @@ def check_run_input(answer: Any) -> Verdict:
         return wrong(f"That treats every step as if it were step {p.steps}. History is smaller early on "
                      "(empty at step 1), so each step's input is different.")
     if got == right + p.output_tokens * p.steps:
-        return wrong("You added the output tokens. The task asks for input tokens; output is billed separately (at 5x the price).")
+        return wrong(f"You added the output tokens. The task asks for input tokens; output is billed separately "
+                     f"(at {OUTPUT_RATIO:g}x the price).")
     if got == steps[0].input * p.steps:
         return wrong("That leaves out the history, which grows by one exchange each step.")
     return wrong(f"Not {got:,}. Work out each step's input (like step 10, with one exchange of history fewer "
@@ -184,7 +189,7 @@ def check_cache_prefix(answer: Any) -> Verdict:
     notes = []
     if "history" in chosen:
         notes.append("history changes every step (one more exchange each time), so a fixed cache entry covering it is "
-                     "written at 1.25x and never read back as it was")
+                     f"written at {W5:g}x and never read back as it was")
     if "user_input" in chosen:
         notes.append("the user's turn is new every step, so it can never be read from the cache")
     for name in sorted(right - chosen):
@@ -212,25 +217,29 @@ def check_cache_savings(answer: Any) -> Verdict:
             f"cost uncached, {right / plain.dollars:.1%} of the whole run (${plain.dollars:.4f} -> ${cached.dollars:.4f}). "
             f"At 1,000 runs a day that is ${right * 1000:,.0f} a day."
         )
-    token_figures = (right / base, prefix * (p.steps - 1) * (1 - 0.1))
+    token_figures = (right / base, prefix * (p.steps - 1) * (1 - READ))
     if any(_near(got, t) for t in token_figures):
         return wrong(f"That looks like a number of tokens. The task asks for dollars per run, at "
                      f"${price_of(MODEL).input_per_mtok:g} per million input tokens.")
-    if _near(got, prefix * (p.steps - 1) * 0.9 * base):
-        return wrong("You left out the write premium: step 1 writes the prefix to the cache at 1.25x the input price.")
-    if _near(got, prefix * p.steps * 0.9 * base):
-        return wrong("Step 1 cannot read from the cache: it writes the prefix (at 1.25x); only steps 2 onwards read it.")
-    prefix_cached = prefix * (1.25 + (p.steps - 1) * 0.1) * base
+    if _near(got, prefix * (p.steps - 1) * (1 - READ) * base):
+        return wrong(f"You left out the write premium: step 1 writes the prefix to the cache at {W5:g}x the input price.")
+    if _near(got, prefix * p.steps * (1 - READ) * base):
+        return wrong(f"Step 1 cannot read from the cache: it writes the prefix (at {W5:g}x); only steps 2 onwards read it.")
+    if _near(got, prefix * (p.steps - W5 - (p.steps - 1) * 0.1) * base) and READ != 0.1:
+        return wrong(f"That uses a 0.1x cache-read price. Read rates differ by model: {MODEL} reads at {READ:g}x "
+                     "(agentkit.pricing.price_of(model).cache_read_multiplier).")
+    prefix_cached = prefix * (W5 + (p.steps - 1) * READ) * base
     if _near(got, prefix_cached) or _near(got, cached.dollars):
         return wrong("That is what the run (or the prefix) costs with caching. The savings are the difference from the uncached cost.")
     if _near(got, right / prefix_plain * 100) or _near(got, right / plain.dollars * 100):
         return wrong("That looks like a percentage. The task asks for dollars saved per run.")
     if _near(got, caching_savings(p, MODEL, ttl="1h")):
-        return wrong("That uses the 1-hour cache's write price (2x). Steps seconds apart only need the 5-minute cache (1.25x).")
+        return wrong(f"That uses the 1-hour cache's write price ({W1:g}x). Steps seconds apart only need the 5-minute "
+                     f"cache ({W5:g}x).")
     if abs(got - right) <= 0.005:
         return wrong("Close, but not within a twentieth of a cent. Keep at least three decimals: at thousands of runs a day they add up.")
     return wrong("Not it. Compare the prefix's cost over the run without caching (every step at 1x) with its cost when "
-                 "step 1 writes it (1.25x) and the other steps read it (0.1x).")
+                 f"step 1 writes it ({W5:g}x) and the other steps read it ({READ:g}x for {MODEL}).")
 
 
 TASKS = [
@@ -290,15 +299,15 @@ TASKS = [
         hints=(
             "Only the prefix's price changes with caching; everything else costs the same. Compare the prefix's "
             "cost over the run with and without the cache.",
-            "Without caching the prefix is paid at 1x on each of the 10 steps. With it: step 1 writes at 1.25x, "
-            "steps 2-10 read at 0.1x.",
-            "prefix_tokens * (10 * 1 - (1.25 + 9 * 0.1)) * input_price_per_token, with the price from "
-            "agentkit.pricing.price_of(agentkit.DEFAULT_MODEL).",
+            f"Without caching the prefix is paid at 1x on each of the 10 steps. With it: step 1 writes at {W5:g}x, "
+            f"steps 2-10 read at the model's cache-read rate ({READ:g}x for {MODEL}).",
+            f"prefix_tokens * (10 * 1 - ({W5:g} + 9 * {READ:g})) * input_price_per_token, with the price and the read "
+            "rate from agentkit.pricing.price_of(agentkit.DEFAULT_MODEL).",
         ),
     ),
 ]
 
-NOTES = """\
+NOTES = f"""\
 # Token Cost Anatomy: lesson notes for the tutor
 
 ## Four buckets of input
@@ -311,13 +320,13 @@ History is the only bucket that grows. At step n it holds the exchanges of the n
 A task's total tells you what you spent; a per-step breakdown tells you where. Record the input and output tokens of each call and split the input into the four buckets. The marginal cost per step is how much more a step costs than the one before; when it grows by more than about 15 to 20 percent per step, compressing the context (summarising finished steps) pays for itself.
 
 ## Worked numbers
-A 2,000-token system prompt over 15 steps is 30,000 input tokens before any reasoning. Fifteen tools of about 300 tokens over 10 steps is 45,000 tokens, $0.135 per run at $3 per million input tokens.
+A 2,000-token system prompt over 15 steps is 30,000 input tokens before any reasoning. Fifteen tools of about 300 tokens over 10 steps is 45,000 tokens: ${45_000 * price_of(PREVIOUS_DEFAULT_MODEL).input_per_token:.3f} per run at ${price_of(PREVIOUS_DEFAULT_MODEL).input_per_mtok:g} per million input tokens (the course's figure, {PREVIOUS_DEFAULT_MODEL}'s price), ${45_000 * price_of(MODEL).input_per_token:.3f} at {MODEL}'s ${price_of(MODEL).input_per_mtok:g} (prices checked {price_of(MODEL).as_of}).
 
 ## Prompt caching
-Marking the stable start of a request with cache_control lets the API reuse it. Writing the cache costs 1.25 times the normal input price for the 5-minute cache (2 times for the 1-hour cache); reading it costs 0.1 times, a 90 percent discount. Only an identical prefix hits: tools, then system, then messages, in that order. So the tool schemas and system prompt are the natural prefix; history grows and the user's turn is new on every step. The first step pays the write premium; every later step within the cache lifetime reads at a tenth of the price.
+Marking the stable start of a request with cache_control lets the API reuse it. Writing the cache costs {W5:g} times the normal input price for the 5-minute cache ({W1:g} times for the 1-hour cache) on every model; reading it costs a fraction that differs by model: 0.1x on some, 0.05x or 0.025x on others ({READ:g}x on {MODEL}). Only an identical prefix hits: tools, then system, then messages, in that order. So the tool schemas and system prompt are the natural prefix; history grows and the user's turn is new on every step. The first step pays the write premium; every later step within the cache lifetime reads at the model's cache-read rate.
 
 ## Output tokens
-Output is priced separately from input and costs about five times as much per token for current Claude models ($15 against $3 per million for Sonnet), so keep the two apart in any cost model.
+Output is priced separately from input and costs about {OUTPUT_RATIO:g} times as much per token for current Claude models (${price_of(MODEL).output_per_mtok:g} against ${price_of(MODEL).input_per_mtok:g} per million for {MODEL}), so keep the two apart in any cost model.
 """
 
 LAB = Lab(

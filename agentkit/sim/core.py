@@ -21,10 +21,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
-from ..models import DISPLAY_NAMES, MODELS
-from . import validate
+from . import models_api, validate
 from .errors import APIError, invalid
 from .faults import Faults
 from .latency import LatencyModel, Timing, time_scale
@@ -150,7 +149,8 @@ class Simulator:
         request_id = self._new_id("req")
         headers = {k.lower(): v for k, v in headers.items()}
         try:
-            return self._route(method.upper(), path.split("?")[0].rstrip("/"), headers, body, base_url, request_id)
+            return self._route(method.upper(), path.split("?")[0].rstrip("/"), headers, body, base_url, request_id,
+                               models_api.query_of(path))
         except APIError as err:
             return _error_response(err, request_id)
         except Exception as exc:  # a simulator bug must still look like the API, not crash the learner's cell
@@ -159,7 +159,8 @@ class Simulator:
             return _error_response(err, request_id)
 
     def _route(self, method: str, path: str, headers: dict[str, str], body: bytes, base_url: str,
-               request_id: str) -> SimResponse:
+               request_id: str, query: dict[str, list[str]] | None = None) -> SimResponse:
+        query = query or {}
         if method == "POST" and path == "/v1/messages":
             return self._messages(headers, body, request_id)
         if method == "POST" and path == "/v1/messages/count_tokens":
@@ -167,19 +168,18 @@ class Simulator:
             validate.count_tokens_body(data)
             return _json({"input_tokens": input_tokens(data)}, request_id)
         if method == "GET" and path == "/v1/models":
-            return _json(_page([_model(m) for m in MODELS]), request_id)
+            return _json(models_api.list_models(query), request_id)
         m = re.fullmatch(r"/v1/models/([^/]+)", path)
         if method == "GET" and m:
-            if m.group(1) not in MODELS:
-                raise APIError(f"model: {m.group(1)}", "not_found_error")
-            return _json(_model(m.group(1)), request_id)
+            return _json(models_api.get_model(m.group(1)), request_id)
         if path == "/v1/messages/batches":
             if method == "POST":
                 return self._create_batch(validate.parse_json(body), base_url, request_id)
             if method == "GET":
                 with self._lock:
                     batches = list(reversed(self._batches.values()))
-                return _json(_page([self._batch_json(b, base_url) for b in batches]), request_id)
+                return _json(models_api.paginate([self._batch_json(b, base_url) for b in batches], query),
+                             request_id)
         m = re.fullmatch(r"/v1/messages/batches/([^/]+)(/cancel|/results)?", path)
         if m:
             batch = self._batches.get(m.group(1))
@@ -382,16 +382,6 @@ def _json(data: Any, request_id: str, status: int = 200) -> SimResponse:
 def _error_response(err: APIError, request_id: str) -> SimResponse:
     headers = {"content-type": "application/json", "request-id": request_id, **err.headers}
     return SimResponse(err.status, headers, err.body(request_id))
-
-
-def _model(model_id: str) -> dict[str, Any]:
-    return {"type": "model", "id": model_id, "display_name": DISPLAY_NAMES.get(model_id, model_id),
-            "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active"}
-
-
-def _page(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {"data": list(items), "has_more": False, "first_id": items[0]["id"] if items else None,
-            "last_id": items[-1]["id"] if items else None}
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:

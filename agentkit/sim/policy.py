@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from ..models import tokenizer_factor
 from ..tokens import count_tokens, encoding
 from .scenarios import Scenario, ToolCall, Turn
 
@@ -139,13 +140,16 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         content.append({"type": "text", "text": text})
     for c in calls:
         content.append({"type": "tool_use", "id": new_id("toolu"), "name": c.name, "input": c.input})
-    output_tokens = sum(count_tokens(b["text"]) if b["type"] == "text" else
-                        count_tokens(b["name"]) + count_tokens(b["input"]) for b in content)
+    model = body.get("model")
+    output_tokens = sum(count_tokens(b["text"], model) if b["type"] == "text" else
+                        count_tokens(b["name"], model) + count_tokens(b["input"], model) for b in content)
     output_tokens += turn.extra_output_tokens
 
     max_tokens = body["max_tokens"]
     if output_tokens > max_tokens:
-        content, output_tokens, stop_reason = _truncate(content, max_tokens), max_tokens, "max_tokens"
+        # _truncate cuts in cl100k tokens; scale the budget by the model's tokenizer factor.
+        budget = max(1, int(max_tokens / tokenizer_factor(model)))
+        content, output_tokens, stop_reason = _truncate(content, budget), max_tokens, "max_tokens"
         stop_sequence = None
     return Reply(content=content, stop_reason=stop_reason, stop_sequence=stop_sequence,
                  output_tokens=max(output_tokens, 1), scenario=scenario.name if scenario else None)

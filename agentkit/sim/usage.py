@@ -8,6 +8,9 @@ prefix up to a breakpoint is identical (same model, unexpired) reads it:
 `cache_creation_input_tokens`. `input_tokens` counts only what is left, so the
 three add up to the whole prompt (the GenAI convention's
 `gen_ai.usage.input_tokens` is that sum).
+
+Counts are estimates in the request model's tokenizer generation (see
+`agentkit.tokens`): the same prompt counts ~30% more on newer models.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
+from .. import models as _models
 from ..tokens import count_tokens
 from .errors import invalid
 
@@ -26,8 +29,8 @@ MESSAGE_OVERHEAD = 3  # role and turn markers per message
 IMAGE_TOKENS = 1_600  # a typical image, as the vision docs estimate for ~1.15 MP
 MAX_BREAKPOINTS = 4
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
-# Shortest prefix the API will cache, per model (shorter ones are silently not cached).
-MIN_CACHEABLE = {LARGEST_MODEL: 4096, DEFAULT_MODEL: 1024, FAST_MODEL: 4096}
+# Shortest prefix the API will cache, per model (shorter ones are silently not cached); from the data file.
+MIN_CACHEABLE = {m: _models.info(m).min_cacheable_tokens for m in _models.MODELS}
 
 
 @dataclass(frozen=True)
@@ -85,45 +88,46 @@ def _ttl(block: Any, where: str) -> str | None:
     return ttl
 
 
-def block_tokens(block: Any) -> int:
-    """Token estimate of one content block (or a plain string)."""
+def block_tokens(block: Any, model: str | None = None) -> int:
+    """Token estimate of one content block (or a plain string), in `model`'s tokenizer generation."""
     if isinstance(block, str):
-        return count_tokens(block)
+        return count_tokens(block, model)
     kind = block.get("type")
     if kind == "text":
-        return count_tokens(block.get("text", ""))
-    if kind == "tool_use":
-        return count_tokens(block.get("name", "")) + count_tokens(block.get("input", {}))
+        return count_tokens(block.get("text", ""), model)
+    if kind in ("tool_use", "server_tool_use"):
+        return count_tokens(block.get("name", ""), model) + count_tokens(block.get("input", {}), model)
     if kind == "tool_result":
         content = block.get("content", "")
         if isinstance(content, list):
-            return sum(block_tokens(b) for b in content) + 2
-        return count_tokens(content) + 2
+            return sum(block_tokens(b, model) for b in content) + 2
+        return count_tokens(content, model) + 2
     if kind == "image":
         return IMAGE_TOKENS
     if kind in ("thinking", "redacted_thinking"):
-        return count_tokens(block.get("thinking", block.get("data", "")))
-    return count_tokens(_strip_cc(block))
+        return count_tokens(block.get("thinking", block.get("data", "")), model)
+    return count_tokens(_strip_cc(block), model)
 
 
 def segments(body: dict[str, Any]) -> list[Segment]:
     """The request as prefix-ordered segments: each tool, each system block, each message block."""
+    model = body.get("model")
     out: list[Segment] = []
     for i, t in enumerate(body.get("tools") or []):
         clean = _strip_cc(t)
-        out.append(Segment(count_tokens(clean), "T" + _canon(clean), _ttl(t, f"tools.{i}")))
+        out.append(Segment(count_tokens(clean, model), "T" + _canon(clean), _ttl(t, f"tools.{i}")))
     system = body.get("system")
     if isinstance(system, str) and system:
-        out.append(Segment(count_tokens(system), "S" + system, None))
+        out.append(Segment(count_tokens(system, model), "S" + system, None))
     elif isinstance(system, list):
         for i, b in enumerate(system):
-            out.append(Segment(block_tokens(b), "S" + _canon(_strip_cc(b)), _ttl(b, f"system.{i}")))
+            out.append(Segment(block_tokens(b, model), "S" + _canon(_strip_cc(b)), _ttl(b, f"system.{i}")))
     for m_i, msg in enumerate(body.get("messages") or []):
         content = msg.get("content")
         blocks = [content] if isinstance(content, str) else list(content or [])
         for b_i, b in enumerate(blocks):
             overhead = MESSAGE_OVERHEAD if b_i == 0 else 0
-            out.append(Segment(block_tokens(b) + overhead, f"M{msg.get('role')}{b_i}" + _canon(_strip_cc(b)),
+            out.append(Segment(block_tokens(b, model) + overhead, f"M{msg.get('role')}{b_i}" + _canon(_strip_cc(b)),
                                _ttl(b, f"messages.{m_i}.content.{b_i}")))
     top = body.get("cache_control")
     if top is not None and out and out[-1].ttl is None:

@@ -11,10 +11,9 @@ import json
 import re
 from typing import Any
 
-from ..models import MODELS
+from .. import models as _models
 from .errors import APIError, invalid
 
-MAX_OUTPUT_TOKENS = 64_000
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _KNOWN_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
                  "search_result", "server_tool_use", "web_search_tool_result"}
@@ -36,8 +35,12 @@ def _model(data: dict[str, Any]) -> None:
         raise invalid("model: Field required")
     if not isinstance(model, str):
         raise invalid("model: Input should be a valid string")
-    if model not in MODELS:
-        raise APIError(f"model: {model} (the simulator serves {', '.join(MODELS)})", "not_found_error")
+    try:
+        _models.info(model)
+    except _models.ModelNotFoundError as err:
+        # A retired id gets exactly the API's message; an id that never existed also names the served ones.
+        hint = "" if err.retired else f" (the simulator serves {', '.join(_models.MODELS)})"
+        raise APIError(f"model: {model}{hint}", "not_found_error") from None
 
 
 def _system(system: Any) -> None:
@@ -166,8 +169,9 @@ def messages_body(data: dict[str, Any]) -> None:
         raise invalid("max_tokens: Field required")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid("max_tokens: Input should be a whole number greater than or equal to 1")
-    if max_tokens > MAX_OUTPUT_TOKENS:
-        raise invalid(f"max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of "
+    limit = _models.info(data["model"]).max_output
+    if max_tokens > limit:
+        raise invalid(f"max_tokens: {max_tokens} > {limit}, which is the maximum allowed number of "
                       f"output tokens for {data['model']}")
     _messages(data.get("messages"))
     _system(data.get("system"))
