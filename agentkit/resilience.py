@@ -23,7 +23,7 @@ __all__ = ["drill"]
 
 
 def drill(faults: Faults, *, middleware: Callable[[Ledger], list[Any]] = lambda ledger: [], max_retries: int = 2,
-          calls: int = 300, model: str = DEFAULT_MODEL, seed: int = 0) -> LedgerSummary:
+          calls: int = 200, model: str = DEFAULT_MODEL, seed: int = 0) -> LedgerSummary:
     """Send `calls` short, independent requests for `model` under `faults`; summarize what the caller saw.
 
     `middleware(ledger)` returns the middleware to put after the ledger (so it can use `ledger.clock`, the

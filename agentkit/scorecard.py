@@ -139,8 +139,10 @@ def evaluate(name: str, tasks: Sequence[LabelledTask], agent_for: Callable[[Labe
         agent = agent_for(task)
         first, tools_before = len(ledger.attempts), tool_seconds()
         try:
-            text, error = agent.run(task.prompt).text, ""
-        except anthropic.AnthropicError as exc:  # what is left after the SDK's retries and any middleware
+            result = agent.run(task.prompt)
+            failure = getattr(result, "error", None)  # Agent ends a run with stop reason api_error and keeps it
+            text, error = ("", type(failure).__name__) if failure is not None else (result.text, "")
+        except anthropic.AnthropicError as exc:  # e.g. CircuitOpenError, or an agent that lets API errors out
             text, error = "", type(exc).__name__
         attempts = tuple(ledger.attempts[first:])
         tools = tool_seconds() - tools_before
@@ -164,7 +166,7 @@ class GateResult:
 
     def __str__(self) -> str:
         head = "PASS" if self.passed else "BLOCKED"
-        figures = (f"quality {self.quality_change:+.1%} points, cost {self.cost_change:+.0%}, "
+        figures = (f"quality {100 * self.quality_change:+.1f} points, cost {self.cost_change:+.0%}, "
                    f"p95 {self.p95_change:+.0%}")
         return f"{head}: {figures}" + "".join(f"\n  - {r}" for r in self.reasons)
 

@@ -151,9 +151,9 @@ def test_circuit_breaker_with_fallback_reroutes_while_open():
 
 def test_drill_measures_retries_and_fallback():
     faults = agentkit.Faults(overloaded=0.3, models=(DEFAULT_MODEL,))
-    none = drill(faults, max_retries=0, calls=200)
-    retries = drill(faults, calls=200)
-    fallback = drill(faults, calls=200, middleware=lambda ledger: [ModelFallback(FAST_MODEL)])
+    none = drill(faults, max_retries=0, calls=100)
+    retries = drill(faults, calls=100)
+    fallback = drill(faults, calls=100, middleware=lambda ledger: [ModelFallback(FAST_MODEL)])
     assert 0.6 < none.success_rate < 0.8  # about 1 - 0.3
     assert retries.success_rate > 0.95  # 1 - 0.3 ** 3 = 0.973
     assert retries.p99 > none.p99  # the retry-after waits show in the tail

@@ -10,7 +10,7 @@ from agentkit.batching import run_batch
 from agentkit.cases import support_desk as sd
 from agentkit.economics import GUIDE_RESEARCH_BUDGET, Budget, prefix_cost_per_request, research_agent_budget
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
-from agentkit.pricing import BATCH_DISCOUNT, CACHE_READ_MULTIPLIER, CACHE_WRITE_1H_MULTIPLIER, cost_of, price_of
+from agentkit.pricing import BATCH_DISCOUNT, CACHE_WRITE_1H_MULTIPLIER, cost_of, price_of
 from agentkit.routing import Router, keyword_classifier
 from agentkit.scorecard import gate
 
@@ -110,8 +110,9 @@ def test_guide_budget_and_todays_research_agent():
 
 def test_one_hour_cache_pays_only_between_five_minutes_and_an_hour():
     p = price_of(DEFAULT_MODEL).input_per_token * 5000
-    assert prefix_cost_per_request(DEFAULT_MODEL, 5000, 60, "5m") == pytest.approx(p * CACHE_READ_MULTIPLIER)
-    assert prefix_cost_per_request(DEFAULT_MODEL, 5000, 600, "1h") == pytest.approx(p * CACHE_READ_MULTIPLIER)
+    read = price_of(DEFAULT_MODEL).cache_read_multiplier  # per model: 0.1x, 0.05x or 0.025x
+    assert prefix_cost_per_request(DEFAULT_MODEL, 5000, 60, "5m") == pytest.approx(p * read)
+    assert prefix_cost_per_request(DEFAULT_MODEL, 5000, 600, "1h") == pytest.approx(p * read)
     assert prefix_cost_per_request(DEFAULT_MODEL, 5000, 600, "5m") > prefix_cost_per_request(DEFAULT_MODEL, 5000, 600, None)
     assert prefix_cost_per_request(DEFAULT_MODEL, 5000, 7200, "1h") == pytest.approx(p * CACHE_WRITE_1H_MULTIPLIER)
 

@@ -37,7 +37,7 @@ CONCURRENCY = 200
 FLEET_RUNS = 4_000
 
 QUALITY_BAR = 0.95  # share of the labelled tasks answered right
-COST_SHARE = 0.13  # the cost budget: 13% of the baseline's cost per 1,000 conversations
+COST_SHARE = 0.08  # the cost budget: 8% of the baseline's cost per 1,000 conversations
 MAX_FAILED = 0.01  # at most 1% of conversations may be lost to rate limits
 OUTAGE_ANSWERED = 0.95  # during an outage of the default model, at least 95% of conversations get an answer
 OUTAGE = Faults(overloaded=1.0, models=(DEFAULT_MODEL,))
