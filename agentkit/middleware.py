@@ -195,7 +195,9 @@ class Ledger(anthropic.Middleware):
             result = call_next(request)
         except Exception as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
-            self._record(Attempt(call_id, request.retries_taken, model, status, time.perf_counter() - started))
+            # a call an open breaker refused was never sent: it took no time (and no wall-clock noise)
+            seconds = 0.0 if isinstance(exc, CircuitOpenError) else time.perf_counter() - started
+            self._record(Attempt(call_id, request.retries_taken, model, status, seconds))
             raise
         if not isinstance(result, BaseAPIResponse):  # a middleware further in answered from memory
             served = str(getattr(result, "model", model))
