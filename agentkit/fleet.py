@@ -252,7 +252,8 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
     completed = len(latencies)
     span = state["last_end"] or 1.0
     return FleetReport(
-        runs=runs, completed=completed, failed=state["failed"], limited=state["limited"], retries=state["retries"],
+        runs=runs, completed=completed, failed=int(state["failed"]), limited=int(state["limited"]),
+        retries=int(state["retries"]),
         throughput_per_minute=completed / span * 60.0, p50=percentile(latencies, 50), p95=percentile(latencies, 95),
         p99=percentile(latencies, 99), cost_per_1000=1000.0 * state["cost"] / runs, mean_measured_cost=mean_cost,
         arrivals_per_minute=float(arrivals_per_minute), latencies=tuple(latencies),

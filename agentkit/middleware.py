@@ -44,8 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable
 
 import anthropic
-from anthropic._request import APIRequest
-from anthropic._response import BaseAPIResponse
+from anthropic import APIRequest, APIResponse
 
 from agentkit.pricing import cost_of
 
@@ -199,7 +198,7 @@ class Ledger(anthropic.Middleware):
             seconds = 0.0 if isinstance(exc, CircuitOpenError) else time.perf_counter() - started
             self._record(Attempt(call_id, request.retries_taken, model, status, seconds))
             raise
-        if not isinstance(result, BaseAPIResponse):  # a middleware further in answered from memory
+        if not isinstance(result, APIResponse):  # a middleware further in answered from memory
             served = str(getattr(result, "model", model))
             self._record(Attempt(call_id, request.retries_taken, served, 200, 0.0, cached=True))
             return result
@@ -317,7 +316,7 @@ class ResponseCache(anthropic.Middleware):
                 return entry[1]
             self.misses += 1
         result = call_next(request)
-        if isinstance(result, BaseAPIResponse) and result.http_response.is_success:
+        if isinstance(result, APIResponse) and result.http_response.is_success:
             message = result.parse()
             with self._lock:
                 if len(self._entries) >= self.max_entries:
@@ -362,7 +361,7 @@ class ModelFallback(anthropic.Middleware):
         result = call_next(request)
         if not _is_messages_call(request) or _body(request).get("model") == self.fallback_model:
             return result
-        if isinstance(result, BaseAPIResponse) and result.http_response.status_code in self.statuses:
+        if isinstance(result, APIResponse) and result.http_response.status_code in self.statuses:
             result.http_response.close()
             self.fallbacks += 1
             return call_next(_with_model(request, self.fallback_model))
@@ -427,7 +426,7 @@ class CircuitBreaker(anthropic.Middleware):
         except anthropic.APIConnectionError:
             self._failed()
             raise
-        status = result.http_response.status_code if isinstance(result, BaseAPIResponse) else 200
+        status = result.http_response.status_code if isinstance(result, APIResponse) else 200
         if status in self.statuses:
             self._failed()
         elif 200 <= status < 300:

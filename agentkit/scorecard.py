@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 import anthropic
 
@@ -26,9 +26,19 @@ __all__ = ["GateResult", "RunRecord", "Scorecard", "evaluate", "gate", "instant_
 
 
 class LabelledTask(Protocol):
-    id: str
-    prompt: str
-    difficulty: str
+    """What `evaluate` needs of a task: an id, the prompt, and a difficulty label to break quality down by."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def prompt(self) -> str: ...
+
+    @property
+    def difficulty(self) -> str: ...
+
+
+T = TypeVar("T", bound=LabelledTask)
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,8 @@ def instant_simulation() -> Iterator[None]:
         latency.set_time_scale(before)
 
 
-def evaluate(name: str, tasks: Sequence[LabelledTask], agent_for: Callable[[LabelledTask], Any],
-             grade: Callable[[LabelledTask, str], bool], ledger: Ledger, *,
+def evaluate(name: str, tasks: Sequence[T], agent_for: Callable[[T], Any], grade: Callable[[T, str], bool],
+             ledger: Ledger, *,
              tool_seconds: Callable[[], float] = lambda: 0.0) -> Scorecard:
     """Run every task once and grade it.
 

@@ -9,13 +9,16 @@ simulator; anything no scenario matches gets the default policy's answer.
 In YAML (the same keys work as a Python dict)::
 
     name: current_time
-    match: "what time is it"          # or {user: ..., system: ..., tool: ...}
+    match: "what time is it"          # or {user: ..., system: ..., tool: ..., model: ...}
     turns:
       - text: "Let me check the clock."
         tool_calls:
           - {name: get_current_time, input: {timezone: Europe/Paris}}
       - text: "It is {last_tool_result} in Paris."
         if_error: {text: "The clock tool failed: {last_tool_result}"}
+
+`model` is a regular expression on the requested model id, so one scenario can
+script a weaker model's mistake and another the stronger model's right answer.
 
 Text may use these placeholders: ``{last_tool_result}`` (the text of the
 tool results in the last user message, joined by "; "), ``{user}`` (the first
