@@ -128,3 +128,16 @@ def test_run_batch_costs_half_of_the_same_requests_live():
     assert outcome.cost == pytest.approx(live * BATCH_DISCOUNT)
     with pytest.raises(ValueError, match="at least one request"):
         run_batch(client, [])
+
+
+def test_a_scenario_can_match_the_requested_model():
+    from agentkit.sim.scenarios import Scenario, ScenarioError
+
+    weak = Scenario.from_dict({"name": "weak", "match": {"user": "^sum$", "model": FAST_MODEL}, "turns": ["wrong"]})
+    strong = Scenario.from_dict({"name": "strong", "match": "^sum$", "turns": ["right"]})
+    client = agentkit.client(quiet=True, scenarios=[weak, strong])
+    ask = lambda m: client.messages.create(model=m, max_tokens=20, messages=[{"role": "user", "content": "sum"}])
+    assert ask(FAST_MODEL).content[0].text == "wrong"
+    assert ask(DEFAULT_MODEL).content[0].text == "right"
+    with pytest.raises(ScenarioError, match="not a valid regex"):
+        Scenario.from_dict({"name": "x", "match": {"model": "("}, "turns": ["t"]})
