@@ -120,7 +120,7 @@ def _cost_reason(report: FleetReport, card: Scorecard, config: SupportConfig, b:
     over = card.cost_per_1000 - b.cost_per_1000
     advice = []
     if not config.cache_prompt:
-        advice.append("every call re-sends the handbook at the full input price (prompt caching reads it at a tenth)")
+        advice.append("every call re-sends the handbook at the full input price (prompt caching reads it at a fraction of the price)")
     models = set(config.router.tiers.values()) if config.router else {config.model}
     if config.router is None or len(models) == 1:
         advice.append("every task, easy or hard, runs on one model; easy ones do not need a strong one")
@@ -231,7 +231,7 @@ NOTES = """\
 Every optimization trades something: caching trades freshness for money, batching trades waiting for money, a smaller model trades quality for money and speed, a retry trades latency for success. Judge each change on a labelled task set for quality, cost per run and latency together, and never ship a saving that loses quality.
 
 ## Caching
-A prompt-cache breakpoint caches the request up to that point; a later request that starts with the same bytes reads it at a tenth of the input price, and a cache write costs 1.25 times the input price for the 5-minute cache or 2 times for the 1-hour cache. A top-level cache_control puts the breakpoint on the last block and moves it forward as the conversation grows, which helps later steps of one conversation but never a new conversation; a breakpoint at the end of the system prompt caches the tools and system prompt for every conversation. On most current models cache reads do not count towards the input-tokens-per-minute rate limit, so caching also raises the traffic an agent can carry. The 5-minute cache is refreshed by each read; the 1-hour cache pays only for traffic that returns between 5 and 60 minutes apart. A response cache answers an identical request from memory. Any cache serves stale answers when its key leaves out data that changes: invalidate on write, or put a data version in the key; a TTL only bounds how stale an answer can get.
+A prompt-cache breakpoint caches the request up to that point; a later request that starts with the same bytes reads it at a fraction of the input price (0.1, 0.05 or 0.025 times, depending on the model), and a cache write costs 1.25 times the input price for the 5-minute cache or 2 times for the 1-hour cache. A top-level cache_control puts the breakpoint on the last block and moves it forward as the conversation grows, which helps later steps of one conversation but never a new conversation; a breakpoint at the end of the system prompt caches the tools and system prompt for every conversation. On most current models cache reads do not count towards the input-tokens-per-minute rate limit, so caching also raises the traffic an agent can carry. The 5-minute cache is refreshed by each read; the 1-hour cache pays only for traffic that returns between 5 and 60 minutes apart. A response cache answers an identical request from memory. Any cache serves stale answers when its key leaves out data that changes: invalidate on write, or put a data version in the key; a TTL only bounds how stale an answer can get.
 
 ## Batching
 The Message Batches API bills every token at half price and returns results within 24 hours, most within one hour. It suits independent work nobody is waiting on (nightly tagging, evaluations), never a conversation with a waiting customer or a chain of dependent steps.
