@@ -50,6 +50,10 @@ _EXPORTS: dict[str, str] = {
     "Lab": "agentkit.course.lab",
     "Tutor": "agentkit.course.tutor",
     "show_progress": "agentkit.course.progress",
+    # costs: the four buckets of a real run (Lesson 2)
+    "measure_run": "agentkit.costs",
+    "RunCosts": "agentkit.costs",
+    "AgentProfile": "agentkit.costs",
     # Lesson 4 (l4 helper): middleware, judging configurations, routing, fleet, batching, economics, drills
     "Ledger": "agentkit.middleware",
     "ResponseCache": "agentkit.middleware",

@@ -649,6 +649,20 @@ class Trace:
                 )
         return pd.DataFrame(rows, columns=["step", "decision", "finish_reasons", "at"])
 
+    def seconds_by_step(self) -> dict[int, float]:
+        """Seconds of model and tool spans per agent step (`agentkit.step`), summed: which step was slow.
+
+        Concurrent tool calls each count in full here (a sum of span durations, not wall clock);
+        `summary()` has the wall-clock view.
+        """
+        out: dict[int, float] = {}
+        for span in self._ready():
+            if span_kind(span) in ("model", "tool"):
+                step = span.attributes.get("agentkit.step")
+                start, end = self._interval(span)
+                out[step] = out.get(step, 0.0) + (end - start)
+        return out
+
     # -- summary -------------------------------------------------------------------
     def summary(self) -> TraceSummary:
         """Wall clock, time in model vs tools vs other (unions of intervals), tokens, per-tool time."""

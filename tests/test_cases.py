@@ -215,3 +215,65 @@ def test_run_traced_holds_off_garbage_collection_only_during_the_run(client):
     result, trace = run_traced(agent, QUESTION)
     assert seen and not any(seen) and gc.isenabled()
     assert trace.time_scale == sim.time_scale() and len(trace.select(kind="model")) == len(result.steps)
+
+
+# -- Lesson 2's case: the 400,000-token coding agent -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def coding_runs():
+    from agentkit.cases.coding_agent import run_case
+
+    client = agentkit.client(quiet=True, scenarios=["coding_agent"])
+    return {
+        "original": run_case(client),
+        "compressed": run_case(client, compress=True),
+        "cached": run_case(client, cache=True),
+        "both": run_case(client, compress=True, cache=True),
+    }
+
+
+def test_the_coding_agent_burns_over_400k_tokens_on_under_50k_of_reasoning(coding_runs):
+    run = coding_runs["original"]
+    assert run.steps == 20 and run.result.stop_reason == agentkit.StopReason.FINAL_ANSWER and run.tests_pass
+    assert run.costs.total_tokens > 400_000
+    assert run.costs.output_tokens < 50_000  # what the model wrote and thought: the reasoning
+    # Measured from the requests: the prefix and the tool outputs, re-sent every step, are what compounds.
+    totals = run.costs.bucket_totals()
+    assert max(totals, key=totals.get) == "tool_outputs"
+    assert 6 <= run.costs.compounding_ratio <= 8  # "6-8x the expected tokens", as the course tells it
+
+
+def test_every_variant_does_the_same_work(coding_runs):
+    texts = {name: run.result.text for name, run in coding_runs.items()}
+    assert len(set(texts.values())) == 1
+    assert all(run.steps == 20 and run.tests_pass for run in coding_runs.values())
+    assert len({run.costs.output_tokens for run in coding_runs.values()}) == 1
+
+
+def test_summarising_completed_steps_cuts_tokens_and_dollars_net_of_the_summaries(coding_runs):
+    original, compressed = coding_runs["original"].costs, coding_runs["compressed"].costs
+    summaries = coding_runs["compressed"].compressor
+    assert summaries.calls and compressed.extra_tokens == summaries.summary_tokens > 0
+    assert compressed.extra_cost == pytest.approx(sum(agentkit.cost_of(m, u) for m, u in summaries.calls))
+    assert compressed.total_tokens < 0.5 * original.total_tokens  # summaries included
+    assert compressed.cost < 0.6 * original.cost
+    # Each tool output is summarised once, not once per step.
+    assert len(summaries.calls) == len(summaries.summaries) == 18
+
+
+def test_caching_reads_the_history_from_the_cache(coding_runs):
+    original, cached = coding_runs["original"].costs, coding_runs["cached"].costs
+    assert cached.total_tokens == original.total_tokens  # the same tokens, priced differently
+    assert cached.cache_read_tokens > 0.85 * cached.input_tokens
+    # The moving breakpoint: after step 1, each step reads everything the step before sent.
+    for before, after in zip(cached.steps, cached.steps[1:]):
+        assert after.cache_read_tokens == before.input_tokens
+    assert cached.cost < 0.5 * original.cost
+
+
+def test_both_fixes_together_are_cheapest_and_the_compressed_prefix_stays_cached(coding_runs):
+    costs = {name: run.costs.cost for name, run in coding_runs.items()}
+    assert min(costs, key=costs.get) == "both"
+    both = coding_runs["both"].costs
+    assert all(s.cache_read_tokens > 0 for s in both.steps[1:])

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 import agentkit
-from agentkit.costs import AgentProfile, bucket_totals, caching_savings, run_steps, step_tokens
+import agentkit.costs
+import agentkit.course.lab
+import agentkit.pricing
+from agentkit.costs import AgentProfile, bucket_totals, caching_savings, compression_due, marginal_growth, run_steps, step_tokens
 from agentkit.course.lab import (
     TODO,
     AnswerError,
@@ -26,12 +29,7 @@ from agentkit.course.lab import (
 )
 from agentkit.course import progress
 from agentkit.labs import l2_token_cost as l2
-from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
-from agentkit.pricing import price_of
-
-# The lab prices at the default model: its input price and its own cache-read rate.
-_BASE = price_of(DEFAULT_MODEL).input_per_token
-_READ = price_of(DEFAULT_MODEL).cache_read_multiplier
+from agentkit.models import DEFAULT_MODEL
 
 
 def _equals_seven(answer):
@@ -164,11 +162,11 @@ def test_status_counts_this_sessions_attempts(progress_db):
     lab = Lab.load("l2_token_cost")
     lab.check("leverage", "history")
     lab.check("run_input", 1)
-    lab.check("cache_prefix", ...)
+    lab.check("cache_reads", ...)
     status = repr(lab.status())
-    assert status.startswith("Lab 2: Token Cost Anatomy: 1 of 5 tasks passed")
+    assert status.startswith("Lab 2: Token Cost Anatomy: 1 of 6 tasks passed")
     assert "not passed yet (1 try)" in status and "not attempted yet" in status and "not checked yet" in status
-    assert "0 of 5" in repr(Lab.load("l2_token_cost").status())  # load gives a fresh copy
+    assert "0 of 6" in repr(Lab.load("l2_token_cost").status())  # load gives a fresh copy
 
 
 def test_every_task_has_a_reference_solution():
@@ -190,8 +188,9 @@ def _right_answers(profile: AgentProfile) -> dict:
         "step10_input": step_tokens(profile, profile.steps).buckets(),
         "run_input": sum(s.input for s in run_steps(profile)),
         "leverage": max(totals, key=totals.get),
-        "cache_prefix": ["system", "tools"],
-        "cache_savings": caching_savings(profile, DEFAULT_MODEL),
+        "cache_reads": ["system", "tools", "history"],
+        "cache_savings": caching_savings(profile, DEFAULT_MODEL, cache="moving"),
+        "growth_steps": compression_due(marginal_growth(l2.GROWING)),
     }
 
 
@@ -204,14 +203,18 @@ def test_lab2_right_answers_pass(progress_db):
 
 def test_lab2_figures_match_the_course_scenario():
     answers = _right_answers(l2.SCENARIO)
-    assert answers["step10_input"] == {"tools": 4_200, "system": 3_500, "history": 12_600, "user_input": 800}
+    assert answers["step10_input"] == {"tools": 4_200, "system": 3_500, "history": 12_600, "tool_outputs": 0,
+                                       "user_input": 800}
     assert answers["run_input"] == 148_000
     assert answers["leverage"] == "history"
-    base = price_of(DEFAULT_MODEL).input_per_token
-    read = price_of(DEFAULT_MODEL).cache_read_multiplier
-    assert answers["cache_savings"] == pytest.approx(7_700 * base * (10 - 1.25 - 9 * read))
-    # At the course's $3 per million and a 0.1x read rate (Sonnet 4.6) the same plan saved 7,700 x (10 - 1.25 - 0.9).
-    assert caching_savings(l2.SCENARIO, PREVIOUS_DEFAULT_MODEL) == pytest.approx(7_700 * 3e-6 * (10 - 1.25 - 0.9))
+    # The moving breakpoint: every token written once (step 10's 21,100), steps 1-9's inputs read back.
+    base = agentkit.pricing.price_of(DEFAULT_MODEL).input_per_token
+    read_x = l2.multiplier(DEFAULT_MODEL, "cache_read_input_tokens")
+    assert l2.multiplier(DEFAULT_MODEL, "cache_creation_input_tokens") == pytest.approx(1.25)
+    assert answers["cache_savings"] == pytest.approx((148_000 - 1.25 * 21_100 - read_x * 126_900) * base)
+    # The growing profile passes 15% from step 2 to step 8; the constant one only at step 2.
+    assert answers["growth_steps"] == [2, 3, 4, 5, 6, 7, 8]
+    assert compression_due(marginal_growth(l2.SCENARIO)) == [2]
 
 
 def test_lab2_checks_follow_the_scenario_not_typed_numbers(monkeypatch):
@@ -229,27 +232,29 @@ def test_lab2_checks_follow_the_scenario_not_typed_numbers(monkeypatch):
 @pytest.mark.parametrize(
     "task_id, answer, says",
     [
-        ("step10_input", {"tools": 350, "system": 3_500, "history": 12_600, "user_input": 800}, "one tool's schema"),
-        ("step10_input", {"tools": 4_200, "system": 35_000, "history": 12_600, "user_input": 800}, "over all 10 steps"),
-        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 14_000, "user_input": 800}, "counts 10 exchanges"),
-        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 5_400, "user_input": 800}, "only the model's replies"),
-        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 12_600, "user_input": 1_400}, "adds the output"),
-        ("step10_input", {"system_prompt": 3_500, "tool_schemas": 4_200, "conversation_history": 12_600, "user": 800}, "Step 10 sends 21,100"),
+        ("step10_input", {"tools": 350, "system": 3_500, "history": 12_600, "tool_outputs": 0, "user_input": 800}, "one tool's schema"),
+        ("step10_input", {"tools": 4_200, "system": 35_000, "history": 12_600, "tool_outputs": 0, "user_input": 800}, "over all 10 steps"),
+        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 14_000, "tool_outputs": 0, "user_input": 800}, "counts 10 exchanges"),
+        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 5_400, "tool_outputs": 0, "user_input": 800}, "only the model's replies"),
+        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 12_600, "tool_outputs": 0, "user_input": 1_400}, "adds the output"),
+        ("step10_input", {"tools": 4_200, "system": 3_500, "history": 12_600, "tool_outputs": 600, "user_input": 800}, "no tool output"),
+        ("step10_input", {"system_prompt": 3_500, "tool_schemas": 4_200, "conversation_history": 12_600, "tool_results": 0, "user": 800}, "Step 10 sends 21,100"),
         ("step10_input", 21_100, "not one total"),
         ("run_input", 211_000, "as if it were step 10"),
         ("run_input", 21_100, "step 10's input alone"),
         ("run_input", 154_000, "added the output tokens"),
         ("leverage", "tools", "another bucket sends more"),
         ("leverage", "user_input", "smallest share"),
-        ("cache_prefix", {"tools", "system", "history"}, "history changes every step"),
-        ("cache_prefix", ["system"], "tools is left out"),
-        ("cache_savings", 7_700 * 9 * (1 - _READ) * _BASE, "write premium"),
-        ("cache_savings", 7_700 * 10 * (1 - _READ) * _BASE, "Step 1 cannot read"),
-        ("cache_savings", 7_700 * (10 - 1.25 - 9 * _READ), "number of tokens"),
-        ("cache_savings", 100 * (10 - 1.25 - 9 * _READ) / 10, "percentage"),
-        ("cache_savings", round(7_700 * (10 - 1.25 - 9 * _READ) * _BASE, 2), "three decimals"),
-        ("cache_savings", 7_700 * (10 - 2 - 9 * _READ) * _BASE, "1-hour cache"),
-        ("cache_savings", 7_700 * (10 - 1.25 - 0.9) * _BASE, "0.1x cache-read"),
+        ("cache_reads", {"tools", "system", "history"}, "reads everything step 9 sent"),
+        ("cache_reads", {"tools", "system"}, "the fixed plan"),
+        ("cache_reads", {"tools", "system", "history", "user_input"}, "never been sent before"),
+        ("cache_reads", {"history"}, "tools and system before it"),
+        ("cache_reads", ["system"], "tools is left out"),
+        ("growth_steps", [2], "constant-addition profile"),
+        ("growth_steps", [3, 4, 5, 6, 7, 8, 9], "Off by one"),
+        ("growth_steps", [0, 1, 2, 3, 4, 5, 6], "list positions"),
+        ("growth_steps", [2, 3], "lower edge"),
+        ("growth_steps", 7, "as a list"),
     ],
 )
 def test_lab2_wrong_answers_say_what_is_wrong(task_id, answer, says):
@@ -257,8 +262,41 @@ def test_lab2_wrong_answers_say_what_is_wrong(task_id, answer, says):
     assert says in result.message, result.message
 
 
+def _savings(**kw):
+    return caching_savings(l2.SCENARIO, DEFAULT_MODEL, **kw)
+
+
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (lambda: _savings(cache="prefix"), "fixed plan"),
+        (lambda: _savings(cache="moving", ttl="1h"), "1-hour cache"),
+        (lambda: _savings() / agentkit.pricing.price_of(DEFAULT_MODEL).input_per_token, "number of tokens"),
+        (lambda: _savings() / agentkit.costs.run_cost(l2.SCENARIO, DEFAULT_MODEL).dollars * 100, "percentage"),
+        (lambda: agentkit.costs.run_cost(l2.SCENARIO, DEFAULT_MODEL, cache="moving").dollars, "costs with caching"),
+        (lambda: _savings() + 0.003, "three decimals"),
+    ],
+)
+def test_lab2_wrong_savings_say_what_is_wrong(answer, says):
+    result = l2.LAB.task("cache_savings").check(answer())
+    assert not result.passed and says in result.message, result.message
+
+
+def test_lab2_savings_without_the_write_premium_are_named():
+    cached = agentkit.costs.run_cost(l2.SCENARIO, DEFAULT_MODEL, cache="moving")
+    plain = agentkit.costs.run_cost(l2.SCENARIO, DEFAULT_MODEL)
+    read_x = l2.multiplier(DEFAULT_MODEL, "cache_read_input_tokens")
+    base = agentkit.pricing.price_of(DEFAULT_MODEL).input_per_token
+    answer = plain.dollars - (cached.cache_write_tokens + cached.cache_read_tokens * read_x) * base
+    assert "write premium" in l2.LAB.task("cache_savings").check(answer).message
+
+
 def test_lab2_rounded_answers_pass():
-    assert l2.LAB.task("cache_savings").check(round(caching_savings(l2.SCENARIO, DEFAULT_MODEL), 3)).passed
+    assert l2.LAB.task("cache_savings").check(round(_savings(cache="moving"), 3)).passed
+
+
+def test_lab2_points_at_the_lesson_notebook():
+    assert (agentkit.course.lab.REPO_ROOT / l2.LAB.lesson_notebook).exists()
 
 
 def test_lab_is_exported():

@@ -162,21 +162,32 @@ def test_tool_choice_auto_calls_the_matching_tool(c):
     assert call.name == "get_weather" and call.id.startswith("toolu_") and set(call.input) == {"city"}
 
 
+# Forced tool use is refused by the 5.5 models (their "what's new" pages); earlier models still accept it.
+FORCING_MODEL = models.PREVIOUS_DEFAULT_MODEL
+
+
+def test_forced_tool_use_is_refused_where_the_model_does_not_support_it(c):
+    assert not models.info(MODEL).forced_tool_choice
+    with pytest.raises(anthropic.BadRequestError, match="forced tool use"):
+        c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL], tool_choice={"type": "any"},
+                          messages=user("Say hello"))
+
+
 def test_tool_choice_any_forces_a_call_without_preamble(c):
-    m = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL], tool_choice={"type": "any"},
+    m = c.messages.create(model=FORCING_MODEL, max_tokens=300, tools=[WEATHER_TOOL], tool_choice={"type": "any"},
                           messages=user("Say hello"))
     assert [b.type for b in m.content] == ["tool_use"] and m.stop_reason == "tool_use"
 
 
 def test_tool_choice_tool_forces_the_named_tool(c):
-    m = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL, TIME_TOOL],
+    m = c.messages.create(model=FORCING_MODEL, max_tokens=300, tools=[WEATHER_TOOL, TIME_TOOL],
                           tool_choice={"type": "tool", "name": "get_time"}, messages=user("Say hello"))
     assert [(b.type, b.name) for b in m.content] == [("tool_use", "get_time")]
     assert set(m.content[0].input) == {"tz"}
 
 
 def test_tool_choice_tool_wins_over_the_tool_the_policy_would_pick(c):
-    m = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER_TOOL, TIME_TOOL],
+    m = c.messages.create(model=FORCING_MODEL, max_tokens=300, tools=[WEATHER_TOOL, TIME_TOOL],
                           tool_choice={"type": "tool", "name": "get_time"},
                           messages=user("What is the weather in Paris?"))
     assert [b.name for b in m.content if b.type == "tool_use"] == ["get_time"]

@@ -250,9 +250,10 @@ def test_default_policy_fills_a_name_like_argument_from_the_request():
     assert call.input == {"city": "Lisbon"}
 
 
-def test_default_policy_never_calls_a_server_tool():
+def test_default_policy_searches_when_only_a_server_search_tool_is_offered():
     c = sim_client()
     search = {"type": "web_search_20250305", "name": "web_search"}
     m = c.messages.create(model=MODEL, max_tokens=300, tools=[search],
-                          messages=user("Please web search the news"))
-    assert [b.type for b in m.content] == ["text"] and m.stop_reason == "end_turn"
+                          messages=user("Please web search the news about agents in production"))
+    assert [b.type for b in m.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert m.stop_reason == "end_turn" and m.usage.server_tool_use.web_search_requests == 1

@@ -8,4 +8,7 @@ trust.
 
 - `research_agent`: Lesson 1's research agent that spends 34 of its 47 seconds
   in vector-database queries made one after another (`build_research_agent`).
+- `coding_agent`: Lesson 2's coding agent that sends over 400,000 tokens on a
+  20-step task whose reasoning is under 50,000, and its two fixes: summarising
+  completed steps and caching the repeated prefix (`run_case`).
 """

@@ -55,7 +55,7 @@ from agentkit.course.lab import (
     passed,
     wrong,
 )
-from agentkit.pricing import cost_of
+from agentkit.costs import cost_by_step
 from agentkit.tracing import Trace, capture, span_kind, tracer
 
 TOOLS: tuple[str, ...] = ("web_search", "retrieve", "run_code")
@@ -356,33 +356,6 @@ def _seconds(span: Any) -> float:
     return ((span.end_time or 0) - (span.start_time or 0)) / 1e9
 
 
-def _by_step(trace: Trace) -> dict[int, float]:
-    """Seconds of model and tool time per step (the latency breakdown of Lesson 3)."""
-    table: dict[int, float] = {}
-    for span in trace.spans:
-        if span_kind(span) in ("model", "tool"):
-            step = span.attributes.get("agentkit.step")
-            table[step] = table.get(step, 0.0) + _seconds(span)
-    return table
-
-
-def _cost_per_step(trace: Trace) -> dict[int, float]:
-    """Dollars per step, from each model span's model and token counts (Lesson 2's cost model)."""
-    out: dict[int, float] = {}
-    for span in trace.select(kind="model"):
-        a = span.attributes
-        read, write = a.get("gen_ai.usage.cache_read.input_tokens") or 0, a.get("gen_ai.usage.cache_write.input_tokens") or 0
-        usage = {  # the convention's input count includes cached tokens; Anthropic's usage does not
-            "input_tokens": (a.get("gen_ai.usage.input_tokens") or 0) - read - write,
-            "output_tokens": a.get("gen_ai.usage.output_tokens") or 0,
-            "cache_read_input_tokens": read,
-            "cache_creation_input_tokens": write,
-        }
-        step = a.get("agentkit.step")
-        out[step] = out.get(step, 0.0) + cost_of(a.get("gen_ai.request.model"), usage)
-    return out
-
-
 def _ttft(trace: Trace) -> list[float]:
     """Time to first token per model call (Lesson 3's TTFT / TPOT split)."""
     return [s.attributes.get("gen_ai.response.time_to_first_chunk") for s in trace.select(kind="model")]
@@ -420,8 +393,8 @@ def _errors_by_type(trace: Trace) -> dict[str, int]:
 #: The later lessons' cost and latency analysis, run on a trace to see which attributes it reads.
 ANALYSIS: dict[str, Callable[[Trace], Any]] = {
     "Trace.summary() (time and tokens by kind and tool)": lambda t: t.summary(),
-    "cost per step": _cost_per_step,
-    "latency per step": _by_step,
+    "cost per step": cost_by_step,
+    "latency per step": Trace.seconds_by_step,
     "time to first token": _ttft,
     "model time by stop reason": _model_time_by_decision,
     "retrieval time per collection": _retrieval_by_collection,

@@ -3,9 +3,11 @@
 The scenario (from the course's Lesson 2 lab): a customer-support agent with a
 3,500-token system prompt, 12 tool schemas of about 350 tokens each, 800
 tokens of user input and 600 tokens of output per step, running up to 10
-steps. Every checker computes its figure from `SCENARIO` with
-`agentkit.costs` and prices it with `agentkit.pricing`, so changing the
-scenario or a price changes what the checks expect.
+steps. Every checker computes its figure from `SCENARIO` (and, for the
+growth task, `GROWING`: the same agent once its order lookups return more
+history each step) with `agentkit.costs` and prices it with
+`agentkit.pricing`, so changing the scenario or a price changes what the
+checks expect.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dataclasses import replace
+
 from agentkit.costs import (
     BUCKETS,
+    COMPRESSION_TRIGGER,
     STABLE_PREFIX,
     AgentProfile,
     bucket_totals,
     caching_savings,
+    compression_due,
     largest_bucket,
+    marginal_growth,
     run_cost,
     run_steps,
     step_tokens,
 )
 from agentkit.course.lab import (
+    FunctionTask,
     Lab,
+    as_function,
+    call_learner_code,
     Task,
     Verdict,
     as_mapping,
@@ -37,7 +47,7 @@ from agentkit.course.lab import (
     wrong,
 )
 from agentkit.models import DEFAULT_MODEL, PREVIOUS_DEFAULT_MODEL
-from agentkit.pricing import CACHE_WRITE_1H_MULTIPLIER, CACHE_WRITE_5M_MULTIPLIER, price_of
+from agentkit.pricing import cost_of, price_of
 
 SCENARIO = AgentProfile(
     system_prompt_tokens=3_500,
@@ -47,12 +57,11 @@ SCENARIO = AgentProfile(
     output_tokens=600,
     steps=10,
 )
-#: The model the lab prices the run at (prices and its cache-read rate come from agentkit.pricing).
+#: The same agent after it gained an order-history lookup whose output grows each step (400 tokens at
+#: step 1, 300 more on every later step): the profile of the growth task, where the trigger really fires.
+GROWING = replace(SCENARIO, tool_output_tokens=400, tool_output_increase=300)
+#: The model the lab prices the run at.
 MODEL = DEFAULT_MODEL
-#: Cache multipliers of the input price: writes are the same on every model, reads differ by model.
-W5, W1 = CACHE_WRITE_5M_MULTIPLIER, CACHE_WRITE_1H_MULTIPLIER
-READ = price_of(MODEL).cache_read_multiplier
-OUTPUT_RATIO = price_of(MODEL).output_per_mtok / price_of(MODEL).input_per_mtok
 
 # Other spellings learners reach for, mapped to the bucket names.
 ALIASES: dict[str, str] = {
@@ -61,6 +70,9 @@ ALIASES: dict[str, str] = {
     "tool_schemas": "tools",
     "schemas": "tools",
     "tool": "tools",
+    "tool_output": "tool_outputs",
+    "tool_results": "tool_outputs",
+    "outputs": "tool_outputs",
     "conversation_history": "history",
     "conversation": "history",
     "user": "user_input",
@@ -100,6 +112,11 @@ def _explain_bucket(name: str, got: int, right: int, p: AgentProfile) -> str:
         if got == 0:
             return f"history: it is empty only at step 1; by step {last} every finished step has added an exchange."
         return "history: not it. It holds every finished exchange (user input plus model output) from the earlier steps."
+    if name == "tool_outputs":
+        if right == 0:
+            return ("tool_outputs: this configuration counts no tool output (the course's scenario gives none), so the "
+                    "bucket is 0 here; the growth task below has an agent whose lookups return a lot.")
+        return "tool_outputs: not it. Add up what the tools returned on every earlier step: it is all sent again."
     if got == p.exchange_tokens:
         return "user_input: that adds the output; this step's new input is only the user's turn (the output comes after the call)."
     return "user_input: not it. This bucket is the new turn the user sends at this step."
@@ -123,7 +140,8 @@ def check_step10_input(answer: Any) -> Verdict:
     return passed(
         f"Step {p.steps} sends {total:,} input tokens: tools {right['tools']:,}, system {right['system']:,}, "
         f"history {right['history']:,} ({p.steps - 1} finished exchanges of {p.exchange_tokens:,}), "
-        f"user input {right['user_input']:,}. History is already the biggest bucket and the only one that grows."
+        f"tool outputs {right['tool_outputs']:,}, user input {right['user_input']:,}. History is already the biggest "
+        "bucket, and with no tool output counted it is the only one that grows."
     )
 
 
@@ -148,8 +166,9 @@ def check_run_input(answer: Any) -> Verdict:
         return wrong(f"That treats every step as if it were step {p.steps}. History is smaller early on "
                      "(empty at step 1), so each step's input is different.")
     if got == right + p.output_tokens * p.steps:
+        ratio = price_of(MODEL).output_per_mtok / price_of(MODEL).input_per_mtok
         return wrong(f"You added the output tokens. The task asks for input tokens; output is billed separately "
-                     f"(at {OUTPUT_RATIO:g}x the price).")
+                     f"(at {ratio:g}x the price).")
     if got == steps[0].input * p.steps:
         return wrong("That leaves out the history, which grows by one exchange each step.")
     return wrong(f"Not {got:,}. Work out each step's input (like step 10, with one exchange of history fewer "
@@ -176,24 +195,41 @@ def check_leverage(answer: Any) -> Verdict:
                  f"{'one of them' if grows else 'the largest'} grows with every step.")
 
 
-# -- task 4: what to put in the cached prefix -------------------------------------
+# -- task 4: what step 10 reads from the cache -------------------------------------
+
+#: What step 10 reads from the cache under each plan (tool outputs of earlier steps are history too).
+MOVING_READS = frozenset({"tools", "system", "history", "tool_outputs"})
+PREFIX_READS = frozenset(STABLE_PREFIX)
 
 
-def check_cache_prefix(answer: Any) -> Verdict:
+def check_cache_reads(answer: Any) -> Verdict:
     p = SCENARIO
-    chosen = as_names(answer, BUCKETS, ALIASES, what="cache_prefix")
-    right = frozenset(STABLE_PREFIX)
-    if chosen == right:
-        return passed(f"Tools and system are byte-for-byte the same on every step and come first in the request: "
-                      f"a {p.prefix_tokens:,}-token prefix to mark with cache_control (on the last system block).")
+    chosen = as_names(answer, BUCKETS, ALIASES, what="cache_reads")
+    moving = chosen | {"tool_outputs"} == MOVING_READS  # this scenario's tool outputs are 0 tokens: either way
+    if moving:
+        s10 = step_tokens(p, p.steps)
+        read = s10.input - s10.user_input
+        return passed(
+            f"With a top-level cache_control the breakpoint moves to the end of each request, so step {p.steps} reads "
+            f"everything step {p.steps - 1} sent: tools, system and the history ({read:,} of its {s10.input:,} input "
+            f"tokens). Only the new turn ({s10.user_input:,}) is written, to be read by the next step."
+        )
+    if chosen == PREFIX_READS:
+        return passed(
+            f"That is the fixed plan: a breakpoint after the system prompt caches the {p.prefix_tokens:,}-token prefix of "
+            "tools and system. It works, but the history, the biggest bucket, is still paid in full on every step. "
+            "A top-level cache_control moves the breakpoint forward each step so the history is read from the cache "
+            "too; task 5 prices that plan."
+        )
     notes = []
-    if "history" in chosen:
-        notes.append("history changes every step (one more exchange each time), so a fixed cache entry covering it is "
-                     f"written at {W5:g}x and never read back as it was")
     if "user_input" in chosen:
-        notes.append("the user's turn is new every step, so it can never be read from the cache")
-    for name in sorted(right - chosen):
-        notes.append(f"{name} is left out, yet it is identical on every step, so caching it would pay off from step 2")
+        notes.append("the user's new turn has never been sent before, so no cache holds it yet: it is written at this "
+                     "step and read from the next one on")
+    if "history" in chosen and not PREFIX_READS <= chosen:
+        notes.append("a cached prefix is read from the start of the request: to read the history, the tools and "
+                     "system before it must be read too")
+    for name in sorted(PREFIX_READS - chosen):
+        notes.append(f"{name} is left out, yet it is identical on every step and comes first in the request")
     if not chosen:
         notes.append("an empty plan caches nothing")
     return wrong("Not quite: " + "; ".join(notes) + ".")
@@ -202,44 +238,78 @@ def check_cache_prefix(answer: Any) -> Verdict:
 # -- task 5: the savings ------------------------------------------------------------
 
 
+def multiplier(model: str, field: str) -> float:
+    """A usage field's price as a multiple of plain input, read off `cost_of` itself (so per-model
+    cache-read prices and any future change carry over): 1.25 for a 5-minute cache write, 0.1 for a read ..."""
+    per_million = cost_of(model, {"input_tokens": 1_000_000})
+    return cost_of(model, {field: 1_000_000}) / per_million
+
+
 def check_cache_savings(answer: Any) -> Verdict:
     p = SCENARIO
     got = as_number(answer, what="cache_savings")
-    right = caching_savings(p, MODEL)
+    right = caching_savings(p, MODEL, cache="moving")
     base = price_of(MODEL).input_per_token
-    prefix = p.prefix_tokens
     plain = run_cost(p, MODEL)
-    cached = run_cost(p, MODEL, cache_prefix=True)
-    prefix_plain = prefix * p.steps * base
+    cached = run_cost(p, MODEL, cache="moving")
     if abs(got - right) <= 0.0005:
         return passed(
-            f"Caching the {prefix:,}-token prefix saves ${right:.4f} per run: {right / prefix_plain:.1%} of what the prefix "
-            f"cost uncached, {right / plain.dollars:.1%} of the whole run (${plain.dollars:.4f} -> ${cached.dollars:.4f}). "
-            f"At 1,000 runs a day that is ${right * 1000:,.0f} a day."
+            f"A top-level cache_control saves ${right:.4f} per run, {right / plain.dollars:.1%} of the whole run "
+            f"(${plain.dollars:.4f} -> ${cached.dollars:.4f}): {cached.cache_write_tokens:,} tokens written once each "
+            f"and {cached.cache_read_tokens:,} read back. At 1,000 runs a day that is ${right * 1000:,.0f} a day."
         )
-    token_figures = (right / base, prefix * (p.steps - 1) * (1 - READ))
-    if any(_near(got, t) for t in token_figures):
+    read_x = multiplier(MODEL, "cache_read_input_tokens")
+    if _near(got, caching_savings(p, MODEL, cache="prefix")):
+        return wrong("That is what the fixed plan saves (tools and system cached, history paid in full). This task "
+                     "prices the moving breakpoint, which reads the history from the cache too.")
+    if _near(got, right / base):
         return wrong(f"That looks like a number of tokens. The task asks for dollars per run, at "
                      f"${price_of(MODEL).input_per_mtok:g} per million input tokens.")
-    if _near(got, prefix * (p.steps - 1) * (1 - READ) * base):
-        return wrong(f"You left out the write premium: step 1 writes the prefix to the cache at {W5:g}x the input price.")
-    if _near(got, prefix * p.steps * (1 - READ) * base):
-        return wrong(f"Step 1 cannot read from the cache: it writes the prefix (at {W5:g}x); only steps 2 onwards read it.")
-    if _near(got, prefix * (p.steps - W5 - (p.steps - 1) * 0.1) * base) and READ != 0.1:
-        return wrong(f"That uses a 0.1x cache-read price. Read rates differ by model: {MODEL} reads at {READ:g}x "
-                     "(agentkit.pricing.price_of(model).cache_read_multiplier).")
-    prefix_cached = prefix * (W5 + (p.steps - 1) * READ) * base
-    if _near(got, prefix_cached) or _near(got, cached.dollars):
-        return wrong("That is what the run (or the prefix) costs with caching. The savings are the difference from the uncached cost.")
-    if _near(got, right / prefix_plain * 100) or _near(got, right / plain.dollars * 100):
+    no_premium = plain.dollars - (cached.cache_write_tokens + cached.cache_read_tokens * read_x) * base
+    if _near(got, no_premium):
+        return wrong("You left out the write premium: whatever a step writes to the cache costs 1.25x the input price.")
+    if _near(got, cached.dollars):
+        return wrong("That is what the run costs with caching. The savings are the difference from the uncached cost.")
+    if _near(got, right / plain.dollars * 100):
         return wrong("That looks like a percentage. The task asks for dollars saved per run.")
-    if _near(got, caching_savings(p, MODEL, ttl="1h")):
-        return wrong(f"That uses the 1-hour cache's write price ({W1:g}x). Steps seconds apart only need the 5-minute "
-                     f"cache ({W5:g}x).")
+    if _near(got, caching_savings(p, MODEL, cache="moving", ttl="1h")):
+        return wrong("That uses the 1-hour cache's write price (2x). Steps seconds apart only need the 5-minute cache (1.25x).")
     if abs(got - right) <= 0.005:
         return wrong("Close, but not within a twentieth of a cent. Keep at least three decimals: at thousands of runs a day they add up.")
-    return wrong("Not it. Compare the prefix's cost over the run without caching (every step at 1x) with its cost when "
-                 f"step 1 writes it ({W5:g}x) and the other steps read it ({READ:g}x for {MODEL}).")
+    return wrong("Not it. Each step n > 1 reads all of step n - 1's input from the cache and writes only what is new; "
+                 "step 1 writes its whole input. Price writes at 1.25x and reads at the model's read price, then "
+                 "subtract from the uncached run.")
+
+
+# -- task 6: the growth trigger --------------------------------------------------------
+
+
+def check_growth_trigger(answer: Any) -> Verdict:
+    if isinstance(answer, (str, bytes)) or not isinstance(answer, (list, tuple, set, frozenset)):
+        return wrong(f"Give the step numbers as a list, such as [2, 3]; got a {type(answer).__name__}.")
+    got = sorted(as_whole_number(x, what="an item of growth_steps") for x in answer)
+    growth = marginal_growth(GROWING)
+    right = compression_due(growth)
+    shown = ", ".join(f"step {i + 2} {g:.1%}" for i, g in enumerate(growth))
+    if got == right:
+        return passed(
+            f"Compression is due at steps {right[0]}-{right[-1]}: {shown}. The percentage still falls, because each "
+            "addition lands on a bigger context, but the growing tool outputs keep it over the trigger for most of "
+            f"the run. With constant additions (lab.scenario) only step 2 passes it: "
+            f"{', '.join(f'{g:.1%}' for g in marginal_growth(SCENARIO)[:3])}, ..."
+        )
+    if got == [i + 1 for i in right]:
+        return wrong("Off by one: growth[0] compares step 2 with step 1, so it is step 2's growth.")
+    if got == [i - 1 for i in right] or got == [i - 2 for i in right]:
+        return wrong("Those look like list positions. Name the steps: growth[0] is step 2's growth over step 1.")
+    if got == compression_due(marginal_growth(SCENARIO)):
+        return wrong("That is the constant-addition profile (lab.scenario). This task is about GROWING, whose tool "
+                     "outputs get longer each step.")
+    if got == compression_due(growth, 0.20):
+        return wrong(f"Those steps pass 20%. The lab uses the lower edge of the course's 15-20% range: "
+                     f"{COMPRESSION_TRIGGER:.0%}, so the alert comes early.")
+    return wrong("Not those steps. Compute each step's input, then (input_n - input_n-1) / input_n-1 for n = 2..10, "
+                 "and list the steps where that passes 0.15.")
 
 
 TASKS = [
@@ -250,7 +320,8 @@ TASKS = [
         expects=f"a dict of token counts with the keys {', '.join(map(repr, BUCKETS))}",
         hints=(
             "Three buckets are easy: the system prompt and the tool schemas are sent whole on every call, and the "
-            "user's new turn is one turn. Only history needs thought.",
+            "user's new turn is one turn. This agent's tools return nothing the course counts, so tool_outputs is 0. "
+            "Only history needs thought.",
             "History at step n holds the exchanges of the steps before it: n - 1 of them. Each exchange is the "
             "user's input plus the model's output.",
             "tools = tool_count * tokens_per_tool; history = (steps - 1) * (user_input_tokens + output_tokens).",
@@ -280,29 +351,41 @@ TASKS = [
         ),
     ),
     Task(
-        id="cache_prefix",
-        title="What goes in the cached prefix",
-        checker=check_cache_prefix,
+        id="cache_reads",
+        title="What step 10 reads from the cache",
+        checker=check_cache_reads,
         expects="a set (or list) of bucket names",
         hints=(
-            "A cache hit needs the start of the request to be exactly what was cached before.",
-            "The API assembles tools, then system, then messages. Which of the four buckets are byte-for-byte "
-            "identical on every step?",
-            "Two buckets never change during the run; both come before the messages.",
+            "A cache hit needs the start of the request to be exactly what an earlier request sent (and wrote).",
+            "The API assembles tools, then system, then messages. A top-level cache_control puts the breakpoint on "
+            "the last block of each request, so each request writes its whole prompt.",
+            "Step 10's request starts with everything step 9 sent. Only the turn that is new at step 10 has never "
+            "been written.",
         ),
     ),
     Task(
         id="cache_savings",
-        title="What caching the prefix saves per run",
+        title="What the caching plan saves per run",
         checker=check_cache_savings,
         expects="a number of US dollars per run (a float such as 0.123)",
         hints=(
-            "Only the prefix's price changes with caching; everything else costs the same. Compare the prefix's "
-            "cost over the run with and without the cache.",
-            f"Without caching the prefix is paid at 1x on each of the 10 steps. With it: step 1 writes at {W5:g}x, "
-            f"steps 2-10 read at the model's cache-read rate ({READ:g}x for {MODEL}).",
-            f"prefix_tokens * (10 * 1 - ({W5:g} + 9 * {READ:g})) * input_price_per_token, with the price and the read "
-            "rate from agentkit.pricing.price_of(agentkit.DEFAULT_MODEL).",
+            "Without caching every input token of every step is paid at 1x. With the moving breakpoint each step "
+            "pays 1.25x for what it writes and the read price for what it reads.",
+            "Step 1 writes all of its input. Step n > 1 reads step n - 1's whole input and writes the difference.",
+            "writes = input of step 10 (everything is written exactly once); reads = inputs of steps 1-9. "
+            "savings = (total_input - 1.25 * writes - read_price * reads) * input_price_per_token.",
+        ),
+    ),
+    Task(
+        id="growth_steps",
+        title="When the compression trigger fires",
+        checker=check_growth_trigger,
+        expects="a list of step numbers, such as [2, 3]",
+        hints=(
+            "Growth at step n is (input_n - input_n-1) / input_n-1. Work it out for GROWING, step 2 to 10.",
+            "In GROWING each step's tool output is 300 tokens longer than the one before, and every earlier "
+            "output is sent again: the tool_outputs bucket grows faster and faster.",
+            "agentkit.costs.marginal_growth(GROWING) gives the nine growth figures; keep the steps above 0.15.",
         ),
     ),
 ]
@@ -311,22 +394,22 @@ NOTES = f"""\
 # Token Cost Anatomy: lesson notes for the tutor
 
 ## Four buckets of input
-Every call an agent makes re-sends its whole context, and that context comes from four places. The system prompt is sent in full on every call. The tool schemas (name, description, parameters of every bound tool) are sent on every call too; a tool with a few described parameters is typically 200 to 400 tokens. The conversation history holds everything earlier steps added: the user's turns, the model's replies and any tool results. The user input is the new turn a step adds.
+Every call an agent makes re-sends its whole context, and that context comes from four buckets. The system prompt is sent in full on every call. The tool schemas (name, description, parameters of every bound tool) are sent on every call too; a tool with a few described parameters is typically 200 to 400 tokens. The conversation history holds what earlier steps said: the model's replies and tool calls, and earlier user turns. The tool outputs are what tools returned: search results, file contents, test logs; they come back as input on the next step and on every step after it. Beside the four buckets sits the user's own new input.
 
 ## Why the history compounds
-History is the only bucket that grows. At step n it holds the exchanges of the n - 1 steps before it, so step 10 of a run re-sends nine earlier exchanges. Summed over a run, history grows like 0 + 1 + 2 + ... + (n - 1) exchanges, which is why long runs cost far more than their step count suggests. Tool results count here as well: they come back as input on the next step, so a long search result is paid for again on every later step until it is summarised.
+History and tool outputs are the buckets that grow. At step n they hold what the n - 1 steps before it added, so step 10 re-sends nine earlier exchanges and every tool output so far. Summed over a run this grows like 0 + 1 + 2 + ... + (n - 1) exchanges, which is why long runs cost far more than their step count suggests. A long tool output is paid for again on every later step until it is summarised.
 
 ## Step cost, not just task cost
-A task's total tells you what you spent; a per-step breakdown tells you where. Record the input and output tokens of each call and split the input into the four buckets. The marginal cost per step is how much more a step costs than the one before; when it grows by more than about 15 to 20 percent per step, compressing the context (summarising finished steps) pays for itself.
+A task's total tells you what you spent; a per-step breakdown tells you where. Record each call's input and output tokens and split the input into the buckets. Marginal cost per step is how much more a step costs than the one before. When it grows by more than about 15 to 20 percent per step, compressing the context (summarising finished steps) pays for itself. When every step adds the same amount, the percentage falls step by step even though the cost keeps rising, because the same addition is a smaller share of a bigger context; it stays above the trigger when the additions are large or grow, as with tool outputs that get longer. A second alert: a task that uses more than 10 times the tokens of one call doing the same reasoning is compounding.
 
 ## Worked numbers
-A 2,000-token system prompt over 15 steps is 30,000 input tokens before any reasoning. Fifteen tools of about 300 tokens over 10 steps is 45,000 tokens: ${45_000 * price_of(PREVIOUS_DEFAULT_MODEL).input_per_token:.3f} per run at ${price_of(PREVIOUS_DEFAULT_MODEL).input_per_mtok:g} per million input tokens (the course's figure, {PREVIOUS_DEFAULT_MODEL}'s price), ${45_000 * price_of(MODEL).input_per_token:.3f} at {MODEL}'s ${price_of(MODEL).input_per_mtok:g} (prices checked {price_of(MODEL).as_of}).
+A 2,000-token system prompt over 15 steps is 30,000 input tokens before any reasoning. Fifteen tools of about 300 tokens over 10 steps is 45,000 tokens: ${45_000 * price_of(PREVIOUS_DEFAULT_MODEL).input_per_token:.3f} per run at ${price_of(PREVIOUS_DEFAULT_MODEL).input_per_mtok:g} per million input tokens (the mid-2024 price the course quotes, still {PREVIOUS_DEFAULT_MODEL}'s), ${45_000 * price_of(MODEL).input_per_token:.3f} at {MODEL}'s ${price_of(MODEL).input_per_mtok:g} (prices as of {price_of(MODEL).as_of}).
 
 ## Prompt caching
-Marking the stable start of a request with cache_control lets the API reuse it. Writing the cache costs {W5:g} times the normal input price for the 5-minute cache ({W1:g} times for the 1-hour cache) on every model; reading it costs a fraction that differs by model: 0.1x on some, 0.05x or 0.025x on others ({READ:g}x on {MODEL}). Only an identical prefix hits: tools, then system, then messages, in that order. So the tool schemas and system prompt are the natural prefix; history grows and the user's turn is new on every step. The first step pays the write premium; every later step within the cache lifetime reads at the model's cache-read rate.
+A cache_control breakpoint caches the request up to that block; the next request that starts with exactly the same content reads it. Writing costs 1.25 times the input price for the 5-minute cache and 2 times for the 1-hour cache; reading costs a fraction of the input price that depends on the model. The API assembles tools, then system, then messages. A fixed breakpoint after the system prompt caches tools and system only. A top-level cache_control puts the breakpoint on the last block of each request and so moves it forward as the conversation grows: each request reads everything the previous one sent (the API looks back up to 20 blocks for an earlier entry) and writes only what is new, so the history is read from the cache too. Prompts shorter than a model's minimum cacheable length are not cached.
 
 ## Output tokens
-Output is priced separately from input and costs about {OUTPUT_RATIO:g} times as much per token for current Claude models (${price_of(MODEL).output_per_mtok:g} against ${price_of(MODEL).input_per_mtok:g} per million for {MODEL}), so keep the two apart in any cost model.
+Output is priced separately from input and costs more per token ({price_of(MODEL).output_per_mtok / price_of(MODEL).input_per_mtok:g}x on {MODEL}: ${price_of(MODEL).output_per_mtok:g} against ${price_of(MODEL).input_per_mtok:g} per million), so keep the two apart in any cost model.
 """
 
 LAB = Lab(
@@ -334,7 +417,110 @@ LAB = Lab(
     title="Lab 2: Token Cost Anatomy",
     lesson="M1 L2 Token Cost Anatomy",  # as quizzes/l2_token_cost_anatomy.yaml names it
     tasks=TASKS,
-    lesson_notebook="notebooks/*token_cost*.ipynb",
+    lesson_notebook="notebooks/m1_l2_token_cost.ipynb",
     notes=NOTES,
     scenario=SCENARIO,
+)
+
+
+# ---------------------------------------------------------------------------
+# The lesson's "your turn" exercises (notebooks/m1_l2_token_cost.ipynb), checked by the same engine
+# ---------------------------------------------------------------------------
+
+#: Input-token sequences the growth exercise is checked on: the lab's two profiles, a run that shrinks
+#: (a summary replaced a long output) and one that stays flat.
+GROWTH_CASES: tuple[tuple[list[int], float], ...] = (
+    ([s.input for s in run_steps(SCENARIO)], COMPRESSION_TRIGGER),
+    ([s.input for s in run_steps(GROWING)], COMPRESSION_TRIGGER),
+    ([s.input for s in run_steps(GROWING)], 0.20),
+    ([4_000, 9_000, 6_000, 6_900, 6_900], COMPRESSION_TRIGGER),
+)
+
+
+def _growth_of(inputs: list[int]) -> list[float]:
+    return [(b - a) / a for a, b in zip(inputs, inputs[1:])]
+
+
+def check_due_steps(answer: Any) -> Verdict:
+    fn = as_function(answer, "due_steps")
+    for inputs, threshold in GROWTH_CASES:
+        got, error = call_learner_code(fn, list(inputs), threshold)
+        right = compression_due(_growth_of(inputs), threshold)
+        where = f"due_steps({inputs}, {threshold})"
+        if error is not None:
+            return wrong(f"{where} raised {error}.")
+        if not isinstance(got, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in got):
+            return wrong(f"{where} returned {got!r}; return a list of step numbers (ints).")
+        if got == [n - 1 for n in right] or got == [n - 2 for n in right]:
+            return wrong(f"{where} returned {got}, which look like list positions. Number the steps from 1: "
+                         "the first growth figure compares step 2 with step 1, so it belongs to step 2.")
+        if got == [n + 1 for n in right]:
+            return wrong(f"{where} returned {got}: off by one. The first growth figure is step 2's.")
+        if got != right:
+            shown = ", ".join(f"step {i + 2}: {g:+.1%}" for i, g in enumerate(_growth_of(inputs)))
+            return wrong(f"{where} returned {got}; the growth is {shown}, so the steps over {threshold:.0%} are {right}.")
+    return passed("Right on every run, the flat and the shrinking one included. agentkit.costs does the same: "
+                  "compression_due(marginal_growth(profile)), or measure_run(result).compression_due() on a real run.")
+
+
+#: Usage blocks the pricing exercise is checked on: plain, a cache write, cache reads, a 1-hour write, output only.
+PRICE_CASES: tuple[dict[str, Any], ...] = (
+    {"input_tokens": 12_000, "output_tokens": 800},
+    {"input_tokens": 300, "cache_creation_input_tokens": 9_000, "cache_read_input_tokens": 0, "output_tokens": 500},
+    {"input_tokens": 1_400, "cache_creation_input_tokens": 1_400, "cache_read_input_tokens": 30_000, "output_tokens": 650},
+    {"input_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1_000},
+)
+
+
+def check_step_price(answer: Any) -> Verdict:
+    fn = as_function(answer, "step_price")
+    row = price_of(MODEL)
+    for usage in PRICE_CASES:
+        got, error = call_learner_code(fn, dict(usage))
+        if error is not None:
+            return wrong(f"step_price({usage}) raised {error}.")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return wrong(f"step_price({usage}) returned {got!r}; return the dollars as a number.")
+        right = cost_of(MODEL, usage)
+        if math.isclose(got, right, rel_tol=1e-6, abs_tol=1e-12):
+            continue
+        reads, writes = usage.get("cache_read_input_tokens", 0), usage.get("cache_creation_input_tokens", 0)
+        flat = (usage["input_tokens"] + reads + writes) * row.input_per_token + usage["output_tokens"] * row.output_per_token
+        if math.isclose(got, flat, rel_tol=1e-6) and (reads or writes):
+            return wrong(f"step_price({usage}) priced cache reads and writes like plain input. Writes cost 1.25x the "
+                         "input price, reads the model's cache-read price.")
+        if math.isclose(got, right * 1_000_000, rel_tol=1e-6):
+            return wrong("Those are dollars per million tokens' worth: divide the $/MTok prices by 1,000,000.")
+        return wrong(f"step_price({usage}) returned {got:.6f}; agentkit.pricing.cost_of says {right:.6f}. "
+                     "Price each usage field at its own rate.")
+    return passed(f"Your prices match agentkit.pricing.cost_of on {len(PRICE_CASES)} usage blocks: plain input, a cache "
+                  "write, cache reads and output alone.")
+
+
+EXERCISES = Lab(
+    id="m1_l2_lesson",
+    title="Lesson 2: your turn",
+    lesson="M1 L2 Token Cost Anatomy",
+    tasks=[
+        FunctionTask(
+            id="due_steps",
+            title="Which steps pass the compression trigger",
+            checker=check_due_steps,
+            expects="a function due_steps(inputs, threshold) returning a list of step numbers",
+            hints=("Step n's growth is (inputs[n-1] - inputs[n-2]) / inputs[n-2] for n from 2.",
+                   "Loop over n in range(2, len(inputs) + 1) and keep n when the growth is over threshold."),
+            probes=(([100, 120], 0.15),),
+        ),
+        FunctionTask(
+            id="step_price",
+            title="Price one step from its usage",
+            checker=check_step_price,
+            expects="a function step_price(usage) returning US dollars",
+            hints=("input_tokens is only the uncached input; cache writes and reads are billed separately.",
+                   "Writes cost 1.25x the input price (5-minute cache); reads cost row.cache_read_per_mtok per million."),
+            probes=(({"input_tokens": 1, "output_tokens": 1},),),
+        ),
+    ],
+    lesson_notebook="notebooks/m1_l2_token_cost.ipynb",
+    notes=NOTES,
 )

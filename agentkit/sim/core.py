@@ -19,11 +19,11 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from . import models_api, validate
+from . import models_api, server_tools, structured, thinking, validate
 from .errors import APIError, invalid
 from .faults import Faults
 from .latency import LatencyModel, Timing, time_scale
@@ -96,6 +96,7 @@ class Simulator:
         self._counter = 0
         self._attempts = 0
         self._seen: dict[str, int] = {}
+        self._thinking = thinking.Ledger()  # tool calls made after a thinking block, to check continuations
 
     # -- learner-facing helpers -------------------------------------------------
     def register(self, *scenarios: Scenario | dict[str, Any] | str) -> None:
@@ -228,6 +229,7 @@ class Simulator:
             raise fault
         thread_key, body = self._expand_thread(data, headers)
         validate.messages_body(body)
+        self._check_features(body)
         self.requests.append(body)
         timing, message = self._answer(body, rng)
         if thread_key is not None:
@@ -242,10 +244,21 @@ class Simulator:
         return SimResponse(200, {"content-type": "application/json", **hdrs}, json.dumps(message).encode(),
                            delay=timing.total * time_scale())
 
+    def _check_features(self, body: dict[str, Any]) -> None:
+        """Request rules of the newer features, each in its own module (thinking, structured outputs, server
+        tools), checked after the core shape (`validate.messages_body`)."""
+        thinking.validate(body)
+        structured.validate(body)
+        server_tools.validate(body)
+        thinking.check_history(body, self._thinking)
+
     def _answer(self, body: dict[str, Any], rng: random.Random) -> tuple[Timing, dict[str, Any]]:
         """The reply as a Message body, and how long it takes: what the model says, usage with caching, latency."""
         reply = respond(body, self.scenarios, self._new_id)
+        self._thinking.record(reply.content)
         usage = self.cache.account(body["model"], segments(body), self.clock)
+        if reply.extra_input_tokens:  # search results and fetched pages the model read inside the reply
+            usage = replace(usage, input_tokens=usage.input_tokens + reply.extra_input_tokens)
         timing = self.latency.timing(body["model"], input_tokens=usage.input_tokens + usage.cache_creation_input_tokens,
                                      output_tokens=reply.output_tokens, cached_tokens=usage.cache_read_input_tokens,
                                      rng=rng)
@@ -259,6 +272,10 @@ class Simulator:
             "stop_sequence": reply.stop_sequence,
             "usage": usage.as_dict(reply.output_tokens),
         }
+        if reply.server_tool_use:
+            message["usage"]["server_tool_use"] = reply.server_tool_use
+        if reply.thinking_tokens:
+            message["usage"]["output_tokens_details"] = {"thinking_tokens": reply.thinking_tokens}
         return timing, message
 
     # -- server-side message threads ----------------------------------------------
@@ -326,6 +343,7 @@ class Simulator:
                 if params.get("stream"):
                     raise invalid("stream: batched requests cannot stream")
                 validate.messages_body(params)
+                self._check_features(params)
                 raw = json.dumps(params, sort_keys=True).encode()
                 _, message = self._answer(params, self._rng(raw))
                 results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
@@ -388,6 +406,11 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def _word_groups(text: str) -> list[str]:
+    parts = re.findall(r"\S+\s*|\s+", text) or [""]
+    return ["".join(parts[j:j + 3]) for j in range(0, len(parts), 3)]
+
+
 def _sse_events(message: dict[str, Any], timing: Timing) -> Iterable[tuple[float, bytes]]:
     """The real event sequence, with real delays: TTFT before the first delta, then output at the model's rate."""
     scale = time_scale()
@@ -398,15 +421,20 @@ def _sse_events(message: dict[str, Any], timing: Timing) -> Iterable[tuple[float
     total_pieces = 0
     for i, block in enumerate(message["content"]):
         if block["type"] == "text":
-            text = block["text"]
-            parts = re.findall(r"\S+\s*|\s+", text) or [""]
-            # ~3 words per delta, as the API groups tokens
-            deltas = [{"type": "text_delta", "text": "".join(parts[j:j + 3])} for j in range(0, len(parts), 3)]
+            # citations first (as citations_delta), then the words, ~3 per delta as the API groups tokens
+            deltas = [{"type": "citations_delta", "citation": c} for c in block.get("citations") or []]
+            deltas += [{"type": "text_delta", "text": w} for w in _word_groups(block["text"])]
             pieces.append((i, {"type": "text", "text": ""}, deltas))
-        else:
+        elif block["type"] == "thinking":
+            deltas = [{"type": "thinking_delta", "thinking": w} for w in _word_groups(block["thinking"])
+                      if w] + [{"type": "signature_delta", "signature": block["signature"]}]
+            pieces.append((i, {"type": "thinking", "thinking": "", "signature": ""}, deltas))
+        elif block["type"] in ("tool_use", "server_tool_use"):
             js = json.dumps(block["input"])
             deltas = [{"type": "input_json_delta", "partial_json": js[j:j + 24]} for j in range(0, len(js), 24)]
-            pieces.append((i, {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}, deltas))
+            pieces.append((i, {**block, "input": {}}, deltas))
+        else:  # redacted thinking and server-tool results arrive whole in content_block_start
+            pieces.append((i, block, []))
         total_pieces += len(pieces[-1][2])
     per_delta = timing.output_seconds / max(total_pieces, 1) * scale
     first = True

@@ -3,22 +3,31 @@
 The reply depends only on the conversation (and the scenarios), never on a
 random draw, so every rerun answers the same. The default policy, for
 conversations no scenario matches, behaves sensibly and says it is simulated:
-it calls an offered tool whose name or description matches the request, sums
-up tool results once they arrive, and otherwise explains that it is the
-offline simulator.
+it calls the offered tools whose names match the request (several at once
+when several independent tools match: parallel tool calls), filling their
+required arguments from each tool's schema; it sums up tool results once they
+arrive; it searches the offline corpus when a web search tool is offered and
+no client tool fits; and otherwise explains that it is the offline simulator.
+
+Features with their own module: thinking (`thinking.py`), structured outputs
+(`structured.py`), server tools (`server_tools.py`). This module puts their
+pieces in the order the API returns them: thinking, server-tool blocks, text
+(with citations), then `tool_use` blocks.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..models import tokenizer_factor
 from ..tokens import count_tokens, encoding
+from . import server_tools, structured, thinking
 from .scenarios import Scenario, ToolCall, Turn
 
 SIMULATED_NOTE = "(simulated)"
+MAX_PARALLEL = 4
 _STOP = {"the", "and", "for", "with", "that", "this", "from", "what", "which", "when", "into", "your", "have",
          "will", "about", "given", "returns", "return", "get", "use", "tool", "tools", "please", "can", "you"}
 
@@ -30,6 +39,11 @@ class Reply:
     stop_sequence: str | None
     output_tokens: int
     scenario: str | None
+    thinking_tokens: int = 0
+    server_tool_use: dict[str, int] | None = None
+    #: tokens the model read inside the reply (search results, fetched pages), billed as input
+    extra_input_tokens: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def text_of(content: Any, *, include_tool_results: bool = False) -> str:
@@ -56,43 +70,31 @@ def _system_text(system: Any) -> str:
 
 
 def _sample_input(schema: dict[str, Any], user: str) -> dict[str, Any]:
-    """Plausible arguments for a tool nobody scripted: required fields only."""
-    props = schema.get("properties") or {}
-    out: dict[str, Any] = {}
-    for name in schema.get("required") or []:
-        spec = props.get(name) or {}
-        kind = spec.get("type")
-        if "enum" in spec and spec["enum"]:
-            out[name] = spec["enum"][0]
-        elif kind == "integer":
-            out[name] = spec.get("minimum", 1)
-        elif kind == "number":
-            out[name] = float(spec.get("minimum", 1))
-        elif kind == "boolean":
-            out[name] = True
-        elif kind == "array":
-            out[name] = []
-        elif kind == "object":
-            out[name] = {}
-        elif re.search(r"query|question|text|prompt|topic|q$", name):
-            out[name] = user[:200]
-        else:
-            # A proper noun from the request ("weather in Paris" -> city "Paris") beats a placeholder.
-            names = re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)\b", user)
-            out[name] = names[-1] if names else "example"
-    return out
+    """Plausible arguments for a tool nobody scripted: its required fields, filled from its schema."""
+    value = structured.sample(schema, user)
+    return value if isinstance(value, dict) else {}
 
 
 def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callable[[str], str]) -> Reply:
     messages: list[dict[str, Any]] = body["messages"]
-    # Only client tools: server tools (web search, code execution...) run on Anthropic's side, not simulated here.
-    tools = {t["name"]: t for t in body.get("tools") or []
-             if isinstance(t, dict) and "name" in t and t.get("type") in (None, "custom")}
+    model = body.get("model")
+    all_tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "name" in t]
+    server = {server_tools.kind_of(t): t for t in all_tools if server_tools.kind_of(t)}
+    # Client tools the model can see: deferred ones only once a tool search loaded them.
+    loaded = server_tools.referenced_tools(messages)
+    client = {t["name"]: t for t in all_tools if t.get("type") in (None, "custom")}
+    deferred = {n for n, t in client.items() if t.get("defer_loading") is True and n not in loaded}
+    searchable = "tool_search" in server
+    tools = {n: t for n, t in client.items() if n not in deferred or searchable}
     user = next((text_of(m["content"]) for m in messages if m["role"] == "user"), "")
     system = _system_text(body.get("system"))
-    prefill = text_of(messages[-1]["content"]) if messages[-1]["role"] == "assistant" else ""
-    turn_index = sum(1 for m in messages if m["role"] == "assistant") - (1 if prefill else 0)
-    last_results = [b for b in (messages[-1]["content"] if isinstance(messages[-1]["content"], list) else [])
+    last = messages[-1]
+    prefill = text_of(last["content"]) if last["role"] == "assistant" else ""
+    # A paused server-tool turn sent back to continue is not a prefill: the model goes on to its next turn.
+    paused = last["role"] == "assistant" and isinstance(last["content"], list) and any(
+        isinstance(b, dict) and b.get("type") == "server_tool_use" for b in last["content"])
+    turn_index = sum(1 for m in messages if m["role"] == "assistant") - (1 if prefill and not paused else 0)
+    last_results = [b for b in (last["content"] if isinstance(last["content"], list) else [])
                     if isinstance(b, dict) and b.get("type") == "tool_result"]
     result_text = "; ".join(text_of(b.get("content", "")) for b in last_results)
     any_error = any(b.get("is_error") for b in last_results)
@@ -104,7 +106,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
             turn = turn.if_error
     else:
         offered = {} if (body.get("tool_choice") or {}).get("type") == "none" else tools
-        turn = _default_turn(user, offered, last_results, result_text, messages)
+        turn = _default_turn(user, offered, last_results, result_text, messages, server, paused)
 
     text = turn.text.replace("{last_tool_result}", result_text).replace("{user}", user)
     calls = [c for c in turn.tool_calls if c.name in tools]  # a model can only call what it was offered
@@ -119,11 +121,36 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
             calls = [ToolCall(name=name, input=_sample_input(tools[name].get("input_schema") or {}, user))]
     if choice.get("disable_parallel_tool_use"):
         calls = calls[:1]
+    scenario_name = scenario.name if scenario else None
+    calls = [ToolCall(c.name, structured.tool_input(tools[c.name], user, c.input, scenario=scenario_name))
+             for c in calls]
     if choice.get("type") in ("any", "tool"):
         text = ""  # a forced tool call comes without preamble, as the API documents
-    if prefill and text.startswith(prefill):
+
+    # Server tools run inside this reply.
+    outcome = server_tools.Outcome()
+    pages = (*server_tools.corpus(), *(scenario.corpus if scenario else ()))
+    if "web_search" in server and turn.web_search:
+        server_tools.run_searches(turn.web_search, server["web_search"], pages, new_id, outcome)
+    if "web_fetch" in server and turn.web_fetch:
+        server_tools.run_fetches(turn.web_fetch, server["web_fetch"], pages, new_id, outcome)
+    needs_loading = [c.name for c in calls if c.name in deferred]
+    if needs_loading:
+        server_tools.run_tool_search(needs_loading, server["tool_search"], new_id, outcome)
+    if "{search_result}" in text:
+        found = server_tools.first_sentence(outcome.cited[0].text) if outcome.cited else (
+            "nothing in the offline corpus matched the query.")
+        text = text.replace("{search_result}", found)
+
+    # Structured output: the final answer is JSON that matches the schema.
+    schema = structured.output_schema(body)
+    if schema is not None:
+        text = "" if calls or turn.stop_reason == "pause_turn" else structured.reply_json(
+            schema, user, turn.json, scenario=scenario_name)
+
+    if prefill and not paused and text.startswith(prefill):
         text = text[len(prefill):]
-    if not text and not calls:
+    if not text and not calls and not outcome.blocks:
         text = f"{SIMULATED_NOTE} I have nothing to add."
 
     stop_reason = turn.stop_reason or ("tool_use" if calls else "end_turn")
@@ -135,24 +162,44 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     if stop_sequence is not None:
         text, calls, stop_reason = text[: text.find(stop_sequence)], [], "stop_sequence"
 
-    content: list[dict[str, Any]] = []
+    # Thinking comes first in the reply.
+    head: list[dict[str, Any]] = []
+    thought_tokens = 0
+    plan = thinking.plan(body)
+    if plan is not None and (plan.explicit or turn.thinking):
+        thought = turn.thinking or thinking.default_thought(
+            user, list(tools), [c.name for c in calls], bool(last_results), plan.effort, schema is not None)
+        thought_tokens = count_tokens(thought, model)
+        if plan.budget is not None and thought_tokens > plan.budget:
+            thought = encoding().decode(encoding().encode(thought)[: int(plan.budget / tokenizer_factor(model))])
+            thought_tokens = plan.budget
+        head = thinking.blocks(thought, body["model"], plan.display, turn.redacted_thinking)
+
+    content: list[dict[str, Any]] = [*head, *outcome.blocks]
     if text:
-        content.append({"type": "text", "text": text})
+        block: dict[str, Any] = {"type": "text", "text": text}
+        if outcome.cited and outcome.searches and schema is None:
+            block["citations"] = server_tools.cite(text, outcome.cited[:1])
+        content.append(block)
     for c in calls:
         content.append({"type": "tool_use", "id": new_id("toolu"), "name": c.name, "input": c.input})
-    model = body.get("model")
-    output_tokens = sum(count_tokens(b["text"], model) if b["type"] == "text" else
-                        count_tokens(b["name"], model) + count_tokens(b["input"], model) for b in content)
-    output_tokens += turn.extra_output_tokens
+    visible = sum(count_tokens(b["text"], model) if b["type"] == "text" else
+                  count_tokens(b["name"], model) + count_tokens(b["input"], model)
+                  for b in content if b["type"] in ("text", "tool_use", "server_tool_use"))
+    output_tokens = visible + thought_tokens + turn.extra_output_tokens
 
     max_tokens = body["max_tokens"]
     if output_tokens > max_tokens:
-        # _truncate cuts in cl100k tokens; scale the budget by the model's tokenizer factor.
-        budget = max(1, int(max_tokens / tokenizer_factor(model)))
-        content, output_tokens, stop_reason = _truncate(content, budget), max_tokens, "max_tokens"
+        # Cut the text at the budget left after thinking; _truncate counts cl100k tokens, so scale it.
+        budget = max(0, int((max_tokens - thought_tokens) / tokenizer_factor(model)))
+        keep = [b for b in content if b["type"] not in ("text", "tool_use")]
+        content, output_tokens, stop_reason = keep + _truncate(
+            [b for b in content if b["type"] in ("text", "tool_use")], budget), max_tokens, "max_tokens"
         stop_sequence = None
     return Reply(content=content, stop_reason=stop_reason, stop_sequence=stop_sequence,
-                 output_tokens=max(output_tokens, 1), scenario=scenario.name if scenario else None)
+                 output_tokens=max(output_tokens, 1), scenario=scenario_name, thinking_tokens=thought_tokens,
+                 server_tool_use=outcome.usage(),
+                 extra_input_tokens=sum(count_tokens(t, model) for t in outcome.read_text))
 
 
 def _best_tool(user: str, tools: dict[str, dict[str, Any]]) -> str | None:
@@ -165,17 +212,38 @@ def _best_tool(user: str, tools: dict[str, dict[str, Any]]) -> str | None:
     return best
 
 
+def _named_tools(user: str, tools: dict[str, dict[str, Any]]) -> list[str]:
+    """Tools the request names outright (a word of the tool's name appears in it): independent asks
+    such as "the weather and the time" that the model can call in parallel."""
+    wanted = _words(user)
+    return [name for name in tools if wanted & _words(name)][:MAX_PARALLEL]
+
+
 def _default_turn(user: str, tools: dict[str, dict[str, Any]], last_results: list[dict[str, Any]],
-                  result_text: str, messages: list[dict[str, Any]]) -> Turn:
+                  result_text: str, messages: list[dict[str, Any]], server: dict[Any, dict[str, Any]],
+                  paused: bool) -> Turn:
     used_tools = any(isinstance(m["content"], list) and any(isinstance(b, dict) and b.get("type") == "tool_use"
                                                             for b in m["content"]) for m in messages)
+    searched = any(isinstance(m["content"], list) and any(
+        isinstance(b, dict) and b.get("type") == "server_tool_use" for b in m["content"]) for m in messages)
     if last_results:
         return Turn(text=f"{SIMULATED_NOTE} Here is what the tools returned: {result_text}")
     if tools and not used_tools:
+        named = _named_tools(user, tools)
+        if len(named) >= 2:
+            return Turn(text=f"{SIMULATED_NOTE} I'll use {' and '.join(named)} for this.",
+                        tool_calls=tuple(ToolCall(n, _sample_input(tools[n].get("input_schema") or {}, user))
+                                         for n in named))
         name = _best_tool(user, tools)
         if name is not None:
             return Turn(text=f"{SIMULATED_NOTE} I'll use {name} for this.",
                         tool_calls=(ToolCall(name, _sample_input(tools[name].get("input_schema") or {}, user)),))
+    if not searched and not paused:
+        urls = server_tools.urls_in(user)
+        if "web_fetch" in server and urls:
+            return Turn(text=f"{SIMULATED_NOTE} I fetched {urls[0]}; see the page above.", web_fetch=(urls[0],))
+        if "web_search" in server:
+            return Turn(text=f"{SIMULATED_NOTE} From a web search: {{search_result}}", web_search=(user[:200],))
     short = user if len(user) <= 80 else user[:77] + "..."
     return Turn(text=f"{SIMULATED_NOTE} You asked: \u201c{short}\u201d. This answer comes from agentkit's offline "
                      "simulator, which replays scripted scenarios; set ANTHROPIC_API_KEY to ask Claude itself.")

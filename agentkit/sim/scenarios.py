@@ -23,8 +23,20 @@ script a weaker model's mistake and another the stronger model's right answer.
 Text may use these placeholders: ``{last_tool_result}`` (the text of the
 tool results in the last user message, joined by "; "), ``{user}`` (the first
 user message's text). A turn may also set ``stop_reason`` (for example
-``refusal``) and ``extra_output_tokens`` (hidden reasoning the model bills for
-but does not show, to model long thinking).
+``refusal`` or ``pause_turn``) and ``extra_output_tokens`` (hidden reasoning the
+model bills for but does not show, to model long thinking).
+
+Newer keys script today's API features:
+
+* ``thinking: "..."`` what the model thinks before it answers (returned as a
+  ``thinking`` block when the request turns thinking on, billed as output);
+  ``redacted_thinking: true`` returns it as a ``redacted_thinking`` block.
+* ``json: {...}`` the reply for a request with ``output_config.format`` (it
+  must validate against the request's schema).
+* ``web_search: [query, ...]`` and ``web_fetch: [url, ...]`` server-tool calls
+  made inside the reply, answered from the offline corpus; a scenario's
+  top-level ``corpus: [{url, title, text, page_age}]`` adds pages to it.
+* Several ``tool_calls`` in one turn are parallel tool calls.
 """
 
 from __future__ import annotations
@@ -57,6 +69,11 @@ class Turn:
     stop_reason: str | None = None
     extra_output_tokens: int = 0
     if_error: "Turn | None" = None
+    thinking: str | None = None
+    redacted_thinking: bool = False
+    json: Any = None
+    web_search: tuple[str, ...] = ()
+    web_fetch: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,8 @@ class Scenario:
     turns: tuple[Turn, ...]
     #: what to answer once the turns run out (a plain final answer by default)
     after: Turn = Turn(text="(simulated) I have nothing more to add.")
+    #: extra pages for simulated web search and fetch (see agentkit.sim.server_tools)
+    corpus: tuple[Any, ...] = ()
 
     def turn(self, index: int) -> Turn:
         return self.turns[index] if index < len(self.turns) else self.after
@@ -123,6 +142,16 @@ class Scenario:
         kwargs: dict[str, Any] = {}
         if "after" in data:
             kwargs["after"] = _turn(data["after"], f"{where} 'after'")
+        if "corpus" in data:
+            from .server_tools import page_from  # here, not at the top: server_tools is optional for scenarios
+
+            pages = data["corpus"]
+            if not isinstance(pages, list):
+                raise ScenarioError(f"{where}: 'corpus' must be a list of pages {{url, title, text}}")
+            try:
+                kwargs["corpus"] = tuple(page_from(p, f"{where} corpus[{k}]") for k, p in enumerate(pages))
+            except ValueError as exc:
+                raise ScenarioError(str(exc)) from None
         return cls(name=name, match=match, turns=turns, **kwargs)
 
     @classmethod
@@ -142,7 +171,8 @@ def _turn(data: Any, where: str) -> Turn:
         return Turn(text=data)
     if not isinstance(data, Mapping):
         raise ScenarioError(f"{where}: a turn must be a string or a mapping with text/tool_calls")
-    unknown = set(data) - {"text", "tool_calls", "stop_reason", "extra_output_tokens", "if_error"}
+    unknown = set(data) - {"text", "tool_calls", "stop_reason", "extra_output_tokens", "if_error", "thinking",
+                           "redacted_thinking", "json", "web_search", "web_fetch"}
     if unknown:
         raise ScenarioError(f"{where}: unknown keys {sorted(unknown)}")
     calls = []
@@ -156,8 +186,15 @@ def _turn(data: Any, where: str) -> Turn:
     text = data.get("text", "")
     if not isinstance(text, str):
         raise ScenarioError(f"{where}: 'text' must be a string")
-    if not text and not calls:
-        raise ScenarioError(f"{where}: a turn needs text, tool_calls or both")
+    thinking = data.get("thinking")
+    if thinking is not None and not (isinstance(thinking, str) and thinking):
+        raise ScenarioError(f"{where}: 'thinking' must be a non-empty string (what the model thinks)")
+    searches, fetches = data.get("web_search") or [], data.get("web_fetch") or []
+    for key, items in (("web_search", searches), ("web_fetch", fetches)):
+        if not isinstance(items, list) or not all(isinstance(q, str) and q for q in items):
+            raise ScenarioError(f"{where}: '{key}' must be a list of non-empty strings")
+    if not text and not calls and data.get("json") is None and not searches and not fetches:
+        raise ScenarioError(f"{where}: a turn needs text, tool_calls, json, web_search or web_fetch")
     extra = data.get("extra_output_tokens", 0)
     if not isinstance(extra, int) or extra < 0:
         raise ScenarioError(f"{where}: 'extra_output_tokens' must be a whole number >= 0")
@@ -171,4 +208,9 @@ def _turn(data: Any, where: str) -> Turn:
         stop_reason=stop_reason,
         extra_output_tokens=extra,
         if_error=if_error,
+        thinking=thinking,
+        redacted_thinking=bool(data.get("redacted_thinking", False)),
+        json=data.get("json"),
+        web_search=tuple(searches),
+        web_fetch=tuple(fetches),
     )

@@ -24,6 +24,7 @@ from typing import Any
 from .. import models as _models
 from ..tokens import count_tokens
 from .errors import invalid
+from .server_tools import referenced_tools
 
 MESSAGE_OVERHEAD = 3  # role and turn markers per message
 IMAGE_TOKENS = 1_600  # a typical image, as the vision docs estimate for ~1.15 MP
@@ -113,7 +114,10 @@ def segments(body: dict[str, Any]) -> list[Segment]:
     """The request as prefix-ordered segments: each tool, each system block, each message block."""
     model = body.get("model")
     out: list[Segment] = []
+    loaded = referenced_tools(body.get("messages") or [])
     for i, t in enumerate(body.get("tools") or []):
+        if isinstance(t, dict) and t.get("defer_loading") is True and t.get("name") not in loaded:
+            continue  # a deferred tool's schema reaches the model only once a tool search loads it
         clean = _strip_cc(t)
         out.append(Segment(count_tokens(clean, model), "T" + _canon(clean), _ttl(t, f"tools.{i}")))
     system = body.get("system")

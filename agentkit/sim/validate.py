@@ -16,7 +16,8 @@ from .errors import APIError, invalid
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _KNOWN_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
-                 "search_result", "server_tool_use", "web_search_tool_result"}
+                 "search_result", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+                 "tool_search_tool_result", "tool_reference"}
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
