@@ -110,3 +110,13 @@ def test_graceful_degradation_keeps_easy_answers(cards):
     assert degraded.answered_share == 1.0
     assert degraded.quality_of(sd.EASY) == cards["cached"].quality_of(sd.EASY) == 1.0
     assert degraded.quality_of(sd.HARD) < cards["cached"].quality_of(sd.HARD)
+
+
+def test_the_handbook_is_nearly_all_of_a_runs_input():
+    from agentkit.costs import measure_run
+
+    client = agentkit.client(quiet=True, scenarios=sd.scenarios())
+    with instant_simulation():
+        result = sd.build_support_agent(client, DEFAULT_MODEL).run(sd.TASKS[14].prompt)
+    buckets = measure_run(result).bucket_totals()
+    assert buckets["system"] > 0.9 * sum(buckets.values())
