@@ -15,7 +15,8 @@ The provider, as the Claude API documents it (rate-limits page, checked
 tokens per minute (RPM, ITPM, OTPM), enforced as token buckets that refill
 continuously; only uncached input and cache writes count towards ITPM on
 most models (cache reads do not); over a limit the API answers 429 with a
-`retry-after` header. The client is the SDK: it waits `retry-after` and tries
+`retry-after` header. (The API estimates output tokens from `max_tokens` when a request starts and corrects
+the estimate when it ends; the fleet charges each call's measured output, i.e. the corrected figure.) The client is the SDK: it waits `retry-after` and tries
 again, `max_retries` times (2 by default). The provider also serves a bounded
 number of your requests at once (`concurrency`); the rest queue, which is
 where latency under load comes from.
