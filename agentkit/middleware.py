@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable
 
 import anthropic
-from anthropic import APIRequest, APIResponse
+from anthropic import APIRequest, APIResponse, AsyncAPIResponse
 
 from agentkit.pricing import cost_of
 
@@ -187,37 +187,65 @@ class Ledger(anthropic.Middleware):
     def handle(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
         if not _is_messages_call(request):
             return call_next(request)
-        call_id = str(request.options.idempotency_key or id(request))
-        model = str(_body(request).get("model", ""))
         started = time.perf_counter()
         try:
             result = call_next(request)
         except Exception as exc:
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            # a call an open breaker refused was never sent: it took no time (and no wall-clock noise)
-            seconds = 0.0 if isinstance(exc, CircuitOpenError) else time.perf_counter() - started
-            self._record(Attempt(call_id, request.retries_taken, model, status, seconds))
+            self._raised(request, exc, started)
             raise
         if not isinstance(result, APIResponse):  # a middleware further in answered from memory
-            served = str(getattr(result, "model", model))
-            self._record(Attempt(call_id, request.retries_taken, served, 200, 0.0, cached=True))
-            return result
-        http = result.http_response
+            return self._from_memory(request, result)
+        ok = result.http_response.is_success and not request.stream
+        self._answered(request, result.http_response, result.parse() if ok else None, started)
+        return result
+
+    async def handle_async(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
+        if not _is_messages_call(request):
+            return await call_next(request)
+        started = time.perf_counter()
+        try:
+            result = await call_next(request)
+        except Exception as exc:
+            self._raised(request, exc, started)
+            raise
+        if not isinstance(result, AsyncAPIResponse):
+            return self._from_memory(request, result)
+        ok = result.http_response.is_success and not request.stream
+        self._answered(request, result.http_response, await result.parse() if ok else None, started)
+        return result
+
+    # the bookkeeping shared by the sync and async paths
+    @staticmethod
+    def _ids(request: APIRequest) -> tuple[str, int, str]:
+        return str(request.options.idempotency_key or id(request)), request.retries_taken, str(_body(request).get("model", ""))
+
+    def _raised(self, request: APIRequest, exc: BaseException, started: float) -> None:
+        call_id, attempt, model = self._ids(request)
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        # a call an open breaker refused was never sent: it took no time (and no wall-clock noise)
+        seconds = 0.0 if isinstance(exc, CircuitOpenError) else time.perf_counter() - started
+        self._record(Attempt(call_id, attempt, model, status, seconds))
+
+    def _from_memory(self, request: APIRequest, result: Any) -> Any:
+        call_id, attempt, model = self._ids(request)
+        self._record(Attempt(call_id, attempt, str(getattr(result, "model", model)), 200, 0.0, cached=True))
+        return result
+
+    def _answered(self, request: APIRequest, http: Any, message: Any, started: float) -> None:
+        call_id, attempt, model = self._ids(request)
         header = http.headers.get(SIM_SECONDS_HEADER)
         seconds = float(header) if header is not None else time.perf_counter() - started
-        if 200 <= http.status_code < 300 and not request.stream:
-            message = result.parse()
+        if message is not None:
             usage = message.usage
             sent = (usage.input_tokens or 0) + (usage.cache_read_input_tokens or 0) + \
                 (usage.cache_creation_input_tokens or 0)
-            self._record(Attempt(call_id, request.retries_taken, message.model, http.status_code, seconds,
+            self._record(Attempt(call_id, attempt, message.model, http.status_code, seconds,
                                  input_tokens=sent, output_tokens=usage.output_tokens or 0,
                                  cache_read_tokens=usage.cache_read_input_tokens or 0,
                                  cost=cost_of(message.model, usage)))
         else:
-            self._record(Attempt(call_id, request.retries_taken, model, http.status_code, seconds,
-                                 retry_after=_retry_after(http.headers)))
-        return result
+            self._record(Attempt(call_id, attempt, model, http.status_code, seconds,
+                                 retry_after=_retry_after(http.headers) if not http.is_success else 0.0))
 
     def _record(self, attempt: Attempt) -> None:
         with self._lock:
@@ -307,22 +335,40 @@ class ResponseCache(anthropic.Middleware):
     def handle(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
         if not _is_messages_call(request) or request.stream:
             return call_next(request)
-        key = self.key(request)
-        now = self.clock()
+        key, now, hit = self._lookup(request)
+        if hit is not None:
+            return hit
+        result = call_next(request)
+        if isinstance(result, APIResponse) and result.http_response.is_success:
+            self._store(key, now, result.parse())
+        return result
+
+    async def handle_async(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
+        if not _is_messages_call(request) or request.stream:
+            return await call_next(request)
+        key, now, hit = self._lookup(request)
+        if hit is not None:
+            return hit
+        result = await call_next(request)
+        if isinstance(result, AsyncAPIResponse) and result.http_response.is_success:
+            self._store(key, now, await result.parse())
+        return result
+
+    def _lookup(self, request: APIRequest) -> tuple[str, float, Any]:
+        key, now = self.key(request), self.clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and (self.ttl is None or now - entry[0] <= self.ttl):
                 self.hits += 1
-                return entry[1]
+                return key, now, entry[1]
             self.misses += 1
-        result = call_next(request)
-        if isinstance(result, APIResponse) and result.http_response.is_success:
-            message = result.parse()
-            with self._lock:
-                if len(self._entries) >= self.max_entries:
-                    self._entries.pop(next(iter(self._entries)))  # the oldest: dicts keep insertion order
-                self._entries[key] = (now, message)
-        return result
+        return key, now, None
+
+    def _store(self, key: str, now: float, message: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.pop(next(iter(self._entries)))  # the oldest: dicts keep insertion order
+            self._entries[key] = (now, message)
 
     @property
     def hit_rate(self) -> float:
@@ -359,13 +405,25 @@ class ModelFallback(anthropic.Middleware):
 
     def handle(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
         result = call_next(request)
-        if not _is_messages_call(request) or _body(request).get("model") == self.fallback_model:
-            return result
-        if isinstance(result, APIResponse) and result.http_response.status_code in self.statuses:
+        if self._wants_fallback(request, result):
             result.http_response.close()
-            self.fallbacks += 1
             return call_next(_with_model(request, self.fallback_model))
         return result
+
+    async def handle_async(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
+        result = await call_next(request)
+        if self._wants_fallback(request, result):
+            await result.http_response.aclose()
+            return await call_next(_with_model(request, self.fallback_model))
+        return result
+
+    def _wants_fallback(self, request: APIRequest, result: Any) -> bool:
+        if not _is_messages_call(request) or _body(request).get("model") == self.fallback_model:
+            return False
+        if isinstance(result, (APIResponse, AsyncAPIResponse)) and result.http_response.status_code in self.statuses:
+            self.fallbacks += 1
+            return True
+        return False
 
 
 # -- the circuit breaker -----------------------------------------------------------------------------
@@ -408,32 +466,51 @@ class CircuitBreaker(anthropic.Middleware):
     def handle(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
         if not _is_messages_call(request) or _body(request).get("model") == self.fallback_model:
             return call_next(request)
-        with self._lock:
-            if self.state == "open" and self.clock() - self.opened_at >= self.reset_after:
-                self.state = "half_open"  # let this one call test the water
-            if self.state == "open":
-                self.short_circuited += 1
-                reroute = True
-            else:
-                reroute = False
-        if reroute:
-            if self.fallback_model is None:
-                raise CircuitOpenError(f"circuit open for {_body(request).get('model')!r}: {self.failures} failures "
-                                       f"in a row; retrying in {self.reset_after:g} s")
-            return call_next(_with_model(request, self.fallback_model))
+        if self._refuse(request):
+            return call_next(_with_model(request, self.fallback_model))  # type: ignore[arg-type]
         try:
             result = call_next(request)
         except anthropic.APIConnectionError:
             self._failed()
             raise
-        status = result.http_response.status_code if isinstance(result, APIResponse) else 200
+        self._observe(result)
+        return result
+
+    async def handle_async(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
+        if not _is_messages_call(request) or _body(request).get("model") == self.fallback_model:
+            return await call_next(request)
+        if self._refuse(request):
+            return await call_next(_with_model(request, self.fallback_model))  # type: ignore[arg-type]
+        try:
+            result = await call_next(request)
+        except anthropic.APIConnectionError:
+            self._failed()
+            raise
+        self._observe(result)
+        return result
+
+    def _refuse(self, request: APIRequest) -> bool:
+        """True to reroute to the fallback model; raises CircuitOpenError when open with no fallback."""
+        with self._lock:
+            if self.state == "open" and self.clock() - self.opened_at >= self.reset_after:
+                self.state = "half_open"  # let this one call test the water
+            if self.state != "open":
+                return False
+            self.short_circuited += 1
+        if self.fallback_model is None:
+            raise CircuitOpenError(f"circuit open for {_body(request).get('model')!r}: {self.failures} failures "
+                                   f"in a row; retrying in {self.reset_after:g} s")
+        return True
+
+    def _observe(self, result: Any) -> None:
+        http = getattr(result, "http_response", None)
+        status = http.status_code if http is not None else 200  # no response object: answered from memory
         if status in self.statuses:
             self._failed()
         elif 200 <= status < 300:
             with self._lock:
                 self.failures = 0
                 self.state = "closed"
-        return result
 
     def _failed(self) -> None:
         with self._lock:

@@ -176,3 +176,22 @@ def test_stale_tool_cache_and_invalidate_on_write():
     assert "processing" in agent.run(task.prompt).text
     fixed.store.set_status("A1002", "shipped")
     assert "shipped" in agent.run(task.prompt).text
+
+
+def test_the_middleware_works_on_the_async_client_too():
+    import asyncio
+
+    ledger, cache, breaker = Ledger(), ResponseCache(), CircuitBreaker(2, 1e9, fallback_model=FAST_MODEL)
+    faults = agentkit.Faults(overloaded=1.0, models=(DEFAULT_MODEL,))
+    c = agentkit.async_client(quiet=True, faults=faults, max_retries=2,
+                              middleware=[ledger, breaker, ModelFallback(FAST_MODEL), cache])
+
+    async def go():
+        params = dict(model=DEFAULT_MODEL, max_tokens=32, messages=[{"role": "user", "content": "Hello"}])
+        first = await c.messages.create(**params)
+        second = await c.messages.create(**params)
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert first.model == second.model == FAST_MODEL
+    assert cache.hits >= 1 and ledger.summary().succeeded == 2
