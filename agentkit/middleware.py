@@ -1,7 +1,8 @@
 """Client middleware for cost, speed and resilience: a ledger, a response cache,
 model fallback and a circuit breaker.
 
-Each class is an `anthropic.Middleware`: you hand it to the client and every
+Each class is an `anthropic.Middleware` (with `handle` for `Anthropic` and
+`handle_async` for `AsyncAnthropic`): you hand it to the client and every
 request goes through it, whether it comes from your own code, `Agent`, or the
 SDK's tool runner::
 
