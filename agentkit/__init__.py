@@ -45,6 +45,16 @@ _EXPORTS: dict[str, str] = {
     "Trace": "agentkit.tracing",
     "check_genai_attributes": "agentkit.tracing",
     "redact": "agentkit.redact",
+    # foundations 03-06 (agentkit.shaping, evals, memory, guardrails): choosing work, evaluation, memory, guardrails
+    "run_eval": "agentkit.evals",
+    "Judge": "agentkit.evals",
+    "Rubric": "agentkit.evals",
+    "agreement": "agentkit.evals",
+    "LessonStore": "agentkit.memory",
+    "Notes": "agentkit.memory",
+    "Knowledge": "agentkit.memory",
+    "QualityGate": "agentkit.guardrails",
+    "HumanApproval": "agentkit.guardrails",
     # course: quizzes, labs, progress, tutor
     "Quiz": "agentkit.course.quiz",
     "Lab": "agentkit.course.lab",

@@ -4,7 +4,9 @@ JupyterLab starts on 127.0.0.1 (a free port, a random token) in a temp folder
 holding a copy of `quizzes/module1_quizzes.ipynb`, with its own progress store.
 Playwright drives Debian's `/usr/bin/chromium` (no browser download): run the
 notebook, click a choice, check it, submit, read the feedback from the page, and
-find the attempt in the progress store.
+find the attempt in the progress store. A second test does the same for the
+guardrails lesson's human-approval panel: reject without feedback (refused),
+reject with feedback, and the decision reaches the kernel.
 
 Without Chromium or Playwright the test skips with the reason, unless
 `AGENTKIT_REQUIRE_BROWSER=1` (set by `.ci/run`), where it fails instead.
@@ -13,6 +15,7 @@ Without Chromium or Playwright the test skips with the reason, unless
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -191,3 +194,78 @@ def test_take_a_quiz_in_jupyterlab(tmp_path):
         while not (rows := _attempts(db)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert rows == [(QUIZ_ID, 1, 1, 3, pytest.approx(1 / 3))]
+
+
+APPROVAL_OUTPUT = "Hi Sam, order A-1042 is on its way. We've also added a 20 EUR voucher. Northwind Support"
+
+
+def _approval_notebook(root: Path, decision_file: Path) -> Path:
+    """A notebook that shows the guardrails lesson's approval panel; the decision is written to a file,
+    so the test sees what reached the kernel, not just what the page shows."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import json\n"
+        "from pathlib import Path\n"
+        "from agentkit.guardrails import approval_widget\n\n"
+        "def record(decision):\n"
+        f"    Path({str(decision_file)!r}).write_text(json.dumps({{'approved': decision.approved, "
+        "'feedback': decision.feedback}))\n"
+        "    return 'sent back to the agent' if not decision.approved else 'shipped'\n\n"
+        f"approval_widget({APPROVAL_OUTPUT!r}, record)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = root / "approval.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_human_approval_widget_in_jupyterlab(tmp_path):
+    """Foundations 06's human-approval panel in a real browser: reject without feedback is refused, reject with
+    feedback reaches the kernel as a Decision, and the panel then locks."""
+    _need_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    root = tmp_path / "course"
+    root.mkdir()
+    decision_file = tmp_path / "decision.json"
+    notebook = _approval_notebook(root, decision_file)
+
+    with jupyterlab(root, tmp_path / "progress.sqlite") as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            expect.set_options(timeout=WAIT_MS)
+            page.goto(f"{base}/lab/tree/{notebook.name}?token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.sessionContext"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+            panel = page.locator(".agentkit-approval")
+            expect(panel).to_be_visible()
+            expect(panel).to_contain_text("20 EUR voucher")
+            reject = panel.get_by_role("button", name="Reject with feedback")
+            approve = panel.get_by_role("button", name="Approve")
+            status = panel.locator(".agentkit-approval-status")
+
+            reject.click()  # no feedback yet: asks for it and decides nothing
+            expect(status).to_contain_text("Write what should change first")
+            assert not decision_file.exists()
+
+            panel.locator("textarea").fill("No vouchers: this account is flagged.")
+            reject.click()
+            expect(status).to_contain_text("Rejected: No vouchers: this account is flagged.")
+            expect(status).to_contain_text("sent back to the agent")
+            expect(approve).to_be_disabled()
+            expect(reject).to_be_disabled()
+        finally:
+            browser.close()
+
+    deadline = time.monotonic() + 30
+    while not decision_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert json.loads(decision_file.read_text()) == {"approved": False,
+                                                     "feedback": "No vouchers: this account is flagged."}

@@ -129,7 +129,6 @@ def test_tool_search_loads_a_deferred_tool_then_calls_it(c):
 
 
 @pytest.mark.parametrize("tools, phrase", [
-    ([{**WEATHER_TOOL, "defer_loading": True}, TIME_TOOL], "tool search tool"),
     ([BM25, {**WEATHER_TOOL, "defer_loading": True}], "at least one tool must not be deferred"),
     ([{**SEARCH, "max_uses": 0}], "max_uses"),
     ([{**SEARCH, "allowed_domains": ["a.com"], "blocked_domains": ["b.com"]}], "not both"),

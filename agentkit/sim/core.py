@@ -346,6 +346,7 @@ class Simulator:
                 self._check_features(params)
                 raw = json.dumps(params, sort_keys=True).encode()
                 _, message = self._answer(params, self._rng(raw))
+                message["usage"]["service_tier"] = "batch"  # billed at the batch discount (agentkit.pricing)
                 results.append({"custom_id": cid, "result": {"type": "succeeded", "message": message}})
             except APIError as err:
                 results.append({"custom_id": cid, "result": {"type": "errored", "error": json.loads(

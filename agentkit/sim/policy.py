@@ -107,6 +107,15 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     else:
         offered = {} if (body.get("tool_choice") or {}).get("type") == "none" else tools
         turn = _default_turn(user, offered, last_results, result_text, messages, server, paused)
+        hidden = {n: client[n] for n in deferred} if not searchable and offered else {}
+        if not turn.tool_calls and hidden and not last_results:
+            turn = _search_for_deferred(user, offered, hidden) or turn
+        just_loaded = server_tools.referenced_tools([last]) & set(offered)
+        if just_loaded and not any_error:
+            # A search just loaded tools: call the one the request needs, as the model would next.
+            name = _best_tool(user, {n: offered[n] for n in just_loaded}) or sorted(just_loaded)[0]
+            turn = Turn(text=f"{SIMULATED_NOTE} Found {name}; calling it.",
+                        tool_calls=(ToolCall(name, _sample_input(offered[name].get("input_schema") or {}, user)),))
 
     text = turn.text.replace("{last_tool_result}", result_text).replace("{user}", user)
     calls = [c for c in turn.tool_calls if c.name in tools]  # a model can only call what it was offered
@@ -247,6 +256,23 @@ def _default_turn(user: str, tools: dict[str, dict[str, Any]], last_results: lis
     short = user if len(user) <= 80 else user[:77] + "..."
     return Turn(text=f"{SIMULATED_NOTE} You asked: \u201c{short}\u201d. This answer comes from agentkit's offline "
                      "simulator, which replays scripted scenarios; set ANTHROPIC_API_KEY to ask Claude itself.")
+
+
+def _search_for_deferred(user: str, visible: dict[str, dict[str, Any]],
+                         hidden: dict[str, dict[str, Any]]) -> Turn | None:
+    """With deferred tools and only a client-side search tool, call that searcher with the word that finds the
+    deferred tool the request needs (the next turn, with its tool_reference loaded, calls the tool itself)."""
+    target = _best_tool(user, hidden)
+    searcher = next((n for n, t in visible.items()
+                     if "search" in n.lower() and "tool" in (n + " " + t.get("description", "")).lower()), None)
+    if target is None or searcher is None:
+        return None
+    keyword = sorted(_words(user) & _words(target + " " + hidden[target].get("description", "")))[0]
+    schema = visible[searcher].get("input_schema") or {}
+    args = _sample_input(schema, user)
+    for name in list(args) or list((schema.get("properties") or {}))[:1]:
+        args[name] = keyword
+    return Turn(text=f"{SIMULATED_NOTE} Let me find a tool for this.", tool_calls=(ToolCall(searcher, args),))
 
 
 def _truncate(content: list[dict[str, Any]], max_tokens: int) -> list[dict[str, Any]]:

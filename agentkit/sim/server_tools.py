@@ -13,6 +13,9 @@ Tool search: tools marked `defer_loading: true` are not shown to the model (nor 
 tokens) until a tool search (`tool_search_tool_regex_*` / `tool_search_tool_bm25_*`) returns a
 `tool_reference` to them; the simulated model searches first, then calls the tool it found.
 
+Your own search tool works too (the SDK's `tools_runner_search_tool` example): a client tool whose
+`tool_result` holds `tool_reference` blocks loads those tools the same way.
+
 `pause_turn`: a scenario turn may stop after its searches with `stop_reason: pause_turn`, as the API
 does when a long server-tool turn is paused; sending the reply back as the last assistant message
 lets the model continue.
@@ -77,7 +80,6 @@ def validate(body: dict[str, Any]) -> None:
     """The API's 400s for server-tool definitions and deferred loading."""
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
     deferred = [t.get("name") for t in tools if t.get("defer_loading") is True]
-    searchers = [t for t in tools if kind_of(t) == "tool_search"]
     for i, t in enumerate(tools):
         kind = kind_of(t)
         if kind in ("web_search", "web_fetch"):
@@ -90,9 +92,8 @@ def validate(body: dict[str, Any]) -> None:
                 raise invalid(f"tools.{i}: use either allowed_domains or blocked_domains, not both")
         if kind == "tool_search" and t.get("defer_loading"):
             raise invalid(f"tools.{i}: the tool search tool itself cannot be deferred")
-    if deferred and not searchers:
-        raise invalid("tools: tools with defer_loading: true need a tool search tool (tool_search_tool_regex or "
-                      "tool_search_tool_bm25) in the same request, or the model can never load them")
+    # A deferred tool is loaded by a server tool search, or by your own search tool returning tool_reference
+    # blocks in its tool_result (the SDK's tools_runner_search_tool example), so either is enough.
     if deferred and all(t.get("defer_loading") is True for t in tools if kind_of(t) != "tool_search"):
         raise invalid("tools: at least one tool must not be deferred (defer_loading: false or omitted)")
 
@@ -103,11 +104,16 @@ def referenced_tools(messages: Iterable[dict[str, Any]]) -> set[str]:
     for m in messages:
         blocks = m.get("content")
         for b in blocks if isinstance(blocks, list) else []:
-            if isinstance(b, dict) and b.get("type") == "tool_search_tool_result":
-                content = b.get("content") or {}
-                for ref in content.get("tool_references") or [] if isinstance(content, dict) else []:
-                    if isinstance(ref, dict) and isinstance(ref.get("tool_name"), str):
-                        found.add(ref["tool_name"])
+            if not isinstance(b, dict):
+                continue
+            refs: list[Any] = []
+            if b.get("type") == "tool_search_tool_result" and isinstance(b.get("content"), dict):
+                refs = b["content"].get("tool_references") or []
+            elif b.get("type") == "tool_result" and isinstance(b.get("content"), list):
+                refs = b["content"]  # a client-side search tool answers with tool_reference blocks
+            for ref in refs:
+                if isinstance(ref, dict) and ref.get("type") == "tool_reference" and isinstance(ref.get("tool_name"), str):
+                    found.add(ref["tool_name"])
     return found
 
 

@@ -95,6 +95,8 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 
 def _proper_noun(hint: str) -> str | None:
     names = re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)\b", hint)
+    if not names:  # an abbreviation such as "SF" or "NYC" when there is no capitalised word
+        names = re.findall(r"\b([A-Z]{2,4})\b", hint)
     return names[-1] if names else None
 
 
