@@ -45,6 +45,21 @@ _EXPORTS: dict[str, str] = {
     "Trace": "agentkit.tracing",
     "check_genai_attributes": "agentkit.tracing",
     "redact": "agentkit.redact",
+    # agentkit.sandbox: model-written code in a locked-down process
+    "run_code": "agentkit.sandbox",
+    "Sandbox": "agentkit.sandbox",
+    "SandboxResult": "agentkit.sandbox",
+    "fix_and_retry": "agentkit.sandbox",
+    # agentkit.patterns: reflection, planning, multi-agent teams, decomposition (lessons 07-10)
+    "Meter": "agentkit.patterns.measure",
+    "reflect": "agentkit.patterns.reflection",
+    "Plan": "agentkit.patterns.planning",
+    "execute_plan": "agentkit.patterns.planning",
+    "Role": "agentkit.patterns.multi_agent",
+    "Team": "agentkit.patterns.multi_agent",
+    "topology": "agentkit.patterns.multi_agent",
+    "Subtask": "agentkit.patterns.decomposition",
+    "run_decomposed": "agentkit.patterns.decomposition",
     # foundations 03-06 (agentkit.shaping, evals, memory, guardrails): choosing work, evaluation, memory, guardrails
     "run_eval": "agentkit.evals",
     "Judge": "agentkit.evals",

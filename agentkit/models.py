@@ -74,6 +74,7 @@ class ModelInfo:
     source: str
     snapshots: tuple[str, ...] = ()
     retires: str | None = None
+    deprecated: str | None = None
     off_type: str = "disabled"
     note: str = ""
     ids: tuple[str, ...] = field(default=(), repr=False)  # id plus snapshots
@@ -107,7 +108,8 @@ def _build() -> tuple[dict[str, ModelInfo], dict[str, str], set[str]]:
             thinking=m["thinking"], default_effort=m.get("default_effort"), tokenizer=m["tokenizer"],
             tokenizer_factor=factors[m["tokenizer"]], forced_tool_choice=bool(m["forced_tool_choice"]),
             min_cacheable_tokens=int(m["min_cacheable_tokens"]), price=dict(m["price"]), as_of=str(m["as_of"]),
-            source=m["source"], snapshots=snaps, retires=m.get("retires"), off_type=m.get("off_type", "disabled"),
+            source=m["source"], snapshots=snaps, retires=m.get("retires"), deprecated=m.get("deprecated"),
+            off_type=m.get("off_type", "disabled"),
             note=" ".join(str(m.get("note", "")).split()), ids=(m["id"], *snaps))
         infos[info.id] = info
         for s in snaps:

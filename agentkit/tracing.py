@@ -485,7 +485,13 @@ class Trace:
 
     def _interval(self, span: ReadableSpan) -> tuple[float, float]:
         origin, scale = self._origin, self.time_scale
-        return ((span.start_time or 0) - origin) / 1e9 / scale, (self._end_ns(span) - origin) / 1e9 / scale
+        start = ((span.start_time or 0) - origin) / 1e9 / scale
+        simulated = (span.attributes or {}).get("agentkit.sim.seconds")
+        if isinstance(simulated, (int, float)) and scale != 1.0:
+            # A simulated model call lasts exactly its simulated seconds; wall time / scale would add the real
+            # overhead of the SDK and the simulator, magnified by 1/scale (seconds of noise at scale 0.02).
+            return start, start + float(simulated)
+        return start, (self._end_ns(span) - origin) / 1e9 / scale
 
     def _tree_order(self) -> list[tuple[ReadableSpan, int]]:
         """Spans depth-first (children after their parent, by start), with their depth."""

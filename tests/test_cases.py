@@ -28,6 +28,7 @@ from agentkit.cases.research_agent import (
     trace_time_scale,
 )
 from agentkit.tracing import check_genai_attributes, setup_tracing
+from agentkit.sandbox import Sandbox
 
 
 @pytest.fixture(scope="module")
@@ -161,10 +162,26 @@ def test_timeouts_syntax_errors_and_unsupported_code(fast_time):
     assert timeout.error_type == "TimeoutError" and timeout.partial and timeout.seconds == CODE_TIMEOUT_SECONDS
     syntax = CodeExecutor().run("print(")
     assert syntax.error_type == "SyntaxError" and not syntax.partial and syntax.statements_total == 0
-    unsafe = CodeExecutor().run("import os\nos.system('echo hi')")
-    assert unsafe.error_type == "UnsupportedCode" and unsafe.statements_run == 0
-    assert CodeExecutor().run("print(open('/etc/passwd'))").error_type == "UnsupportedCode"
     assert CodeExecutor().run("print(y)").error_type == "NameError"
+
+
+def test_the_code_runs_in_the_real_sandbox_and_its_limits_are_named(fast_time):
+    # Code the old in-process whitelist could not stop (2 GB in one statement, a CPU-bound loop) or
+    # refused wholesale (imports, open) now runs in agentkit.sandbox, which stops the harmful part.
+    unsafe = CodeExecutor().run("print('before')\nimport os\nos.system('echo hi')")
+    assert (unsafe.error_type, unsafe.limit, unsafe.statements_run, unsafe.stdout) == \
+        ("SandboxImportError", "imports", 1, "before")
+    assert CodeExecutor().run("print(open('/etc/passwd').read())").limit == "files"
+    big = CodeExecutor().run("rows = [0] * 2_000_000_000\nprint(len(rows))")
+    assert (big.error_type, big.limit, big.completed) == ("MemoryError", "memory", False)
+    fine = CodeExecutor().run("import statistics\nprint(statistics.mean([18.1, 13.4]))")
+    assert fine.completed and fine.stdout == "15.75"
+
+
+def test_a_cpu_bound_script_is_stopped_by_the_cpu_limit(fast_time):
+    executor = CodeExecutor(sandbox=Sandbox(cpu_seconds=1, timeout=30))
+    busy = executor.run("n = 0\nwhile True:\n    n += 1")
+    assert (busy.error_type, busy.limit, busy.statements_run) == ("CpuLimitExceeded", "cpu", 1)
 
 
 def test_seeded_crashes_are_reproducible(fast_time):

@@ -60,3 +60,37 @@ def test_notebook_is_committed_clean(path: Path):
                 problems.append(f"code cell {n} output shows a machine-specific path: "
                                 f"{MACHINE_PATH.search(_text(o)).group(0)!r}")
     assert not problems, f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)
+
+
+NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+", re.MULTILINE)
+MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+CODE_PATH = re.compile(r"`((?:[\w.-]+/)*[\w.-]+\.ipynb)`")
+ALL_NOTEBOOKS = [*NOTEBOOKS, ROOT / "START_HERE.ipynb"]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_test_markers_live_in_cell_tags_not_in_code(path: Path):
+    """Learners read the code cells: nbval's markers go in cell metadata tags (nbval-ignore-output, ...)."""
+    marked = [n for n, cell in enumerate(_code_cells(path), 1) if NBVAL_COMMENT.search("".join(cell["source"]))]
+    assert not marked, f"{path.relative_to(ROOT)}: code cells {marked} carry a # NBVAL_ comment; use a cell tag"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_link_to_a_course_file_resolves(path: Path):
+    """Every "Next:" link and every path to a notebook in the text points at a file that exists."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    broken = []
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        for target in MD_LINK.findall(text):
+            if target.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            file = target.split("#")[0]
+            if file and not (path.parent / file).exists():
+                broken.append(target)
+        for target in CODE_PATH.findall(text):
+            if not ((path.parent / target).exists() or (ROOT / target).exists()):
+                broken.append(target)
+    assert not broken, f"{path.relative_to(ROOT)} links to files that do not exist: {broken}"

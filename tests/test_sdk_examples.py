@@ -3,7 +3,7 @@
 Each test follows one file of anthropic-sdk-python's `examples/` folder (messages, messages_stream,
 thinking, thinking_stream, tools, tools_stream, tools_runner, tools_runner_search_tool,
 structured_outputs, structured_outputs_streaming, images, batch_results, web_search,
-web_search_stream), with the examples' own model ids, and checks that the output has what the docs
+web_search_stream, fallbacks' server-side part), with the examples' own model ids, and checks that the output has what the docs
 say it has. The `client` fixture runs every test twice: through the in-process transport and through
 `SimServer` over loopback HTTP; `test_patterns_against_python_m_agentkit_sim_serve` repeats a few in
 another process against `python -m agentkit.sim serve`.
@@ -47,19 +47,21 @@ def no_latency():
         yield
 
 
-@pytest.fixture(params=["in-process", "http"])
-def transport(request):
-    sim = Simulator(seed=0)
-    if request.param == "in-process":
-        yield ("in-process", sim, None)
-        return
-    server = SimServer(sim)
+@pytest.fixture(scope="module")
+def http_server():
+    """One loopback server for the module (shutting one down waits half a second)."""
+    server = SimServer(Simulator(seed=0))
     server.start_in_background()
-    try:
-        yield ("http", sim, server.url)
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(params=["in-process", "http"])
+def transport(request, http_server):
+    if request.param == "in-process":
+        return ("in-process", Simulator(seed=0), None)
+    return ("http", http_server.simulator, http_server.url)
 
 
 @pytest.fixture
@@ -330,3 +332,26 @@ def test_patterns_against_python_m_agentkit_sim_serve():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_server_side_fallback_on_refusal(client, transport):
+    _, sim, _ = transport
+    sim.register({"name": "declines", "match": {"user": "triggers a refusal", "model": "fable"},
+                  "turns": [{"text": "I can't help with that.", "stop_reason": "refusal"}]})
+    ask = [{"role": "user", "content": "Some prompt that triggers a refusal"}]
+    plain = client.beta.messages.create(model="claude-fable-5", max_tokens=1024, messages=ask)
+    assert plain.stop_reason == "refusal"
+    message = client.beta.messages.create(model="claude-fable-5", max_tokens=1024, messages=ask,
+                                          fallbacks=[{"model": "claude-opus-4-8"}],
+                                          betas=["server-side-fallback-2026-07-01"])
+    assert message.model == "claude-opus-4-8" and message.stop_reason == "end_turn"
+    marker = message.content[0]
+    assert marker.type == "fallback" and (marker.from_.model, marker.to.model) == ("claude-fable-5", "claude-opus-4-8")
+    with client.beta.messages.stream(model="claude-fable-5", max_tokens=1024, messages=ask,
+                                     fallbacks=[{"model": "claude-opus-4-8"}],
+                                     betas=["server-side-fallback-2026-07-01"]) as stream:
+        streamed = stream.get_final_message()
+    assert streamed.model == "claude-opus-4-8" and streamed.content[0].type == "fallback"
+    with pytest.raises(anthropic.BadRequestError, match="server-side-fallback"):
+        client.beta.messages.create(model="claude-fable-5", max_tokens=1024, messages=ask,
+                                    fallbacks=[{"model": "claude-opus-4-8"}])

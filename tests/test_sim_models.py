@@ -34,6 +34,7 @@ def test_list_carries_limits_and_capabilities_from_the_data_file(c):
     assert haiku45.capabilities.thinking.types.enabled.supported and not haiku45.capabilities.effort.supported
     assert listed["claude-opus-4-5"].lifecycle == "deprecated"
     assert listed["claude-opus-4-5"].retires_at.date().isoformat() == "2027-01-22"
+    assert listed["claude-opus-4-5"].deprecated_at.date().isoformat() == "2026-11-23"
 
 
 def test_real_pagination_forward_and_back(c):
@@ -82,3 +83,10 @@ def test_batches_list_paginates_too(c):
     assert [b.id for b in page.data] == ids[::-1][:2] and page.has_more
     assert [b.id for b in c.messages.batches.list(limit=2)] == ids[::-1]
     assert simulator_of(c) is not None
+
+
+def test_usage_counts_in_the_models_tokenizer_generation(c):
+    text = "Agents call tools, read the results, and decide what to do next. " * 50
+    old = c.messages.count_tokens(model=models.PREVIOUS_FAST_MODEL, messages=user(text)).input_tokens
+    new = c.messages.count_tokens(model=models.FAST_MODEL, messages=user(text)).input_tokens
+    assert 1.25 < new / old < 1.35  # "about 30% more tokens" on the newer tokenizer

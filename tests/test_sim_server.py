@@ -153,9 +153,11 @@ def test_curl(server):
     assert code == 200 and events[0] == "message_start" and events[-1] == "message_stop"
     code, text = curl(*headers, "-d", "{not json", f"{url}/v1/messages")
     assert code == 400 and json.loads(text)["error"]["type"] == "invalid_request_error"
-    code, text = curl(f"{url}/v1/models")
+    code, text = curl(*headers, f"{url}/v1/models")
     assert code == 200 and DEFAULT_MODEL in [m["id"] for m in json.loads(text)["data"]]
-    code, text = curl(f"{url}/v1/elsewhere")
+    code, text = curl(f"{url}/v1/models")  # no key, no version: what the API answers
+    assert code == 401 and json.loads(text)["error"]["type"] == "authentication_error"
+    code, text = curl(*headers, f"{url}/v1/elsewhere")
     assert code == 404 and json.loads(text)["error"]["type"] == "not_found_error"
 
 
@@ -263,3 +265,30 @@ def test_in_process_server_in_a_background_thread():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_serve_flags_inject_faults_and_stream_errors():
+    proc, url = start_server("--fault-rate", "1", "--fault-kinds", "overloaded", "--seed", "3")
+    try:
+        client = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
+        with pytest.raises(anthropic.APIStatusError) as err:
+            client.messages.create(model=DEFAULT_MODEL, max_tokens=20, messages=user("Hi"))
+        assert err.value.status_code == 529 and err.value.body["error"]["type"] == "overloaded_error"
+        assert err.value.response.headers["retry-after"] == "1"
+        assert client.models.retrieve(DEFAULT_MODEL).id == DEFAULT_MODEL  # faults hit /v1/messages only
+        client.close()
+    finally:
+        assert stop(proc) == 0
+    proc, url = start_server("--stream-error-rate", "1", "--rpm", "100")
+    try:
+        client = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
+        raw = client.messages.with_raw_response.create(model=DEFAULT_MODEL, max_tokens=20, messages=user("Hi"))
+        assert raw.headers["anthropic-ratelimit-requests-limit"] == "100"
+        with pytest.raises(anthropic.APIStatusError) as err:
+            with client.messages.stream(model=DEFAULT_MODEL, max_tokens=200, messages=user("A story")) as s:
+                list(s.text_stream)
+        assert err.value.body["error"]["type"] == "overloaded_error"
+        client.close()
+    finally:
+        assert stop(proc) == 0
+    assert "Traceback" not in proc.stderr.read()

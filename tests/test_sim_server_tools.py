@@ -137,3 +137,11 @@ def test_tool_search_loads_a_deferred_tool_then_calls_it(c):
 def test_server_tool_definitions_are_validated(c, tools, phrase):
     with pytest.raises(anthropic.BadRequestError, match=phrase):
         c.messages.create(model=MODEL, max_tokens=100, tools=tools, messages=user("x"))
+
+
+def test_a_long_server_tool_loop_pauses_after_ten_calls(c):
+    simulator_of(c).register(Scenario.from_dict({"name": "sweep", "match": "sweep the web", "turns": [
+        {"web_search": [f"agents topic {i}" for i in range(12)], "text": "Summary."}]}))
+    m = c.messages.create(model=MODEL, max_tokens=500, tools=[SEARCH], messages=user("Please sweep the web"))
+    assert m.stop_reason == "pause_turn" and m.usage.server_tool_use.web_search_requests == 10
+    assert m.content[-1].type == "web_search_tool_result"

@@ -17,7 +17,7 @@ The agent has three tools: `web_search` (a slow external search API),
 `retrieve` (a retriever that queries every collection of a vector store, each
 query a manual `vector_db.query` span with the OpenTelemetry database
 attributes) and `run_code` (a code executor that can fail part-way, returning
-what it printed before it stopped). The tools take *simulated* time with
+what it printed before it stopped; the code runs in `agentkit.sandbox`). The tools take *simulated* time with
 `agentkit.sim.sleep`, so the real run stays about a second long while the
 trace reports production-like seconds. What the model says is data:
 `agentkit/scenarios/l1_research.yaml`.
@@ -29,7 +29,6 @@ import ast
 import contextvars
 import gc
 import math
-import operator
 import random
 import re
 import threading
@@ -45,6 +44,7 @@ from agentkit import sim
 from agentkit.agent import Agent, RunResult
 from agentkit.clients import is_live
 from agentkit.models import FAST_MODEL
+from agentkit.sandbox import Sandbox
 from agentkit.tools import Tool, ToolError, tool
 from agentkit.tracing import Trace, capture, tracer
 
@@ -153,7 +153,10 @@ def _sleeper(live: bool) -> Callable[[float], None]:
 
 def trace_time_scale(client: Any) -> float:
     """The `time_scale` to capture this client's runs with: the simulator's, or 1.0 live."""
-    return 1.0 if is_live(client) else sim.time_scale()
+    if is_live(client):
+        return 1.0
+    simulator = sim.simulator_of(client)  # the time scale belongs to the client's simulator
+    return simulator.scale() if simulator is not None else sim.time_scale()
 
 
 @contextmanager
@@ -298,7 +301,7 @@ class Retriever:
 
 
 # ---------------------------------------------------------------------------
-# The code executor: a small simulated sandbox that can fail part-way
+# The code executor: the model's code runs in agentkit.sandbox, on a simulated clock
 # ---------------------------------------------------------------------------
 
 
@@ -312,8 +315,9 @@ class ExecutionResult:
     statements_run: int
     statements_total: int
     seconds: float  # simulated
-    error_type: str | None = None  # "ZeroDivisionError", "TimeoutError", "SandboxKilled", ...
+    error_type: str | None = None  # "ZeroDivisionError", "TimeoutError", "SandboxKilled", "SandboxImportError", ...
     error: str | None = None
+    limit: str | None = None  # the agentkit.sandbox limit that stopped it ("imports", "memory", ...), if one did
 
     @property
     def partial(self) -> bool:
@@ -321,33 +325,71 @@ class ExecutionResult:
         return not self.completed and bool(self.stdout)
 
 
-class _Stop(Exception):
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
+# What runs inside the sandbox: the model's statements one at a time, each `exec`-ed in the same
+# namespace, on a simulated clock (start-up, a fixed cost per statement, and `sleep(seconds)`), so the
+# trace shows production-like seconds while the real run takes milliseconds. A simulated timeout or a
+# seeded crash stops the run between statements, as a real sandbox stops a script part-way.
+_RUNNER = """
+class SandboxKilled(Exception):
+    pass
+
+result = {"run": 0, "clock": START_SECONDS}  # progress: the sandbox returns it however the run ends
+
+def _advance(seconds):
+    if result["clock"] + seconds > TIMEOUT_SECONDS:
+        result["clock"] = TIMEOUT_SECONDS
+        raise TimeoutError(f"the sandbox stopped the code after {TIMEOUT_SECONDS:g} s")
+    result["clock"] += seconds
+
+def sleep(seconds):
+    _advance(float(seconds))
+
+_namespace = {"sleep": sleep, "__name__": "__main__"}
+for _index, _source in enumerate(STATEMENTS):
+    result["run"] = _index
+    if _index == CRASH_AT:
+        raise SandboxKilled("the sandbox was killed (out of memory)")
+    _advance(SECONDS_PER_STATEMENT)
+    exec(compile(_source, "<code>", "exec"), _namespace)
+result["run"] = len(STATEMENTS)
+"""
+
+#: The sandbox the case study's run_code uses: agentkit.sandbox's defaults, one interpreter kept warm.
+CODE_SANDBOX = Sandbox(timeout=10.0, warm=True)
 
 
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-}
-_FUNCTIONS: dict[str, Callable[..., Any]] = {"round": round, "min": min, "max": max, "sum": sum, "len": len, "abs": abs}
+def _statement_sources(code: str, statements: list[ast.stmt]) -> list[str]:
+    """Each top-level statement's source, padded with newlines so error line numbers match the script."""
+    lines = code.splitlines(keepends=True)
+    spans = [(min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])]), s.end_lineno or s.lineno)
+             for s in statements]
+    sources = []
+    for i, (statement, (first, last)) in enumerate(zip(statements, spans)):
+        shares_a_line = (i > 0 and spans[i - 1][1] >= first) or (i + 1 < len(spans) and spans[i + 1][0] <= last)
+        text = ast.get_source_segment(code, statement) if shares_a_line else "".join(lines[first - 1:last])
+        sources.append("\n" * (first - 1) + (text or ""))
+    return sources
 
 
 class CodeExecutor:
-    """A simulated code sandbox for arithmetic scripts, with failures a real one has.
+    """The case study's code executor: model-written scripts run in `agentkit.sandbox`.
 
-    It runs a small subset of Python (assignments, arithmetic, lists, f-strings,
-    `print()`, `sleep(seconds)`) statement by statement, through `ast` rather
-    than `exec`: model-written code must never run unsandboxed on a learner's
-    machine (sandboxing is a later lesson), and a whitelist is the simplest
-    safe stand-in. A run can stop part-way, keeping what it printed so far:
+    Every run is a real sandboxed process (OS limits, no network, an import
+    allow-list; see `agentkit.sandbox`), so a script that reads a file, imports
+    `os` or allocates 2 GB is stopped by a real limit, named in `limit`. Around
+    it the executor keeps the case study's simulated clock: starting the
+    sandbox costs `SANDBOX_START_SECONDS`, each top-level statement
+    `SECONDS_PER_STATEMENT`, `sleep(seconds)` its seconds, and the run stops at
+    `CODE_TIMEOUT_SECONDS` of simulated time. The real run's milliseconds are
+    counted against the simulated start-up, so a trace shows the same seconds
+    as before. A run can stop part-way, keeping what it printed so far:
 
     - the code raises (a `ZeroDivisionError`, a `NameError`, ...);
     - it runs past `CODE_TIMEOUT_SECONDS` of simulated time (`TimeoutError`);
     - the sandbox is killed at a random statement (`SandboxKilled`), with
       probability `crash_rate` per run, drawn from a generator seeded by
-      `seed`, the run's number and the code, so reruns fail the same way.
+      `seed`, the run's number and the code, so reruns fail the same way;
+    - a sandbox limit stops it (`limit` says which).
 
     Each run is a manual span `sandbox.run`; `on_result(span, result)`, if
     given, is called with that span and the `ExecutionResult` before the span
@@ -356,7 +398,8 @@ class CodeExecutor:
     """
 
     def __init__(self, *, crash_rate: float = 0.0, seed: int = 0, live: bool = False,
-                 on_result: Callable[[Any, ExecutionResult], None] | None = None) -> None:
+                 on_result: Callable[[Any, ExecutionResult], None] | None = None,
+                 sandbox: Sandbox = CODE_SANDBOX) -> None:
         if not 0.0 <= crash_rate <= 1.0:
             raise ValueError(f"crash_rate is a probability between 0 and 1, got {crash_rate!r}")
         if on_result is not None and not callable(on_result):
@@ -364,23 +407,28 @@ class CodeExecutor:
         self.crash_rate = crash_rate
         self.seed = seed
         self.on_result = on_result
+        self.sandbox = sandbox
         self.results: list[ExecutionResult] = []
         self.handler_errors: list[BaseException] = []
+        self.live = live
         self._sleep = _sleeper(live)
+        if sandbox.warm:
+            sandbox.warm_up(wait=10.0)  # the first run's interpreter starts now, not inside a traced run
 
     def run(self, code: str) -> ExecutionResult:
+        syntax_error: SyntaxError | None = None
         try:
             statements = ast.parse(code).body
         except SyntaxError as err:
             statements, syntax_error = [], err
-        else:
-            syntax_error = None
         rng = random.Random(f"{self.seed}:{len(self.results)}:{code}")
         crash_at = rng.randrange(len(statements)) if statements and rng.random() < self.crash_rate else None
         with tracer().start_as_current_span(
             "sandbox.run", attributes={"agentkit.code.statements": len(statements)}
         ) as span:
             result = self._execute(code, statements, crash_at, syntax_error)
+            if result.limit:
+                span.set_attribute("agentkit.sandbox.limit", result.limit)
             self.results.append(result)
             if self.on_result is not None:
                 try:
@@ -391,95 +439,34 @@ class CodeExecutor:
 
     def _execute(self, code: str, statements: list[ast.stmt], crash_at: int | None,
                  syntax_error: SyntaxError | None) -> ExecutionResult:
-        out: list[str] = []
-        env: dict[str, Any] = {}
-        clock = [SANDBOX_START_SECONDS]
-        self._sleep(SANDBOX_START_SECONDS)
-
-        def advance(seconds: float) -> None:
-            if clock[0] + seconds > CODE_TIMEOUT_SECONDS:
-                self._sleep(max(CODE_TIMEOUT_SECONDS - clock[0], 0.0))
-                clock[0] = CODE_TIMEOUT_SECONDS
-                raise _Stop("TimeoutError", f"the sandbox stopped the code after {CODE_TIMEOUT_SECONDS:g} s")
-            clock[0] += seconds
-            self._sleep(seconds)
-
-        def done(run: int, error_type: str | None = None, error: str | None = None) -> ExecutionResult:
-            stdout = "\n".join(out)
-            return ExecutionResult(code, stdout, error_type is None, run, len(statements), clock[0], error_type, error)
-
+        started = time.perf_counter()
         if syntax_error is not None:
-            return done(0, "SyntaxError", f"{syntax_error.msg} (line {syntax_error.lineno})")
-        for index, statement in enumerate(statements):
-            try:
-                if index == crash_at:
-                    raise _Stop("SandboxKilled", "the sandbox was killed (out of memory)")
-                advance(SECONDS_PER_STATEMENT)
-                _run_statement(statement, env, out, advance)
-            except _Stop as stop:
-                return done(index, stop.error_type, str(stop))
-            except Exception as err:  # noqa: BLE001 - the script's own error, as Python reports it
-                return done(index, type(err).__name__, str(err))
-        return done(len(statements))
-
-
-def _run_statement(node: ast.stmt, env: dict[str, Any], out: list[str], advance: Callable[[float], None]) -> None:
-    target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
-    if isinstance(target, ast.Name):
-        env[target.id] = _eval(node.value, env, out, advance)
-    elif isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
-        values = list(_eval(node.value, env, out, advance))
-        if len(values) != len(target.elts):
-            raise ValueError(f"expected {len(target.elts)} values to unpack, got {len(values)}")
-        env.update({t.id: v for t, v in zip(target.elts, values)})  # type: ignore[attr-defined]
-    elif isinstance(node, ast.Expr):
-        _eval(node.value, env, out, advance)
-    else:
-        raise _Stop("UnsupportedCode", f"line {node.lineno}: the sandbox runs assignments, arithmetic and print() only")
-
-
-def _eval(node: ast.expr, env: dict[str, Any], out: list[str], advance: Callable[[float], None]) -> Any:
-    def ev(n: ast.expr) -> Any:
-        return _eval(n, env, out, advance)
-
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
-        return node.value
-    if isinstance(node, ast.Name):
-        if node.id not in env:
-            raise NameError(f"name {node.id!r} is not defined")
-        return env[node.id]
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        left, right = ev(node.left), ev(node.right)
-        if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > 64:
-            raise _Stop("UnsupportedCode", "exponents above 64 are not allowed in the sandbox")
-        return _BINOPS[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = ev(node.operand)
-        return -value if isinstance(node.op, ast.USub) else +value
-    if isinstance(node, (ast.List, ast.Tuple)):
-        items = [ev(e) for e in node.elts]
-        return items if isinstance(node, ast.List) else tuple(items)
-    if isinstance(node, ast.Subscript):
-        return ev(node.value)[ev(node.slice)]
-    if isinstance(node, ast.JoinedStr):
-        return "".join(ev(v) if not isinstance(v, ast.FormattedValue) else _format(v, ev) for v in node.values)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        args = [ev(a) for a in node.args]
-        if node.func.id == "print":
-            out.append(" ".join(str(a) for a in args))
-            return None
-        if node.func.id == "sleep" and len(args) == 1 and isinstance(args[0], (int, float)):
-            advance(float(args[0]))
-            return None
-        if node.func.id in _FUNCTIONS:
-            return _FUNCTIONS[node.func.id](*args)
-    raise _Stop("UnsupportedCode", f"line {getattr(node, 'lineno', '?')}: the sandbox runs arithmetic, lists, "
-                                   f"f-strings, print() and {', '.join(_FUNCTIONS)} only")
-
-
-def _format(node: ast.FormattedValue, ev: Callable[[ast.expr], Any]) -> str:
-    spec = "".join(ev(v) for v in node.format_spec.values) if isinstance(node.format_spec, ast.JoinedStr) else ""
-    return format(ev(node.value), spec)
+            self._sleep(SANDBOX_START_SECONDS)
+            return ExecutionResult(code, "", False, 0, 0, SANDBOX_START_SECONDS, "SyntaxError",
+                                   f"{syntax_error.msg} (line {syntax_error.lineno})")
+        inputs = {"STATEMENTS": _statement_sources(code, statements), "CRASH_AT": crash_at,
+                  "START_SECONDS": SANDBOX_START_SECONDS, "SECONDS_PER_STATEMENT": SECONDS_PER_STATEMENT,
+                  "TIMEOUT_SECONDS": CODE_TIMEOUT_SECONDS}
+        box = self.sandbox.run(_RUNNER, inputs)
+        stdout = box.stdout[:-1] if box.stdout.endswith("\n") else box.stdout  # print()'s last newline
+        progress = box.result if isinstance(box.result, dict) else None
+        if progress is None:  # the sandbox killed the process before any report (real timeout, hard CPU limit)
+            seconds = CODE_TIMEOUT_SECONDS if box.limit in ("timeout", "cpu") else SANDBOX_START_SECONDS
+            result = ExecutionResult(code, stdout, False, 0, len(statements), seconds, "SandboxKilled",
+                                     box.error, box.limit)
+        else:
+            result = ExecutionResult(code, stdout, box.ok, int(progress["run"]), len(statements),
+                                     float(progress["clock"]), box.error_type, box.error, box.limit)
+        # The real run's time counts against the simulated seconds, so the trace shows the same total.
+        # The next run's interpreter starts meanwhile; waiting for it here, inside the simulated start-up
+        # time, keeps its CPU burst out of the model call that follows.
+        scale = 1.0 if self.live else sim.time_scale()
+        if self.sandbox.warm:
+            budget = SANDBOX_START_SECONDS * scale - (time.perf_counter() - started)
+            self.sandbox.warm_up(wait=budget)
+        spent = (time.perf_counter() - started) / scale if scale > 0 else 0.0
+        self._sleep(max(result.seconds - spent, 0.0))
+        return result
 
 
 # ---------------------------------------------------------------------------
@@ -538,7 +525,8 @@ def research_tools(*, concurrent: bool = False, seed: int = 0, crash_rate: float
             return result.stdout or "(the script printed nothing)"
         # The model is told it failed, and gets whatever was printed before the failure.
         printed = f" Output before it stopped:\n{result.stdout}" if result.stdout else " It printed nothing."
-        raise ToolError(f"{result.error_type}: {result.error} (after {result.statements_run} of "
+        limit = f" [sandbox limit: {result.limit}]" if result.limit else ""
+        raise ToolError(f"{result.error_type}: {result.error}{limit} (after {result.statements_run} of "
                         f"{result.statements_total} statements).{printed}")
 
     return ResearchTools(store, retriever, executor, [tool(web_search), tool(retrieve), tool(run_code)])

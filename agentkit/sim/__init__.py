@@ -11,14 +11,15 @@ from typing import Any
 
 from .core import SimResponse, Simulator
 from .errors import APIError
-from .faults import Faults
+from .faults import Faults, RateLimits
 from .latency import LatencyModel, ModelLatency, Timing, asleep, set_time_scale, sleep, time_scale
 from .scenarios import Match, Scenario, ScenarioError, ToolCall, Turn
 from .server import SimServer
 from .transport import AsyncSimTransport, SimTransport
 
 __all__ = [
-    "APIError", "AsyncSimTransport", "Faults", "LatencyModel", "Match", "ModelLatency", "Scenario", "ScenarioError",
+    "APIError", "AsyncSimTransport", "Faults", "LatencyModel", "Match", "ModelLatency", "RateLimits", "Scenario",
+    "ScenarioError",
     "SimResponse", "SimServer", "SimTransport", "Simulator", "Timing", "ToolCall", "Turn", "asleep",
     "set_time_scale", "simulator_of", "sleep", "time_scale",
 ]

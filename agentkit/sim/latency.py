@@ -6,8 +6,12 @@ output streams at a steady tokens-per-second rate (TPOT = 1 / rate). A seeded,
 log-normal jitter multiplies both, so repeated calls spread like production
 traffic while reruns give the same numbers.
 
-All figures are *simulated* seconds. The simulator really sleeps for
-`seconds * time_scale()` so notebooks stay fast while every ratio holds.
+All figures are *simulated* seconds. A simulator really sleeps for
+`seconds * scale` so notebooks stay fast while every ratio holds. The scale
+belongs to each `Simulator` (`Simulator(time_scale=...)`); one left at None
+follows the process default below, which `set_time_scale` and the
+AGENTKIT_TIME_SCALE environment variable set, and which simulated tools'
+`sleep()` use.
 """
 
 from __future__ import annotations
@@ -21,20 +25,36 @@ from dataclasses import dataclass
 
 from ..models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
 
-_time_scale = float(os.environ.get("AGENTKIT_TIME_SCALE", "0.02"))
+
+def check_time_scale(scale: object) -> float:
+    """The scale as a float, or a ValueError that says what a valid one is."""
+    if isinstance(scale, bool) or not (isinstance(scale, (int, float)) and 0 <= scale <= 10):
+        raise ValueError(f"time scale must be a number between 0 and 10 (real seconds per simulated second; "
+                         f"0 = no waiting), got {scale!r}")
+    return float(scale)
+
+
+def _from_env() -> float:
+    raw = os.environ.get("AGENTKIT_TIME_SCALE", "0.02")
+    try:
+        return check_time_scale(float(raw))
+    except ValueError:
+        raise ValueError(f"AGENTKIT_TIME_SCALE={raw!r}: must be a number between 0 and 10, e.g. 0.02") from None
+
+
+_time_scale = _from_env()
 
 
 def time_scale() -> float:
-    """Real seconds slept per simulated second (default 0.02: a 5 s call takes 0.1 s).
-    Set it with `set_time_scale` or the AGENTKIT_TIME_SCALE environment variable."""
+    """The process default time scale: real seconds slept per simulated second (default 0.02: a 5 s call takes
+    0.1 s). Simulators made without their own `time_scale` follow it."""
     return _time_scale
 
 
 def set_time_scale(scale: float) -> None:
-    if not (isinstance(scale, (int, float)) and 0 <= scale <= 10):
-        raise ValueError(f"time scale must be a number between 0 and 10, got {scale!r}")
+    """Set the process default time scale (simulators with their own `time_scale` keep theirs)."""
     global _time_scale
-    _time_scale = float(scale)
+    _time_scale = check_time_scale(scale)
 
 
 def sleep(seconds: float) -> None:

@@ -63,7 +63,7 @@ def model_json(m: _models.ModelInfo) -> dict[str, Any]:
         "display_name": m.display_name,
         "created_at": f"{m.released}T00:00:00Z",
         "lifecycle": lifecycle(m.status),
-        "deprecated_at": None,
+        "deprecated_at": f"{m.deprecated}T00:00:00Z" if m.deprecated else None,
         "retires_at": f"{m.retires}T00:00:00Z" if m.retires else None,
         "line": m.family,
         "max_input_tokens": m.context_window,

@@ -99,7 +99,8 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     result_text = "; ".join(text_of(b.get("content", "")) for b in last_results)
     any_error = any(b.get("is_error") for b in last_results)
 
-    scenario = next((s for s in scenarios if s.match.matches(user=user, system=system, tools=set(tools), model=str(body.get("model", "")))), None)
+    scenario = next((s for s in scenarios if s.match.matches(user=user, system=system, tools=set(tools),
+                                                                  model=str(model))), None)
     if scenario is not None:
         turn = scenario.turn(turn_index)
         if any_error and turn.if_error is not None:
@@ -139,10 +140,16 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     # Server tools run inside this reply.
     outcome = server_tools.Outcome()
     pages = (*server_tools.corpus(), *(scenario.corpus if scenario else ()))
-    if "web_search" in server and turn.web_search:
-        server_tools.run_searches(turn.web_search, server["web_search"], pages, new_id, outcome)
-    if "web_fetch" in server and turn.web_fetch:
-        server_tools.run_fetches(turn.web_fetch, server["web_fetch"], pages, new_id, outcome)
+    searches = list(turn.web_search) if "web_search" in server else []
+    fetches = list(turn.web_fetch) if "web_fetch" in server else []
+    over_limit = len(searches) + len(fetches) > server_tools.MAX_ITERATIONS
+    if over_limit:  # the API pauses a turn whose server-tool loop runs too long: pause_turn, continue later
+        searches = searches[: server_tools.MAX_ITERATIONS]
+        fetches = fetches[: server_tools.MAX_ITERATIONS - len(searches)]
+    if searches:
+        server_tools.run_searches(searches, server["web_search"], pages, new_id, outcome)
+    if fetches:
+        server_tools.run_fetches(fetches, server["web_fetch"], pages, new_id, outcome)
     needs_loading = [c.name for c in calls if c.name in deferred]
     if needs_loading:
         server_tools.run_tool_search(needs_loading, server["tool_search"], new_id, outcome)
@@ -162,7 +169,9 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     if not text and not calls and not outcome.blocks:
         text = f"{SIMULATED_NOTE} I have nothing to add."
 
-    stop_reason = turn.stop_reason or ("tool_use" if calls else "end_turn")
+    if over_limit:
+        text, calls = "", []
+    stop_reason = "pause_turn" if over_limit else turn.stop_reason or ("tool_use" if calls else "end_turn")
     stop_sequence = None
     for seq in body.get("stop_sequences") or []:
         pos = text.find(seq)
@@ -231,12 +240,12 @@ def _named_tools(user: str, tools: dict[str, dict[str, Any]]) -> list[str]:
 def _default_turn(user: str, tools: dict[str, dict[str, Any]], last_results: list[dict[str, Any]],
                   result_text: str, messages: list[dict[str, Any]], server: dict[Any, dict[str, Any]],
                   paused: bool) -> Turn:
+    if last_results:  # before the history scans below: an agent's long run mostly ends here
+        return Turn(text=f"{SIMULATED_NOTE} Here is what the tools returned: {result_text}")
     used_tools = any(isinstance(m["content"], list) and any(isinstance(b, dict) and b.get("type") == "tool_use"
                                                             for b in m["content"]) for m in messages)
     searched = any(isinstance(m["content"], list) and any(
         isinstance(b, dict) and b.get("type") == "server_tool_use" for b in m["content"]) for m in messages)
-    if last_results:
-        return Turn(text=f"{SIMULATED_NOTE} Here is what the tools returned: {result_text}")
     if tools and not used_tools:
         named = _named_tools(user, tools)
         if len(named) >= 2:

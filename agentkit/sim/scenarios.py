@@ -9,16 +9,13 @@ simulator; anything no scenario matches gets the default policy's answer.
 In YAML (the same keys work as a Python dict)::
 
     name: current_time
-    match: "what time is it"          # or {user: ..., system: ..., tool: ..., model: ...}
+    match: "what time is it"          # or {user: ..., system: ..., tool: ...}
     turns:
       - text: "Let me check the clock."
         tool_calls:
           - {name: get_current_time, input: {timezone: Europe/Paris}}
       - text: "It is {last_tool_result} in Paris."
         if_error: {text: "The clock tool failed: {last_tool_result}"}
-
-`model` is a regular expression on the requested model id, so one scenario can
-script a weaker model's mistake and another the stronger model's right answer.
 
 Text may use these placeholders: ``{last_tool_result}`` (the text of the
 tool results in the last user message, joined by "; "), ``{user}`` (the first
@@ -81,10 +78,11 @@ class Match:
     user: str | None = None
     system: str | None = None
     tool: str | None = None
-    model: str | None = None  # a regex on the requested model id (scripts a weaker and a stronger model differently)
+    #: a regex on the request's model id: a scenario for one model only (say, one that refuses)
+    model: str | None = None
 
     def matches(self, *, user: str, system: str, tools: set[str], model: str = "") -> bool:
-        if self.model is not None and not re.fullmatch(self.model, model):
+        if self.model is not None and not re.search(self.model, model):
             return False
         if self.user is not None and not re.search(self.user, user, re.IGNORECASE):
             return False
@@ -125,7 +123,8 @@ class Scenario:
         elif isinstance(raw_match, Mapping):
             unknown = set(raw_match) - {"user", "system", "tool", "model"}
             if unknown:
-                raise ScenarioError(f"{where}: 'match' has unknown keys {sorted(unknown)}; use user, system, tool or model")
+                raise ScenarioError(f"{where}: 'match' has unknown keys {sorted(unknown)}; use user, system, tool "
+                                    "or model")
             match = Match(**{k: str(v) for k, v in raw_match.items()})
         else:
             raise ScenarioError(f"{where}: field 'match' must be a phrase or a mapping of user/system/tool")

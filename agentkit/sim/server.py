@@ -5,72 +5,224 @@
 another language's SDK). It binds 127.0.0.1 only.
 
 Written on the standard library's `ThreadingHTTPServer` rather than an ASGI
-stack: the simulator is synchronous, the traffic is one learner's, and this
-keeps the course free of a web framework dependency.
+stack: the simulator is synchronous, the traffic is one learner's (or one
+class's benchmark), and this keeps the course free of a web framework
+dependency. What the standard server leaves out, this module adds:
+
+- `TCP_NODELAY` on every connection, and each response's head and body sent in
+  one write: with Nagle's algorithm on, a body written after its head waits
+  for the client's delayed ACK (~40 ms on Linux), which is what made every
+  request take ~44 ms even at time scale 0.
+- a listen backlog of 1,024 (the standard library's default is 5, so a burst
+  of 32 connections was reset);
+- a read timeout, so a client that stalls mid-request frees its thread;
+- the API's JSON error shape for everything the HTTP layer itself rejects: bad
+  framing (an invalid or negative Content-Length, a malformed chunked body),
+  bodies over the size limit (413), unknown methods, malformed request lines.
+  Chunked request bodies are decoded.
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .core import Simulator
+from .core import SimResponse, Simulator
+from .errors import STATUS, APIError
+from .validate import MAX_BODY_BYTES, body_limit
 
 HOST = "127.0.0.1"
+#: Seconds a client may stall while sending a request, or sit idle on a keep-alive connection, before the
+#: server closes the connection (real seconds, not simulated).
+READ_TIMEOUT = 30.0
+#: Pending connections the kernel queues before it refuses more.
+BACKLOG = 1024
+#: Methods the API answers; anything else gets a JSON 405.
+SERVED_METHODS = ("GET", "POST", "DELETE")
+
+
+class _BadFraming(Exception):
+    """The request's bytes cannot be read as one HTTP request; the connection is closed after the answer."""
+
+    def __init__(self, error: APIError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _status_type(status: int) -> str:
+    """The API's error type for an HTTP status the HTTP layer produces."""
+    for kind, code in STATUS.items():
+        if code == status:
+            return kind
+    return "invalid_request_error"  # the API uses this type for other 4xx codes too
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "SimServer"
 
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        host = self.headers.get("host") or f"{HOST}:{self.server.server_address[1]}"
-        result = self.server.simulator.handle(self.command, self.path, dict(self.headers.items()), body,
-                                              f"http://{host}")
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # a stalled client frees its thread
+        # Responses go out in one write each, but streamed events are many small writes: never let Nagle hold one
+        # back waiting for an ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    # -- reading the request --------------------------------------------------------
+    def _read_body(self, limit: int) -> bytes:
+        te = (self.headers.get("transfer-encoding") or "").strip().lower()
+        if te:
+            if te != "chunked":
+                raise _BadFraming(APIError(f"Transfer-Encoding {te!r} is not supported; send the body with a "
+                                           "Content-Length or as 'chunked'.", status=501))
+            return self._read_chunked(limit)
+        raw = self.headers.get_all("content-length") or []
+        if not raw:
+            return b""
+        if len(set(v.strip() for v in raw)) > 1 or not raw[0].strip().isdigit():
+            raise _BadFraming(APIError(f"Content-Length must be one non-negative whole number of bytes, got "
+                                       f"{', '.join(raw)!r}."))
+        length = int(raw[0])
+        if length > limit:
+            raise _BadFraming(_too_large(length, limit))
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise _BadFraming(APIError(f"The connection closed after {len(body)} of the {length} body bytes that "
+                                       "Content-Length announced."))
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                n = int(line.split(b";", 1)[0].strip(), 16)
+                if n < 0:
+                    raise ValueError
+            except ValueError:
+                raise _BadFraming(APIError(f"Malformed chunked body: bad chunk size line {line[:40]!r}.")) from None
+            if n == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):  # trailers, ignored
+                    pass
+                return b"".join(parts)
+            size += n
+            if size > limit:
+                raise _BadFraming(_too_large(size, limit))
+            chunk = self.rfile.read(n)
+            if len(chunk) < n or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _BadFraming(APIError("Malformed chunked body: a chunk is shorter than its size line says."))
+            parts.append(chunk)
+
+    # -- answering ------------------------------------------------------------------
+    def _head(self, status: int, headers: dict[str, str]) -> bytes:
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
+                 "server: agentkit-sim", f"date: {self.date_time_string()}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if self.close_connection:
+            lines.append("connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _send(self, result: SimResponse) -> None:
         if result.delay > 0:
             time.sleep(result.delay)
-        self.send_response(result.status)
-        for k, v in result.headers.items():
-            self.send_header(k, v)
+        self.log_request(result.status)
         if result.chunks is None:
-            self.send_header("content-length", str(len(result.body)))
-            self.end_headers()
-            self.wfile.write(result.body)
+            headers = {**result.headers, "content-length": str(len(result.body))}
+            self.wfile.write(self._head(result.status, headers) + result.body)  # one write: see the module doc
             return
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
+        self.wfile.write(self._head(result.status, {**result.headers, "transfer-encoding": "chunked"}))
         for delay, chunk in result.chunks:
             if delay > 0:
                 time.sleep(delay)
-            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            self.wfile.flush()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         self.wfile.write(b"0\r\n\r\n")
+
+    def _send_error(self, error: APIError, *, close: bool = False) -> None:
+        if close:
+            self.close_connection = True
+        request_id = self.server.simulator.new_request_id()
+        body = error.body(request_id)
+        self._send(SimResponse(error.status, {"content-type": "application/json", "request-id": request_id,
+                                              **error.headers}, body))
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body(body_limit(self.path))
+        except _BadFraming as bad:
+            self._send_error(bad.error, close=True)  # the rest of the stream cannot be trusted
+            return
+        host = self.headers.get("host") or f"{HOST}:{self.server.server_address[1]}"
+        result = self.server.simulator.handle(self.command, self.path, dict(self.headers.items()), body,
+                                              f"http://{host}")
+        self._send(result)
 
     def _serve_safely(self) -> None:
         try:
             self._serve()
-        except (BrokenPipeError, ConnectionResetError):
-            # The client left early (it stopped reading a stream, or timed out): nothing to report.
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            # The client left early (it stopped reading a stream, timed out, or stalled past the read timeout):
+            # nothing to report, and nothing more to read on this connection.
             self.close_connection = True
 
     do_GET = do_POST = do_DELETE = _serve_safely
+
+    def handle_expect_100(self) -> bool:
+        """A client that asks before sending a big body (curl does over 1 MB) hears 413 at once, not 100."""
+        raw = (self.headers.get("content-length") or "").strip()
+        limit = body_limit(self.path)
+        if raw.isdigit() and int(raw) > limit:
+            self._send_error(_too_large(int(raw), limit), close=True)
+            return False
+        return super().handle_expect_100()
+
+    def _unsupported(self) -> None:
+        self._send_error(APIError(f"Method {self.command} is not allowed; the API answers "
+                                  f"{', '.join(SERVED_METHODS)}.", status=405,
+                                  headers={"allow": ", ".join(SERVED_METHODS)}), close=True)
+
+    do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _unsupported
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's HTML error page, replaced by the API's JSON error (malformed request lines,
+        headers that are too long, methods it has no handler for)."""
+        self.close_connection = True
+        try:
+            text = message or self.responses.get(code, ("Error",))[0]
+            self._send_error(APIError(f"{text} (HTTP {code})", _status_type(code), status=code), close=True)
+        except OSError:
+            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet unless asked
         if self.server.verbose:
             super().log_message(format, *args)
 
 
-class SimServer(ThreadingHTTPServer):
-    daemon_threads = True
+def _too_large(size: int, limit: int) -> APIError:
+    return APIError(f"Request body is {size:,} bytes, over this endpoint's limit of {limit:,} bytes. Send big "
+                    "files through the Files API, or split the work (a batch holds up to 256 MB).",
+                    "request_too_large")
 
-    def __init__(self, simulator: Simulator, port: int = 0, verbose: bool = False) -> None:
+
+class SimServer(ThreadingHTTPServer):
+    """The simulator on 127.0.0.1. Serving puts the simulator in server mode (`Simulator.serve_http`): it
+    requires the API key and `anthropic-version` headers, and its clock follows real time, so a learner's pause
+    expires a 5-minute cache entry as it would against the API."""
+
+    daemon_threads = True
+    request_queue_size = BACKLOG
+
+    def __init__(self, simulator: Simulator, port: int = 0, verbose: bool = False,
+                 read_timeout: float = READ_TIMEOUT) -> None:
         super().__init__((HOST, port), _Handler)
         self.simulator = simulator
         self.verbose = verbose
+        self.read_timeout = read_timeout
+        simulator.serve_http()
 
     @property
     def url(self) -> str:
@@ -81,3 +233,6 @@ class SimServer(ThreadingHTTPServer):
         t = threading.Thread(target=self.serve_forever, name="agentkit-sim-server", daemon=True)
         t.start()
         return t
+
+
+__all__ = ["BACKLOG", "MAX_BODY_BYTES", "READ_TIMEOUT", "SimServer"]

@@ -16,8 +16,9 @@ tokens) until a tool search (`tool_search_tool_regex_*` / `tool_search_tool_bm25
 Your own search tool works too (the SDK's `tools_runner_search_tool` example): a client tool whose
 `tool_result` holds `tool_reference` blocks loads those tools the same way.
 
-`pause_turn`: a scenario turn may stop after its searches with `stop_reason: pause_turn`, as the API
-does when a long server-tool turn is paused; sending the reply back as the last assistant message
+`pause_turn`: a turn that scripts more than `MAX_ITERATIONS` (10) server-tool calls stops after ten
+with `stop_reason: pause_turn`, as the API pauses a long server-tool loop (a scenario can also script
+`stop_reason: pause_turn` itself); sending the reply back as the last assistant message
 lets the model continue.
 """
 
@@ -37,6 +38,8 @@ from .errors import invalid
 SEARCH_PREFIX, FETCH_PREFIX = "web_search_", "web_fetch_"
 TOOL_SEARCH_PREFIXES = ("tool_search_tool_regex_", "tool_search_tool_bm25_")
 MAX_RESULTS = 3
+#: server-tool calls one reply runs before the API pauses the turn (stop_reason "pause_turn")
+MAX_ITERATIONS = 10
 _WORD = re.compile(r"[a-z0-9]+")
 _URL = re.compile(r"https?://[^\s)\"'>]+")
 

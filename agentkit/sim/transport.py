@@ -18,7 +18,6 @@ import httpx2
 from opentelemetry import trace
 
 from .core import SimResponse, Simulator
-from .latency import time_scale
 
 
 def _base_url(request: httpx2.Request) -> str:
@@ -68,17 +67,23 @@ class _AsyncChunks(httpx2.AsyncByteStream):
             yield chunk
 
 
-def _mark_span() -> None:
-    """Stamp the SDK's span of this call as simulated, with the time scale, so `agentkit.capture()` can report
-    simulated seconds without being told (the SDK's span is current while its transport runs)."""
+def _mark_span(simulator: Simulator) -> None:
+    """Stamp the SDK's span of this call as simulated, with this simulator's time scale, so `agentkit.capture()`
+    can report simulated seconds without being told (the SDK's span is current while its transport runs)."""
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attribute("agentkit.simulated", True)
-        span.set_attribute("agentkit.sim.time_scale", time_scale())
+        span.set_attribute("agentkit.sim.time_scale", simulator.scale())
 
 
 def _response(result: SimResponse, request: httpx2.Request, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
               | None) -> httpx2.Response:
+    seconds = result.headers.get("x-agentkit-simulated-seconds")
+    span = trace.get_current_span()
+    if seconds is not None and span.is_recording():
+        # The call's simulated duration, so a trace can report model time exactly rather than as wall time / scale
+        # (which includes the SDK's and the simulator's own real overhead, x 1/scale).
+        span.set_attribute("agentkit.sim.seconds", float(seconds))
     if stream is not None:
         return httpx2.Response(result.status, headers=result.headers, stream=stream, request=request)
     return httpx2.Response(result.status, headers=result.headers, content=result.body, request=request)
@@ -91,7 +96,7 @@ class SimTransport(httpx2.BaseTransport):
         self.simulator = simulator
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        _mark_span()
+        _mark_span(self.simulator)
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers),
                                        request.read(), _base_url(request))
         limit = _read_timeout(request)
@@ -110,7 +115,7 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         self.simulator = simulator
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        _mark_span()
+        _mark_span(self.simulator)
         body = await request.aread()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers), body,
                                        _base_url(request))

@@ -151,34 +151,68 @@ def input_tokens(body: dict[str, Any]) -> int:
 LOOKBACK = 20  # block boundaries checked before each breakpoint, as the API does
 
 
+def prefix_hashes(model: str, segs: list[Segment], start: Any = None,
+                  running: int = 0) -> list[tuple[str, int]]:
+    """(hash of the prefix, its tokens) after each segment: the keys the prompt cache stores prefixes under.
+    `start` is a hasher already fed an earlier prefix (with `running` tokens) to continue from; it is fed
+    these segments in place."""
+    h = start if start is not None else hashlib.sha256(model.encode())
+    out: list[tuple[str, int]] = []
+    for s in segs:
+        h.update(s.key.encode())
+        h.update(b"\x00")
+        running += s.tokens
+        out.append((h.copy().hexdigest(), running))
+    return out
+
+
+#: Most prefixes the cache holds at once; past it, the entries closest to expiry go first.
+MAX_CACHE_ENTRIES = 20_000
+PRUNE_EVERY = 256  # accounted requests between sweeps for expired entries
+
+
 @dataclass
 class PromptCache:
-    """Cached prefixes by hash, with expiry on the simulator's clock."""
+    """Cached prefixes by hash, with expiry on the simulator's clock. Expired entries are swept out every
+    `PRUNE_EVERY` requests and the table never holds more than `MAX_CACHE_ENTRIES`, so a long session's memory
+    stays bounded (an evicted prefix is simply written again, as after an expiry)."""
 
     entries: dict[str, tuple[float, str]] = field(default_factory=dict)  # prefix hash -> (expires_at, ttl)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    max_entries: int = MAX_CACHE_ENTRIES
+    _since_prune: int = 0
 
-    def account(self, model: str, segs: list[Segment], now: float) -> Usage:
+    def _prune(self, now: float) -> None:
+        """Drop expired entries (every PRUNE_EVERY calls), and the soonest-expiring ones past the cap."""
+        self._since_prune += 1
+        if self._since_prune < PRUNE_EVERY and len(self.entries) <= self.max_entries:
+            return
+        self._since_prune = 0
+        self.entries = {k: v for k, v in self.entries.items() if v[0] >= now}
+        if len(self.entries) > self.max_entries:
+            keep = sorted(self.entries.items(), key=lambda kv: kv[1][0])[-(self.max_entries * 3 // 4):]
+            self.entries = dict(keep)
+
+    def account(self, model: str, segs: list[Segment], now: float,
+                boundaries: list[tuple[str, int]] | None = None, breakpoints: list[int] | None = None) -> Usage:
         """Usage for a request made at simulated time `now`; records reads and writes.
 
         Reads: for each breakpoint, latest first, the API checks that boundary and up to 20 block boundaries
         before it for a cached prefix, and reads the longest one found (so a breakpoint moved forward each turn
         reads what the previous turn wrote). Writes: every breakpoint after the hit whose prefix is long enough.
+        `boundaries` (`prefix_hashes(model, segs)`) and `breakpoints` (indices of segments with a ttl) are passed
+        when the caller has them already (see `sim.prefix`), so a long history is not walked again.
         """
-        total = sum(s.tokens for s in segs)
         minimum = MIN_CACHEABLE.get(model, 1024)
-        h = hashlib.sha256(model.encode())
-        boundaries: list[tuple[str, int]] = []  # (prefix hash, prefix tokens) after each segment
-        running = 0
-        for s in segs:
-            h.update(s.key.encode())
-            h.update(b"\x00")
-            running += s.tokens
-            boundaries.append((h.copy().hexdigest(), running))
-        breakpoints = [i for i, s in enumerate(segs) if s.ttl]
+        if boundaries is None:
+            boundaries = prefix_hashes(model, segs)
+        total = boundaries[-1][1] if boundaries else 0
+        if breakpoints is None:
+            breakpoints = [i for i, s in enumerate(segs) if s.ttl]
         read, hit = 0, -1
         created_5m = created_1h = 0
         with self.lock:
+            self._prune(now)
             for bp in reversed(breakpoints):
                 for j in range(bp, max(-1, bp - LOOKBACK - 1), -1):
                     key = boundaries[j][0]

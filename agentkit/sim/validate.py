@@ -7,12 +7,26 @@ does, so a learner's mistake reads the same offline and live.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-from typing import Any
+import typing
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 from .. import models as _models
 from .errors import APIError, invalid
+
+# -- limits the API documents ------------------------------------------------------------------
+#: Request size limits per endpoint (https://platform.claude.com/docs/en/api/errors#request-size-limits, checked
+#: 2026-11-30): Messages and Token Counting 32 MB, Message Batches 256 MB. Over it: 413 request_too_large.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_BATCH_BODY_BYTES = 256 * 1024 * 1024
+#: Images: at most 5 MB each through the API (vision docs), in these formats (the SDK's own Literal).
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+#: The context window assumed for a model the data file does not describe.
+DEFAULT_CONTEXT_WINDOW = 200_000
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _KNOWN_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
@@ -20,14 +34,213 @@ _KNOWN_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinki
                  "tool_search_tool_result", "tool_reference"}
 
 
-def parse_json(raw: bytes) -> dict[str, Any]:
+def body_limit(path: str) -> int:
+    """The documented size limit, in bytes, of a request body sent to `path`."""
+    return MAX_BATCH_BODY_BYTES if path.split("?")[0].rstrip("/") == "/v1/messages/batches" else MAX_BODY_BYTES
+
+
+def body_size(path: str, raw: bytes) -> None:
+    """413 `request_too_large` for a body over the endpoint's documented limit."""
+    limit = body_limit(path)
+    if len(raw) > limit:
+        raise APIError(f"Request body is {len(raw):,} bytes, over this endpoint's limit of {limit:,} bytes. Send big "
+                       "files through the Files API, or split the work (a batch holds up to 256 MB).",
+                       "request_too_large")
+
+
+def parse_json(raw: bytes, loads: Callable[[bytes], Any] = json.loads) -> dict[str, Any]:
+    """The body as a JSON object, or the API's 400. `loads` may be a faster parser with json's semantics (the
+    simulator's `prefix.TextMemo.parse`)."""
     try:
-        data = json.loads(raw or b"null")
+        data = loads(raw or b"null")
+    except RecursionError:
+        # json's C parser gives up where Python's recursion limit is; the API answers such bodies with a 400.
+        raise invalid("The request body is not valid JSON: it is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise invalid("The request body must be a JSON object.")
     return data
+
+
+# -- headers (server mode) -------------------------------------------------------------------------
+def auth_headers(headers: dict[str, str]) -> None:
+    """The headers every API request needs (lower-cased names): a key, and the API version.
+
+    The in-process transport skips this (the SDK always sends both); over HTTP, curl or a hand-made client can
+    forget them, and the API answers 401 / 400.
+    """
+    if not headers.get("x-api-key") and not headers.get("authorization", "").lower().startswith("bearer "):
+        raise APIError("x-api-key header is required", "authentication_error")
+    if not headers.get("anthropic-version"):
+        raise invalid("anthropic-version: header is required")
+
+
+# -- top-level fields, from the SDK's own request types ---------------------------------------------
+#: Sampling settings older models still accept: the SDK's 2.x request types no longer list them, but a learner
+#: passing them (through `extra_body`) to a model that takes them must not be refused.
+_LEGACY_FIELDS = frozenset({"temperature", "top_p", "top_k"})
+
+
+def _hints(typed_dict: Any) -> dict[str, Any]:
+    return typing.get_type_hints(typed_dict)
+
+
+@lru_cache(maxsize=1)
+def _sdk_fields() -> dict[str, dict[str, Any]]:
+    """Per endpoint, each top-level field the SDK can send and its annotation, read from the SDK's TypedDicts
+    (stable and beta), so the allow-list follows the pinned SDK and a real SDK field is never rejected."""
+    from anthropic.types import message_count_tokens_params as count
+    from anthropic.types import message_create_params as create
+    from anthropic.types.beta import message_count_tokens_params as beta_count
+    from anthropic.types.beta import message_create_params as beta_create
+
+    messages = {**_hints(beta_create.MessageCreateParamsBase), **_hints(create.MessageCreateParamsBase)}
+    messages["stream"] = bool
+    tokens = {**_hints(beta_count.MessageCountTokensParams), **_hints(count.MessageCountTokensParams)}
+    for table in (messages, tokens):
+        table.pop("betas", None)  # the SDK sends `betas` as the anthropic-beta header, never in the body
+    return {"messages": messages, "count_tokens": tokens}
+
+
+def _literal_values(annotation: Any) -> tuple[Any, ...] | None:
+    """The allowed values when an annotation is a Literal (or Optional of one), else None."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Union:
+        found: list[Any] = []
+        for arg in typing.get_args(annotation):
+            if arg is type(None):
+                continue
+            values = _literal_values(arg)
+            if values is None:
+                return None
+            found.extend(values)
+        return tuple(found)
+    return None
+
+
+def _quote_list(values: Iterable[Any]) -> str:
+    quoted = [repr(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+@lru_cache(maxsize=1)
+def _enumerated() -> dict[str, dict[str, tuple[Any, ...] | None]]:
+    return {endpoint: {name: _literal_values(hint) for name, hint in fields.items()}
+            for endpoint, fields in _sdk_fields().items()}
+
+
+def top_level(data: dict[str, Any], endpoint: str = "messages") -> None:
+    """400 for a field the API does not know ('Extra inputs are not permitted', as the API says it), and for a
+    value outside a field's enumerated values (`service_tier`, `speed`, ...)."""
+    fields = _enumerated()[endpoint]
+    for name, value in data.items():
+        if name not in fields:
+            if name in _LEGACY_FIELDS and endpoint == "messages":
+                continue
+            raise invalid(f"{name}: Extra inputs are not permitted")
+        allowed = fields[name]
+        if allowed is not None and value is not None and value not in allowed:
+            raise invalid(f"{name}: Input should be {_quote_list(allowed)}")
+
+
+# -- context window --------------------------------------------------------------------------------
+def context_window(model: str) -> int:
+    """The model's context window in tokens, from the dated models data file."""
+    try:
+        return _models.info(model).context_window
+    except (_models.ModelNotFoundError, TypeError):  # not a served id: `_model` reports that first
+        return DEFAULT_CONTEXT_WINDOW
+
+
+def prompt_length(model: str, tokens: int) -> None:
+    """400 for a prompt over the model's context window, in the API's words."""
+    limit = context_window(model)
+    if tokens > limit:
+        raise invalid(f"prompt is too long: {tokens} tokens > {limit} maximum")
+
+
+# -- images and documents --------------------------------------------------------------------------
+_MAGIC = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),  # then 4 size bytes, then WEBP: checked below
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def _sniff(data: bytes) -> str | None:
+    """The media type the bytes themselves show, from their magic number."""
+    for media, magics in _MAGIC.items():
+        if any(data.startswith(m) for m in magics):
+            if media == "image/webp" and data[8:12] != b"WEBP":
+                continue
+            return media
+    return None
+
+
+def _decode_base64(data: Any, where: str) -> bytes:
+    if not isinstance(data, str) or not data:
+        raise invalid(f"{where}.data: Input should be a non-empty base64 string")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(f"{where}.data: invalid base64 data. Encode the file's bytes with base64 (for example "
+                      "base64.standard_b64encode(path.read_bytes()).decode()), without a 'data:' URL prefix.") from None
+
+
+def _source_types(block_param: Any) -> dict[str, dict[str, Any]]:
+    """Each source `type` a block accepts, with that source's fields, from the SDK's TypedDicts."""
+    out: dict[str, dict[str, Any]] = {}
+    for option in typing.get_args(_hints(block_param)["source"]):
+        hints = _hints(option)
+        for kind in _literal_values(hints["type"]) or ():
+            out[kind] = hints
+    return out
+
+
+@lru_cache(maxsize=1)
+def _media_sources() -> dict[str, dict[str, dict[str, Any]]]:
+    from anthropic.types import DocumentBlockParam, ImageBlockParam
+    return {"image": _source_types(ImageBlockParam), "document": _source_types(DocumentBlockParam)}
+
+
+def media_block(block: dict[str, Any], where: str) -> None:
+    """An image or document block: a known source type, an allowed media type, base64 that decodes to bytes of
+    that type (the API checks the bytes, not only the label), and an image under the size limit."""
+    kind = block["type"]
+    source = block.get("source")
+    sources = _media_sources()[kind]
+    if not isinstance(source, dict):
+        raise invalid(f"{where}.source: Field required")
+    stype = source.get("type")
+    if stype not in sources:
+        raise invalid(f"{where}.source.type: Input should be {_quote_list(sources)}")
+    hints = sources[stype]
+    for name in ("data", "url", "file_id", "content"):
+        if name in hints and source.get(name) in (None, ""):
+            raise invalid(f"{where}.source.{name}: Field required")
+    media = source.get("media_type")
+    allowed = _literal_values(hints["media_type"]) if "media_type" in hints else None
+    if allowed is not None and media not in allowed:
+        raise invalid(f"{where}.source.{stype}.media_type: Input should be {_quote_list(allowed)}")
+    if stype == "base64":
+        raw = _decode_base64(source.get("data"), f"{where}.source")
+        if kind == "image" and len(raw) > MAX_IMAGE_BYTES:
+            raise invalid(f"{where}.source.base64: image exceeds 5 MB maximum: {len(raw)} bytes > "
+                          f"{MAX_IMAGE_BYTES} bytes")
+        actual = _sniff(raw)
+        if actual is not None and (actual == "application/pdf") != (kind == "document"):
+            actual = None  # a PNG in a document block (or a PDF in an image block) is simply not that kind of file
+        if actual is None:
+            what = "image" if kind == "image" else "PDF"
+            raise invalid(f"{where}.source.base64.data: the data is not a valid {what} ({media}); check the file "
+                          "and its encoding")
+        if actual != media:
+            raise invalid(f"{where}.source.base64: The {kind} was specified using the {media} media type, but "
+                          f"the data appears to be {actual}. Set media_type to {actual!r}.")
 
 
 def _model(data: dict[str, Any]) -> None:
@@ -84,7 +297,7 @@ def _tools(data: dict[str, Any]) -> set[str]:
     return names
 
 
-def _messages(messages: Any) -> None:
+def _messages(messages: Any, start: int = 0) -> None:
     if messages is None:
         raise invalid("messages: Field required")
     if not isinstance(messages, list):
@@ -92,7 +305,13 @@ def _messages(messages: Any) -> None:
     if not messages:
         raise invalid("messages: at least one message is required")
     pending: set[str] = set()  # tool_use ids of the previous assistant message
-    for i, m in enumerate(messages):
+    start = max(0, min(start, len(messages) - 1))
+    if start:
+        before = messages[start - 1]
+        if before.get("role") == "assistant" and isinstance(before.get("content"), list):
+            pending = {str(b.get("id")) for b in before["content"] if isinstance(b, dict) and b.get("type") == "tool_use"}
+    for i in range(start, len(messages)):
+        m = messages[i]
         if not isinstance(m, dict):
             raise invalid(f"messages.{i}: Input should be an object with role and content")
         role = m.get("role")
@@ -126,6 +345,12 @@ def _messages(messages: Any) -> None:
                 raise invalid(f"messages.{i}.content.{j}.type: unknown content block type {got!r}")
             if b["type"] == "text" and not isinstance(b.get("text"), str):
                 raise invalid(f"messages.{i}.content.{j}.text: Field required")
+            if b["type"] in ("image", "document"):
+                media_block(b, f"messages.{i}.content.{j}")
+            if b["type"] == "tool_result" and isinstance(b.get("content"), list):
+                for k, inner in enumerate(b["content"]):
+                    if isinstance(inner, dict) and inner.get("type") in ("image", "document"):
+                        media_block(inner, f"messages.{i}.content.{j}.content.{k}")
             if b["type"] == "tool_use":
                 if role != "assistant":
                     raise invalid(f"messages.{i}.content.{j}: tool_use blocks can only appear in assistant messages")
@@ -162,8 +387,13 @@ def _ends_with_space(content: Any) -> bool:
     return isinstance(last, dict) and last.get("type") == "text" and last.get("text", "") != last.get("text", "").rstrip()
 
 
-def messages_body(data: dict[str, Any]) -> None:
-    """Check a Messages API request body; raise the API's error for the first problem found."""
+def messages_body(data: dict[str, Any], *, checked_prefix: int = 0) -> None:
+    """Check a Messages API request body; raise the API's error for the first problem found.
+
+    `checked_prefix`: how many leading messages are known valid already (the same messages, not last, in a
+    request that passed), so an agent's growing history is not re-checked on every step.
+    """
+    top_level(data, "messages")
     _model(data)
     max_tokens = data.get("max_tokens")
     if max_tokens is None:
@@ -174,7 +404,7 @@ def messages_body(data: dict[str, Any]) -> None:
     if max_tokens > limit:
         raise invalid(f"max_tokens: {max_tokens} > {limit}, which is the maximum allowed number of "
                       f"output tokens for {data['model']}")
-    _messages(data.get("messages"))
+    _messages(data.get("messages"), start=checked_prefix)
     _system(data.get("system"))
     _tools(data)
     temperature = data.get("temperature")
@@ -189,6 +419,7 @@ def messages_body(data: dict[str, Any]) -> None:
 
 
 def count_tokens_body(data: dict[str, Any]) -> None:
+    top_level(data, "count_tokens")
     _model(data)
     _messages(data.get("messages"))
     _system(data.get("system"))
