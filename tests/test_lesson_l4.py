@@ -120,3 +120,14 @@ def test_the_handbook_is_nearly_all_of_a_runs_input():
         result = sd.build_support_agent(client, DEFAULT_MODEL).run(sd.TASKS[14].prompt)
     buckets = measure_run(result).bucket_totals()
     assert buckets["system"] > 0.9 * sum(buckets.values())
+
+
+def test_server_side_fallbacks_rescue_a_false_refusal():
+    client = agentkit.client(quiet=True, scenarios=sd.scenarios())
+    question = [{"role": "user", "content": sd.FALSE_REFUSAL}]
+    plain = client.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=question)
+    assert plain.stop_reason == "refusal"
+    rescued = client.beta.messages.create(model=DEFAULT_MODEL, max_tokens=200, messages=question,
+                                          fallbacks=[{"model": FAST_MODEL}], betas=["server-side-fallback-2026-07-01"])
+    assert rescued.model == FAST_MODEL and rescued.stop_reason == "end_turn"
+    assert [b.type for b in rescued.content] == ["fallback", "text"]

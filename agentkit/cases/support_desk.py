@@ -38,6 +38,7 @@ from agentkit.tools import Tool, tool
 
 __all__ = [
     "EASY",
+    "FALSE_REFUSAL",
     "HARD",
     "HANDBOOK",
     "ORDERS",
@@ -323,6 +324,12 @@ def _final_text(task: Task, answer: str) -> str:
     return "{last_tool_result}"
 
 
+#: A harmless question the default model over-cautiously declines (the word "kill"): a refusal, not an outage,
+#: which is what the API's server-side `fallbacks` (and the SDK's refusal-fallback middleware) are for.
+FALSE_REFUSAL = "How do I kill a print job that is stuck on the label printer?"
+FALSE_REFUSAL_ANSWER = ("Open the printer queue on the packing-desk PC, select the stuck job and choose Cancel; if it "
+                        "stays, switch the label printer off and on again.")
+
 #: The system prompt of the nightly tagging job (one call per ticket: "easy" or "hard"), batch material.
 TAGGER = "Tag the customer's ticket for the support queue. Answer with one word: easy or hard."
 
@@ -339,6 +346,11 @@ def scenarios() -> list[Scenario]:
     The tagging job's replies (the ticket's difficulty) come first, matched by its system prompt.
     """
     out: list[Scenario] = [
+        Scenario("l4_false_refusal_default", Match(user="^" + re.escape(FALSE_REFUSAL) + "$",
+                                                   model="^" + re.escape(DEFAULT_MODEL) + "$"),
+                 (Turn(text="I can't help with that request.", stop_reason="refusal"),)),
+        Scenario("l4_false_refusal", Match(user="^" + re.escape(FALSE_REFUSAL) + "$"), (Turn(text=FALSE_REFUSAL_ANSWER),)),
+    ] + [
         Scenario(f"l4_tag_{t.id}", Match(user="^" + re.escape(t.prompt) + "$", system="^" + re.escape(TAGGER)),
                  (Turn(text=t.difficulty),))
         for t in TASKS
