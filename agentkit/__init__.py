@@ -45,6 +45,10 @@ _EXPORTS: dict[str, str] = {
     "Trace": "agentkit.tracing",
     "check_genai_attributes": "agentkit.tracing",
     "redact": "agentkit.redact",
+    # latency profiling (agentkit.latency): seven components from a trace, percentiles, waterfall diagnosis
+    "breakdown": "agentkit.latency",
+    "diagnose": "agentkit.latency",
+    "percentiles": "agentkit.latency",
     # agentkit.sandbox: model-written code in a locked-down process
     "run_code": "agentkit.sandbox",
     "Sandbox": "agentkit.sandbox",

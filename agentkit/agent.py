@@ -466,8 +466,16 @@ class Agent:
     # -- helpers ---------------------------------------------------------------------
 
     def _fire(self, event: str, *args: Any) -> None:
+        started = time.perf_counter_ns()
         for fn in self._hooks.get(event, ()):
             fn(*args)
+        # Hooks are the framework's own work (callbacks, state saving): an event with their duration on the
+        # current span, so the latency lesson can measure framework overhead without adding spans.
+        span = trace.get_current_span()
+        if span.is_recording():
+            step = args[0].index if args and isinstance(args[0], Step) else 0
+            span.add_event("agentkit.hooks", {"agentkit.hook": event, "agentkit.step": step,
+                                              "agentkit.duration_ns": time.perf_counter_ns() - started})
 
     def _span_attributes(self) -> dict[str, Any]:
         return {
@@ -502,9 +510,13 @@ class _Run:
 
     def start_step(self, index: int) -> Step:
         self.step_started = time.perf_counter()
+        built = time.perf_counter_ns()
         # A shallow copy of the message list, so step.request shows exactly what was sent.
         step = Step(index, {**self.agent._base, "messages": list(self.messages)})
         self.steps.append(step)
+        if self.traced:  # how long building the request took ("context injection" in the latency lesson)
+            self.span.add_event("agentkit.request_built", {"agentkit.step": index,
+                                                           "agentkit.duration_ns": time.perf_counter_ns() - built})
         if "model_start" in self.agent._hooks:
             self.agent._fire("model_start", step)
         return step

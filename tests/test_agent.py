@@ -318,7 +318,11 @@ def test_spans_follow_the_genai_contract(spans):
     assert root.attributes["gen_ai.usage.output_tokens"] == 15
     assert root.attributes["agentkit.stop_reason"] == "final_answer" == result.stop_reason.value
     assert root.attributes["agentkit.steps"] == 2
-    events = [(e.name, dict(e.attributes)) for e in root.events]
+    events = [(e.name, dict(e.attributes)) for e in root.events if e.name == "agentkit.step"]
+    # the latency lesson's timed event: one per step, saying how long building the request took
+    built = [e for e in root.events if e.name == "agentkit.request_built"]
+    assert [e.attributes["agentkit.step"] for e in built] == [1, 2]
+    assert all(e.attributes["agentkit.duration_ns"] >= 0 for e in built)
     assert events == [
         ("agentkit.step", {"agentkit.step": 1, "agentkit.decision": "tool_call", "gen_ai.response.finish_reasons": ("tool_use",)}),
         ("agentkit.step", {"agentkit.step": 2, "agentkit.decision": "clarification", "gen_ai.response.finish_reasons": ("end_turn",)}),

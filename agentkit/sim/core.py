@@ -335,6 +335,7 @@ class Simulator:
                 self.clock += timing.total
         u = message["usage"]
         hdrs = {"request-id": request_id, "x-agentkit-simulated-seconds": f"{timing.total:.3f}",
+                "x-agentkit-simulated-ttft": f"{timing.ttft:.4f}",
                 **self._limiter.charge(now, u["input_tokens"] + u["cache_creation_input_tokens"], u["output_tokens"])}
         if data.get("stream"):
             broken = self.faults.breaks_stream(rng)

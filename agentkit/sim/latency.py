@@ -104,11 +104,45 @@ DEFAULT_LATENCY: dict[str, ModelLatency] = {
 }
 
 
+@dataclass(frozen=True)
+class LoadProfile:
+    """How busy the provider is: multiplies every call's TTFT (queueing) and decode time, with a heavy tail.
+
+    Each factor is log-normal with the given median and sigma, drawn from the
+    call's seeded generator, so a busy hour spreads calls out (a fat p99) while
+    reruns stay identical. The course reports p99 swinging up to about 3x
+    between off-peak and peak hours; `LOAD_PROFILES` is tuned to that.
+    """
+
+    name: str
+    queue_median: float = 1.0  # median TTFT multiplier (time spent queued before prefill)
+    queue_sigma: float = 0.0  # spread of that multiplier
+    decode_median: float = 1.0  # median slowdown of token generation (shared, busy accelerators)
+    decode_sigma: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("queue_median", "decode_median"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"LoadProfile.{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("queue_sigma", "decode_sigma"):
+            if not 0 <= getattr(self, name) <= 2:
+                raise ValueError(f"LoadProfile.{name} must be between 0 and 2, got {getattr(self, name)!r}")
+
+
+#: Provider load profiles: off-peak (quiet) and peak (busy) hours.
+LOAD_PROFILES: dict[str, LoadProfile] = {
+    "off_peak": LoadProfile("off_peak", queue_median=1.0, queue_sigma=0.15, decode_median=1.0, decode_sigma=0.05),
+    "peak": LoadProfile("peak", queue_median=2.0, queue_sigma=0.7, decode_median=1.5, decode_sigma=0.4),
+}
+
+
 @dataclass
 class LatencyModel:
-    """Per-model latency; `timing()` gives one call's TTFT and output time."""
+    """Per-model latency; `timing()` gives one call's TTFT and output time. `load`, if set, is the provider's
+    load profile (see `LoadProfile`); None is the plain model (no extra queueing)."""
 
     models: dict[str, ModelLatency] | None = None
+    load: LoadProfile | None = None
 
     def params(self, model: str) -> ModelLatency:
         table = self.models or DEFAULT_LATENCY
@@ -129,4 +163,7 @@ class LatencyModel:
         # Separate draws: queueing noise moves TTFT; decode speed varies less.
         f_ttft = math.exp(rng.gauss(0.0, sigma))
         f_out = math.exp(rng.gauss(0.0, sigma / 2))
+        if self.load is not None:  # drawn after the plain jitter, so a model without load keeps its numbers
+            f_ttft *= self.load.queue_median * math.exp(rng.gauss(0.0, self.load.queue_sigma))
+            f_out *= self.load.decode_median * math.exp(rng.gauss(0.0, self.load.decode_sigma))
         return Timing(ttft=base.ttft * f_ttft, output_seconds=base.output_seconds * f_out)

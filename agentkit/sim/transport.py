@@ -67,13 +67,30 @@ class _AsyncChunks(httpx2.AsyncByteStream):
             yield chunk
 
 
+#: event on the SDK's span when the request reaches the simulated API (the end of request serialisation)
+RECEIVED_EVENT = "agentkit.sim.request_received"
+#: attribute on the SDK's span: the simulated time to first token of the reply, in simulated seconds
+TTFT_ATTRIBUTE = "agentkit.sim.ttft_s"
+
+
 def _mark_span(simulator: Simulator) -> None:
     """Stamp the SDK's span of this call as simulated, with this simulator's time scale, so `agentkit.capture()`
-    can report simulated seconds without being told (the SDK's span is current while its transport runs)."""
+    can report simulated seconds without being told (the SDK's span is current while its transport runs). The
+    event marks when the request arrived, so `agentkit.latency` can tell request serialisation from the API's
+    own time."""
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attribute("agentkit.simulated", True)
         span.set_attribute("agentkit.sim.time_scale", simulator.scale())
+        span.add_event(RECEIVED_EVENT)
+
+
+def _mark_ttft(result: SimResponse) -> None:
+    """Record the reply's simulated TTFT on the SDK's span: a non-streamed reply has no first chunk to time."""
+    ttft = result.headers.get("x-agentkit-simulated-ttft")
+    span = trace.get_current_span()
+    if ttft is not None and span.is_recording():
+        span.set_attribute(TTFT_ATTRIBUTE, float(ttft))
 
 
 def _response(result: SimResponse, request: httpx2.Request, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
@@ -99,6 +116,7 @@ class SimTransport(httpx2.BaseTransport):
         _mark_span(self.simulator)
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers),
                                        request.read(), _base_url(request))
+        _mark_ttft(result)
         limit = _read_timeout(request)
         if limit is not None and result.delay > limit:  # a socket would give up waiting here
             time.sleep(limit)
@@ -119,6 +137,7 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         body = await request.aread()
         result = self.simulator.handle(request.method, request.url.raw_path.decode(), dict(request.headers), body,
                                        _base_url(request))
+        _mark_ttft(result)
         limit = _read_timeout(request)
         if limit is not None and result.delay > limit:
             await asyncio.sleep(limit)

@@ -1,0 +1,402 @@
+"""Lab 3, Latency Profiling: profile a slow agent, find its real bottleneck, fix it, prove it over many runs.
+
+The agent: a bookshop's support agent with three quick tools (`lookup_order`,
+`delivery_options`, `returns_policy`). Company policy says every message must
+pass a data-loss-prevention (DLP) scan before it goes to the model, so a
+callback sends messages to an external DLP service before each model call.
+The way it was written, it scans the *whole conversation* again before every
+call, one message at a time: 1 + 3 + 5 + 7 = 16 scans of 0.7 s in a
+four-call run, where 7 would do. That is the hidden bottleneck, and it is not
+the lesson's (slow tools): here the tools are quick and the time goes to
+framework overhead, which the trace records as the agent's `agentkit.hooks`
+events.
+
+The checks measure, they do not compare with stored numbers:
+
+- `bottleneck`: the check profiles the slow agent itself and compares the
+  learner's named component with the component whose median is largest.
+- `fix`: the check runs the learner's fixed agent `FIX_RUNS` times next to
+  the slow one, and requires p50 and p95 to improve by `MIN_IMPROVEMENT`,
+  the answers to stay the same, and every message to be scanned before it is
+  sent. A faster model, or dropping the scan, is told why it does not count.
+- `distribution`: a `latency.compare` table of at least `MIN_RUNS` runs of
+  each, checked against the lab's own measurement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import random
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from agentkit import latency, sim
+from agentkit.agent import Agent
+from agentkit.clients import client as make_client
+from agentkit.clients import is_live
+from agentkit.course.lab import FunctionTask, Lab, Task, Verdict, as_function, as_name, call_learner_code, passed, wrong
+from agentkit.latency import COMPONENTS
+from agentkit.models import DEFAULT_MODEL
+from agentkit.tools import tool
+
+QUESTION = "My order arrived with a torn cover. Can you help? Order B-2291, postcode EH1 2NG."
+SYSTEM = "You are the support agent of an online bookshop. Use the tools to check orders and policies. Be brief."
+
+SCAN_SECONDS = 0.7  # one message through the external DLP service
+TOOL_SECONDS = {"lookup_order": 0.35, "delivery_options": 0.30, "returns_policy": 0.25}
+JITTER = 0.08
+#: Runs the `fix` check makes of each agent, and what it asks of the fix at p50 and p95.
+FIX_RUNS = 10
+MIN_IMPROVEMENT = 0.25
+#: Fewest runs per side the `distribution` task accepts.
+MIN_RUNS = 30
+
+ALIASES: dict[str, str] = {
+    "framework": "framework_overhead", "hooks": "framework_overhead", "callbacks": "framework_overhead",
+    "callback": "framework_overhead", "hook": "framework_overhead", "overhead": "framework_overhead",
+    "tools": "tool_execution", "tool": "tool_execution",
+    "ttft": "time_to_first_token", "first_token": "time_to_first_token",
+    "tpot": "generation", "output": "generation", "decode": "generation",
+    "serialization": "request_serialization", "serialisation": "request_serialization",
+    "request_serialisation": "request_serialization",
+    "context": "context_injection", "coordination": "inter_step_coordination", "handoff": "inter_step_coordination",
+    "model": "inference", "llm": "inference", "inference_s": "inference",
+}
+
+
+def message_key(message: Any) -> str:
+    """A stable fingerprint of one conversation message (dicts, or the SDK's content blocks), for the DLP log."""
+    def plain(value: Any) -> Any:
+        if hasattr(value, "model_dump"):
+            return value.model_dump(mode="json", exclude_none=True)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return hashlib.sha256(json.dumps(plain(message), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class DLPService:
+    """The external data-loss-prevention API (simulated): `scan(message)` takes about 0.7 s per message.
+
+    It keeps the fingerprints of what it scanned (`scanned`) and how many calls it served (`calls`), so a check
+    can tell whether every message was scanned before it was sent. `ascan` is the non-blocking twin.
+    """
+
+    def __init__(self, *, seed: int = 0, live: bool = False) -> None:
+        self.seed, self.live = seed, live
+        self.scanned: set[str] = set()
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _seconds(self) -> float:
+        with self._lock:
+            n = self.calls
+            self.calls += 1
+        return SCAN_SECONDS * math.exp(random.Random(f"{self.seed}:dlp:{n}").gauss(0.0, JITTER))
+
+    def _record(self, message: Any) -> bool:
+        with self._lock:
+            self.scanned.add(message_key(message))
+        return True  # nothing in this shop's messages is blocked
+
+    def scan(self, message: Any) -> bool:
+        """Scan one message; True if it may be sent."""
+        seconds = self._seconds()
+        time.sleep(seconds) if self.live else sim.sleep(seconds)
+        return self._record(message)
+
+    async def ascan(self, message: Any) -> bool:
+        seconds = self._seconds()
+        await (asyncio.sleep(seconds) if self.live else sim.asleep(seconds))
+        return self._record(message)
+
+
+def bookshop_tools(*, seed: int = 0, live: bool = False) -> list[Any]:
+    """The agent's three tools: quick internal lookups."""
+    sleep = time.sleep if live else sim.sleep
+    counter = {"n": 0}
+
+    def wait(name: str) -> None:
+        counter["n"] += 1
+        sleep(TOOL_SECONDS[name] * math.exp(random.Random(f"{seed}:{name}:{counter['n']}").gauss(0.0, JITTER)))
+
+    def lookup_order(order_id: str) -> str:
+        """An order's items, status and address.
+
+        Args:
+            order_id: the order number, such as "B-2291"
+        """
+        wait("lookup_order")
+        return json.dumps({"order_id": order_id, "items": ["The Salt Roads (hardback)"], "status": "delivered",
+                           "postcode": "EH1 2NG"})
+
+    def delivery_options(postcode: str) -> str:
+        """Delivery options and dates to a postcode.
+
+        Args:
+            postcode: the delivery postcode
+        """
+        wait("delivery_options")
+        return json.dumps({"postcode": postcode, "tracked": "Wednesday", "standard": "Friday"})
+
+    def returns_policy(item: str) -> str:
+        """The returns policy for a kind of item.
+
+        Args:
+            item: the kind of item, such as "hardback"
+        """
+        wait("returns_policy")
+        return json.dumps({"item": item, "damaged": "free replacement, no return needed"})
+
+    return [tool(lookup_order), tool(delivery_options), tool(returns_policy)]
+
+
+def lab_client(*, seed: int = 0, **options: Any) -> Any:
+    """The client the lab's agents run on: the simulator (or Claude, with a key), with the lab's scenario."""
+    return make_client(scenarios=["l3_latency"], seed=seed, quiet=True, **options)
+
+
+def slow_agent(client: Any, dlp: DLPService, *, model: str = DEFAULT_MODEL) -> Agent:
+    """The agent as it ships: before every model call, scan every message of the conversation, one by one."""
+
+    def scan_conversation(step: Any) -> None:
+        for message in step.request["messages"]:
+            dlp.scan(message)
+
+    return Agent(client, model=model, system=SYSTEM, tools=bookshop_tools(live=is_live(client)), name="bookshop",
+                 hooks={"model_start": scan_conversation})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the lab hands the learner as `lab.scenario`."""
+
+    question: str = QUESTION
+    slow_agent: Callable[..., Agent] = slow_agent
+    client: Callable[..., Any] = lab_client
+    dlp: type = DLPService
+    scan_seconds: float = SCAN_SECONDS
+    min_runs: int = MIN_RUNS
+
+
+SCENARIO = Scenario()
+
+
+# -- measuring (shared by the checks; cached per process: the slow agent does not change) ---------------------
+
+_BASELINE: dict[int, tuple[list[latency.Run], DLPService]] = {}
+
+
+def _profile(build: Callable[[Any, DLPService], Agent], runs: int) -> tuple[list[latency.Run], DLPService, list[str]]:
+    """Run an agent built by `build(client, dlp)` `runs` times; also return the DLP service and any message that
+    went to the model without being scanned first."""
+    client, dlp = lab_client(), DLPService()
+    agent = build(client, dlp)
+    if not isinstance(agent, Agent):
+        raise TypeError(f"the function must return an agentkit Agent, it returned {type(agent).__name__}")
+    unscanned: list[str] = []
+
+    def verify(step: Any) -> None:  # registered last, so it runs after every scan the agent does at model_start
+        for i, message in enumerate(step.request["messages"]):
+            if message_key(message) not in dlp.scanned:
+                unscanned.append(f"step {step.index}, message {i + 1} ({message.get('role', '?')})")
+
+    agent.add_hook("model_start", verify)
+    return latency.profile(agent, QUESTION, runs=runs), dlp, unscanned
+
+
+def baseline(runs: int | None = None) -> list[latency.Run]:
+    """The slow agent's runs (`FIX_RUNS` of them unless told), measured once per process."""
+    runs = FIX_RUNS if runs is None else runs
+    if runs not in _BASELINE:
+        measured, dlp, _ = _profile(slow_agent, runs)
+        _BASELINE[runs] = (measured, dlp)
+    return _BASELINE[runs][0]
+
+
+def _baseline_scans() -> float:
+    baseline()
+    return _BASELINE[FIX_RUNS][1].calls / FIX_RUNS
+
+
+def _medians(runs: list[latency.Run]) -> Any:
+    return latency.breakdowns(runs).median()
+
+
+# -- task 1: name the bottleneck --------------------------------------------------------------------------------
+
+
+def check_bottleneck(answer: Any) -> Verdict:
+    name = as_name(answer, [*COMPONENTS, "inference"], ALIASES, what="bottleneck")
+    med = _medians(baseline())
+    right = max(COMPONENTS, key=lambda c: med[c])
+    parts = ", ".join(f"{latency.COMPONENT_LABELS[c]} {med[c]:.1f} s" for c in sorted(COMPONENTS, key=lambda c: -med[c])[:4])
+    if name == right:
+        return passed(f"Right: over {FIX_RUNS} runs the median run spends {med[right]:.1f} of {med['wall_s']:.1f} s in "
+                      f"{latency.COMPONENT_LABELS[right]} ({parts}). Those are the agent's hook events: the DLP scan "
+                      "before every model call.")
+    if name == "inference" or name in ("time_to_first_token", "generation"):
+        return wrong(f"The model is not it: its inference (TTFT + generation) is {med['inference_s']:.1f} s at the median, "
+                     f"split into {med['time_to_first_token']:.1f} s TTFT and {med['generation']:.1f} s generation, while "
+                     f"another component takes {med[right]:.1f} s. Medians per component: {parts}.")
+    if name == "tool_execution":
+        return wrong(f"The tools are quick here: {med['tool_execution']:.1f} s at the median. "
+                     f"Medians per component: {parts}. Which one is the biggest?")
+    return wrong(f"{latency.COMPONENT_LABELS[name]} is {med[name]:.1f} s at the median. Medians per component: {parts}.")
+
+
+# -- task 2: fix it ----------------------------------------------------------------------------------------------
+
+
+def check_fix(answer: Any) -> Verdict:
+    build = as_function(answer, "fixed_agent")
+    before = baseline()
+    runs = len(before)
+    result, error = call_learner_code(lambda: _profile(build, runs))
+    if error is not None:
+        return wrong(f"Running fixed_agent(client, dlp) failed: {error}")
+    after, dlp, unscanned = result
+    b, a = latency.breakdowns(before), latency.breakdowns(after)
+    pb, pa = latency.percentiles(b["wall_s"], (50, 95)), latency.percentiles(a["wall_s"], (50, 95))
+    gain = {q: 1 - pa[q] / pb[q] for q in pb}
+    summary = (f"p50 {pb['p50']:.1f} -> {pa['p50']:.1f} s ({gain['p50']:.0%} faster), p95 {pb['p95']:.1f} -> "
+               f"{pa['p95']:.1f} s ({gain['p95']:.0%} faster) over {runs} runs each")
+    answers_before = {r.result.text for r in before}
+    answers_after = {r.result.text for r in after}
+    models = {r.result.model for r in after}
+    if unscanned:
+        return wrong(f"{len(unscanned)} message(s) reached the model without a DLP scan (first: {unscanned[0]}). The scan "
+                     "is company policy: keep it, make it cheaper. " + summary + ".")
+    if answers_after != answers_before:
+        return wrong(f"The answers changed, so this is not the same agent any more (the lab compares the final text). "
+                     f"{summary}.")
+    fw_b, fw_a = b["framework_overhead"].median(), a["framework_overhead"].median()
+    if models != {DEFAULT_MODEL}:
+        return wrong(f"You switched the model to {', '.join(sorted(models))}. Inference fell from {b['inference_s'].median():.1f} "
+                     f"to {a['inference_s'].median():.1f} s at the median, but the bottleneck the traces show is "
+                     f"framework overhead, still {fw_a:.1f} s (was {fw_b:.1f} s): {summary}. A faster model speeds up "
+                     "the part that was not slow; fix the scan instead.")
+    if fw_a > 0.6 * fw_b:
+        return wrong(f"Framework overhead is still {fw_a:.1f} s at the median (was {fw_b:.1f} s): the scans were not the "
+                     f"part that changed. {summary}.")
+    if min(gain.values()) < MIN_IMPROVEMENT:
+        return wrong(f"Better, but not by {MIN_IMPROVEMENT:.0%} at both p50 and p95: {summary}.")
+    return passed(f"{summary}; framework overhead {fw_b:.1f} -> {fw_a:.1f} s at the median, {dlp.calls / runs:.0f} "
+                  f"DLP calls per run instead of {_baseline_scans():.0f}, every message still scanned before it was sent, same answers.")
+
+
+# -- task 3: the distributions ---------------------------------------------------------------------------------
+
+
+def check_distribution(answer: Any) -> Verdict:
+    import pandas as pd
+
+    if not isinstance(answer, pd.DataFrame):
+        return wrong(f"comparison is a {type(answer).__name__}; give the table latency.compare(before_table, after_table) "
+                     "returns.")
+    needed_rows, needed_cols = {"p50", "p95", "p99"}, {"before_s", "after_s"}
+    if not needed_rows <= set(answer.index) or not needed_cols <= set(answer.columns):
+        return wrong("That table is not a latency.compare result: it needs rows p50, p95, p99 and columns before_s, "
+                     "after_s. Build it with latency.compare(latency.breakdowns(before), latency.breakdowns(after)).")
+    runs = answer.attrs.get("runs")
+    if not (isinstance(runs, tuple) and len(runs) == 2):
+        return wrong("The table does not say how many runs it rests on; make it with latency.compare(...).")
+    if min(runs) < MIN_RUNS:
+        return wrong(f"{runs[0]} runs before and {runs[1]} after: one trace, or a handful, is an anecdote. Profile at "
+                     f"least {MIN_RUNS} runs of each (latency.profile(agent, question, runs={MIN_RUNS})).")
+    ref = latency.percentiles(latency.breakdowns(baseline())["wall_s"], (50,))["p50"]
+    p50_before, p50_after = float(answer.loc["p50", "before_s"]), float(answer.loc["p50", "after_s"])
+    if not 0.7 * ref < p50_before < 1.4 * ref:
+        return wrong(f"Your 'before' p50 is {p50_before:.1f} s, but the slow agent's median run takes about {ref:.1f} s. "
+                     "Did you profile the slow agent (lab.scenario.slow_agent) for 'before'?")
+    if p50_after > (1 - MIN_IMPROVEMENT) * p50_before:
+        return wrong(f"After your fix the p50 is {p50_after:.1f} s against {p50_before:.1f} s before: profile the fixed "
+                     "agent for 'after'.")
+    rows = ", ".join(f"{q} {answer.loc[q, 'before_s']:.1f} -> {answer.loc[q, 'after_s']:.1f} s" for q in ("p50", "p95", "p99"))
+    return passed(f"Over {runs[0]} and {runs[1]} runs: {rows}. That is a measured improvement, not an anecdote.")
+
+
+TASKS = [
+    Task(
+        id="bottleneck",
+        title="Find the real bottleneck",
+        checker=check_bottleneck,
+        expects=f"one component name as a string, one of {', '.join(map(repr, COMPONENTS))}",
+        hints=(
+            "Profile many runs with latency.profile, turn them into a table with latency.breakdowns, and look at the "
+            "median of each component.",
+            "Compare the seven component columns of the median row; the largest is the bottleneck, whatever you "
+            "expected it to be.",
+            "latency.breakdowns(before).median()[list(latency.COMPONENTS)].idxmax()",
+        ),
+    ),
+    FunctionTask(
+        id="fix",
+        title="Fix it, and keep the answers and the scan",
+        checker=check_fix,
+        expects="a function fixed_agent(client, dlp) that returns an agentkit Agent",
+        hints=(
+            "Read the slow agent's source (inspect.getsource(lab.scenario.slow_agent)). What does its callback do "
+            "before every model call, and how much of that work was already done before the previous call?",
+            "A message in the conversation never changes once it is there. Scanning it again before every call "
+            "repeats work: remember which messages were scanned (lab module's message_key gives a fingerprint).",
+            "In scan_before_call, skip messages whose message_key is already in dlp.scanned (or keep your own "
+            "set); fixed_agent is slow_agent with that callback: same model, same tools, same system prompt.",
+        ),
+        probes=((None, None),),
+    ),
+    Task(
+        id="distribution",
+        title="Show the distribution, not one trace",
+        checker=check_distribution,
+        expects=f"the DataFrame latency.compare(before_table, after_table) returns, from at least {MIN_RUNS} runs each",
+        hints=(
+            f"Profile the slow and the fixed agent at least {MIN_RUNS} times each, on fresh DLP services.",
+            "latency.breakdowns(runs) makes the tables; latency.compare(before_table, after_table) compares them "
+            "at p50, p95 and p99.",
+            "after = latency.profile(fixed_agent(client, s.dlp()), s.question, runs=30); "
+            "comparison = latency.compare(latency.breakdowns(before), latency.breakdowns(after))",
+        ),
+    ),
+]
+
+NOTES = """\
+# Latency Profiling: lesson notes for the tutor
+
+## Seven components
+An agent request's latency splits into seven measurable parts: request serialisation (building and encoding the request, middleware, the connection; usually 5-50 ms), time to first token (queueing plus prefill of the whole prompt; grows with input length), generation (output tokens times the time per output token; 20-80 tokens per second is typical), tool execution (argument parsing, validation, the tool's own I/O, serialising its result), context injection (building the next request from tool results; 50-200 ms in long conversations), framework overhead (callbacks, state saving, routing, middleware; LangChain's callbacks add 20-100 ms per step) and inter-step coordination (handoffs between agents in multi-agent systems).
+
+## TTFT and TPOT
+300 ms of TTFT plus 200 output tokens at 40 tokens per second is 5.3 seconds. Cutting the input from 500 to 200 tokens might bring TTFT to 150 ms, saving 0.15 s; cutting the output to 100 tokens saves 2.5 s. Shorter context helps perceived latency (the answer starts sooner); shorter output helps total latency.
+
+## The case study
+As the course tells it, a tool-using agent took 8.2 s at the median: 2.1 s inference, 4.8 s tools (a slow external CRM), 0.6 s serialisation, 0.7 s framework overhead. Async tool execution and a 60-second TTL cache on CRM responses cut tool time to 1.1 s; inference never changed. A TTL cache pays only from the second identical call inside its window.
+
+## Reading a waterfall
+Healthy: one root span, children that follow each other with small gaps, model calls the widest bars, tools quick. Wide gaps mean framework overhead or blocking work no span covers: instrument the gap. Sequential tool spans with no data dependency: run them concurrently. Model spans that widen step by step: context accumulation drives TTFT; compress before the inflection. Tool spans wider than model spans: external I/O is the bottleneck; cache or go async. Many short model calls: consolidate reasoning steps.
+
+## Measurement discipline
+Latency varies with provider load; p99 can swing about 3x between off-peak and peak hours. Measure distributions (p50, p95, p99) over many runs (100 or more for a meaningful p99) and compare before and after under the same conditions. One trace is an anecdote.
+
+## This lab
+Profile the agent over many runs, read the median of each component, and name the largest: that is the bottleneck, whatever you expected. A fix must shorten that component, keep the answers the same, and keep any policy the slow part enforces (here: every message is scanned before it is sent). A faster model shortens inference only.
+"""
+
+LAB = Lab(
+    id="l3_latency_profiling",
+    title="Lab 3: Profile a slow agent",
+    lesson="M1 L3 Latency Profiling",  # as quizzes/l3_latency_profiling.yaml names it
+    tasks=TASKS,
+    lesson_notebook="notebooks/*latency_profiling*.ipynb",
+    notes=NOTES,
+    scenario=SCENARIO,
+)
