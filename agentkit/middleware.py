@@ -80,16 +80,15 @@ def _with_model(request: APIRequest, model: str) -> APIRequest:
 
 
 def percentile(values: Iterable[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation, as numpy's default; nan for no values."""
-    data = sorted(values)
+    """The q-th percentile (0-100) of `values`, or nan when there are none.
+
+    One definition for the whole kit: Lesson 3's `agentkit.latency.percentiles` (linear interpolation)."""
+    data = [float(v) for v in values]
     if not data:
         return math.nan
-    if not 0 <= q <= 100:
-        raise ValueError(f"a percentile is between 0 and 100, got {q!r}")
-    pos = (len(data) - 1) * q / 100
-    low = math.floor(pos)
-    high = min(low + 1, len(data) - 1)
-    return data[low] + (data[high] - data[low]) * (pos - low)
+    from agentkit.latency import percentiles  # imported here: the middleware itself stays light
+
+    return percentiles(data, (q,))[f"p{q:g}"]
 
 
 # -- the ledger ------------------------------------------------------------------------------------
