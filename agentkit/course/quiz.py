@@ -80,7 +80,9 @@ _CHOICE_SCHEMA: dict[str, Any] = {
     "properties": {"text": _TEXT, "correct": {"type": "boolean"}, "feedback": _TEXT},
 }
 
-_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT}
+# `section` (optional): the lesson section a question examines, e.g. "L2 · Real Numbers" (module tests map every
+# question to one; tests/test_module1_test.py checks it).
+_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT, "section": _TEXT}
 
 QUESTION_SCHEMAS: dict[str, dict[str, Any]] = {
     kind: {
@@ -130,6 +132,7 @@ class Question:
     tolerance: float = 0.0
     range: tuple[float, float] | None = None
     unit: str = ""
+    section: str = ""  # the lesson section it examines ("L2 · Real Numbers"), if the file says
 
     @property
     def correct_choices(self) -> tuple[Choice, ...]:
@@ -321,7 +324,8 @@ def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
 
 def _parse_question(q: dict[str, Any], where: str) -> Question:
     kind: Kind = q["kind"]
-    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip())
+    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip(),
+                  section=q.get("section", "").strip())
     if kind == "numeric":
         for name in ("answer", "tolerance"):
             if name in q and not math.isfinite(q[name]):

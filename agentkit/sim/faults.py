@@ -40,8 +40,15 @@ class Faults:
     retry_after: float = 1.0  # simulated seconds the API asks the client to wait
     fail_first: int = 0  # fail this many attempts first, with `fail_status`
     fail_status: int = 529
+    models: tuple[str, ...] = ()  # only requests for these models fail (empty: every model); e.g. one model's outage
+
+    def applies_to(self, model: object) -> bool:
+        """Whether requests for `model` can fail (all models unless `models` names some)."""
+        return not self.models or model in self.models
 
     def __post_init__(self) -> None:
+        if isinstance(self.models, str):
+            raise ValueError("Faults.models is a tuple of model ids, e.g. (agentkit.DEFAULT_MODEL,), not one string")
         for name in KINDS:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 <= value <= 1):

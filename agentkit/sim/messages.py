@@ -35,7 +35,9 @@ def retry_headers(err: APIError, wait: float, scale: float) -> APIError:
     # which the SDK prefers, so retries wait simulated time rather than whole real seconds.
     err.headers.update({"retry-after": err.headers.get("retry-after") or str(max(1, round(wait))),
                         # at time scale 0 a zero would make the SDK fall back to its own backoff
-                        "retry-after-ms": f"{max(wait * scale * 1000, 0.001):.3f}"})
+                        "retry-after-ms": f"{max(wait * scale * 1000, 0.001):.3f}",
+                        # an error comes back at once; saying so keeps client-side timings in simulated time
+                        "x-agentkit-simulated-seconds": "0.000"})
     return err
 
 
@@ -44,7 +46,7 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
     data = validate.parse_json(raw, sim._texts.parse)
     attempt = sim._next_attempt()
     rng = sim._rng(raw)
-    fault = sim.faults.draw(rng, attempt)
+    fault = sim.faults.draw(rng, attempt) if sim.faults.applies_to(data.get("model")) else None
     if fault is not None:
         raise retry_headers(fault, sim.faults.retry_after, sim.scale())
     now = sim.now()
