@@ -25,7 +25,8 @@ def body(**extra):
 ])
 def test_retry_headers_are_whole_seconds_plus_scaled_milliseconds(wait, scale, after, after_ms):
     err = messages.retry_headers(APIError("slow down", "rate_limit_error"), wait, scale)
-    assert err.headers == {"retry-after": after, "retry-after-ms": after_ms}
+    assert err.headers == {"retry-after": after, "retry-after-ms": after_ms,
+                           "x-agentkit-simulated-seconds": "0.000"}  # an error answers at once
 
 
 def test_an_existing_retry_after_is_kept():
