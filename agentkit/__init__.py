@@ -83,6 +83,24 @@ _EXPORTS: dict[str, str] = {
     "measure_run": "agentkit.costs",
     "RunCosts": "agentkit.costs",
     "AgentProfile": "agentkit.costs",
+    # Lesson 4 (l4 helper): middleware, judging configurations, routing, fleet, batching, economics, drills
+    "Ledger": "agentkit.middleware",
+    "ResponseCache": "agentkit.middleware",
+    "ModelFallback": "agentkit.middleware",
+    "CircuitBreaker": "agentkit.middleware",
+    "CircuitOpenError": "agentkit.middleware",
+    "Scorecard": "agentkit.scorecard",
+    "evaluate": "agentkit.scorecard",
+    "gate": "agentkit.scorecard",
+    "Router": "agentkit.routing",
+    "keyword_classifier": "agentkit.routing",
+    "RateLimits": "agentkit.fleet",
+    "RunProfile": "agentkit.fleet",
+    "profiles_from": "agentkit.fleet",
+    "simulate": "agentkit.fleet",
+    "run_batch": "agentkit.batching",
+    "Budget": "agentkit.economics",
+    "drill": "agentkit.resilience",
 }
 
 __all__ = sorted(_EXPORTS)

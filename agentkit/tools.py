@@ -199,9 +199,9 @@ class Tool:
         ):
             return ToolOutput(self._invalid_input_message(exc), True, "invalid_input")
         if isinstance(exc, ToolError):  # the tool chose what the model should see
-            content = exc.content if isinstance(exc.content, str) else list(exc.content)
+            content = exc.content if isinstance(exc.content, str) else [dict(block) for block in exc.content]
             # The class name, so a subclass (class SandboxCrash(ToolError)) reads as its own error.type on the span.
-            return ToolOutput(content, True, type(exc).__name__)  # type: ignore[arg-type]
+            return ToolOutput(content, True, type(exc).__name__)
         return ToolOutput(
             f"Error: tool {self.name!r} failed with {type(exc).__name__}: {_safe_str(exc)}. "
             "Check the arguments, or try a different approach.",
@@ -258,11 +258,17 @@ class Tool:
         return key, None
 
     def _cache_put(self, key: str | None, out: ToolOutput, started: float) -> None:
-        if key is None or out.is_error:
+        ttl = self.cache_ttl
+        if key is None or ttl is None or out.is_error:  # a key is only made when there is a TTL
             return
         with self._cache_lock:
             # the TTL counts from when the call started: the data is as old as the request
-            self._cache[key] = (started + self.cache_ttl, out.content)  # type: ignore[operator]
+            self._cache[key] = (started + ttl, out.content)
+
+    def clear_cache(self) -> None:
+        """Forget every cached result (e.g. when the data behind the tool changes)."""
+        with self._cache_lock:
+            self._cache.clear()
 
 
 def tool(
@@ -347,7 +353,7 @@ def _to_content(value: Any) -> Content:
 def _is_content_block(block: Any) -> bool:
     if not isinstance(block, Mapping):
         return False
-    needs = _CONTENT_BLOCKS.get(block.get("type"))  # type: ignore[arg-type]
+    needs = _CONTENT_BLOCKS.get(str(block.get("type")))
     if needs is None or needs not in block:
         return False
     return not (block["type"] == "text" and not isinstance(block["text"], str))
@@ -420,7 +426,8 @@ _WORKERS = _DaemonWorkers()
 
 def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
     ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
-    out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), t.timeout)  # type: ignore[arg-type]
+    assert t.timeout is not None  # Tool.invoke comes here only for a tool with a timeout
+    out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), t.timeout)
     return out if out is not None else t._timeout_output()
 
 

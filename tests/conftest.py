@@ -18,7 +18,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "AGENTKIT_LIVE"):
         os.environ.pop(name, None)
     os.environ.setdefault("AGENTKIT_PROGRESS_DB", os.path.join(tempfile.mkdtemp(prefix="agentkit-progress-"), "progress.sqlite"))
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # Notebook kernels draw with the inline backend, as a learner's do, so stored figures and test runs
+    # agree (nbval compares a figure's text, not its pixels); this process itself draws off-screen.
+    os.environ.pop("MPLBACKEND", None)
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 @pytest.fixture

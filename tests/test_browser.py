@@ -4,7 +4,9 @@ JupyterLab starts on 127.0.0.1 (a free port, a random token) in a temp folder
 holding a copy of `quizzes/module1_quizzes.ipynb`, with its own progress store.
 Playwright drives Debian's `/usr/bin/chromium` (no browser download): run the
 notebook, click a choice, check it, submit, read the feedback from the page, and
-find the attempt in the progress store. A second test does the same for the
+find the attempt in the progress store. Another opens the course home
+(`START_HERE.ipynb`, as the README's command does), follows its link to a lab, runs a check there and
+sees it recorded on the home page. Another does the same for the
 guardrails lesson's human-approval panel: reject without feedback (refused),
 reject with feedback, and the decision reaches the kernel.
 
@@ -31,7 +33,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from agentkit.course.lab import Lab
 from agentkit.course.quiz import QUIZ_DIR, Quiz
+from agentkit.course.quiz_widget import _plain
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -167,7 +171,7 @@ def test_take_a_quiz_in_jupyterlab(tmp_path):
 
             # Question 1: pick the right answer and check it
             first = questions.nth(0)
-            first.get_by_text(right.text).click()
+            first.get_by_text(_plain(right.text)).click()
             first.get_by_role("button", name="Check answer").click()
             feedback = first.locator(".agentkit-question-feedback")
             expect(feedback).to_contain_text("✓ Correct")
@@ -176,7 +180,7 @@ def test_take_a_quiz_in_jupyterlab(tmp_path):
 
             # Question 2: a wrong answer; question 3 left blank; submit twice to confirm
             second = questions.nth(1)
-            second.get_by_text(wrong.text).click()
+            second.get_by_text(_plain(wrong.text)).click()
             submit = box.get_by_role("button", name="Submit quiz")
             submit.click()
             message = box.locator(".agentkit-message")
@@ -269,3 +273,90 @@ def test_human_approval_widget_in_jupyterlab(tmp_path):
         time.sleep(0.2)
     assert json.loads(decision_file.read_text()) == {"approved": False,
                                                      "feedback": "No vouchers: this account is flagged."}
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _fresh(path: Path, target: Path) -> None:
+    """A copy of a notebook without outputs, as a learner gets it."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+
+
+def _wait_for_kernel(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
+
+
+def test_course_home_links_to_a_lab_and_shows_its_progress(tmp_path):
+    """The README's first command opens JupyterLab on START_HERE.ipynb at the course root: its table links to
+    each lab; a check run there is recorded, and the home shows it when its cell is run again."""
+    _need_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    root = tmp_path / "course"
+    _fresh(REPO / "START_HERE.ipynb", root / "START_HERE.ipynb")
+    for folder in ("notebooks", "quizzes"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (root / "labs").mkdir()
+    _fresh(REPO / "labs" / "l2_token_cost.ipynb", root / "labs" / "l2_token_cost.ipynb")
+    db = tmp_path / "progress.sqlite"
+    lab_row = "l2_token_cost"
+
+    with jupyterlab(root, db) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            expect.set_options(timeout=WAIT_MS)
+            page.goto(f"{base}/lab/tree/START_HERE.ipynb?token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+            _wait_for_kernel(page)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            home = page.locator(".jp-NotebookPanel:visible")
+            row = home.locator("tr", has_text=lab_row)
+            expect(row).to_contain_text("not started")
+
+            # follow the home's link to the lab: JupyterLab opens it in a new tab
+            row.get_by_role("link", name=lab_row).click()
+            page.wait_for_function(
+                "() => window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.context"
+                f" && window.jupyterapp.shell.currentWidget.context.path === 'labs/{lab_row}.ipynb'")
+            _wait_for_kernel(page)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            lab_panel = page.locator(".jp-NotebookPanel:visible")
+            expect(lab_panel).to_contain_text("not attempted", timeout=WAIT_MS)
+            # the learner answers one task in a new cell at the end and runs it
+            page.evaluate("""() => {
+                const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+                nb.activeCellIndex = nb.widgets.length - 1;
+                return app.commands.execute('notebook:insert-cell-below').then(() => {
+                    nb.activeCell.model.sharedModel.setSource('lab.check("cache_reads", {"tools", "system", "history"})');
+                    return app.commands.execute('notebook:run-cell');
+                });
+            }""")
+            expect(lab_panel.locator(".jp-Cell").last).to_contain_text("cache_reads", timeout=WAIT_MS)
+            expect(lab_panel.locator(".jp-Cell").last).to_contain_text("Passed", timeout=WAIT_MS)
+
+            # back on the home, its progress cell shows the pass
+            page.evaluate("() => window.jupyterapp.commands.execute('application:activate-previous-tab')")
+            page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.path === 'START_HERE.ipynb'")
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            home = page.locator(".jp-NotebookPanel:visible")
+            tasks = len(Lab.load(lab_row).tasks)
+            expect(home.locator("tr", has_text=lab_row)).to_contain_text(f"1 of {tasks} tasks passed")
+        finally:
+            browser.close()
+
+    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+        rows = conn.execute("SELECT lab_id, task_id, passed FROM lab_checks WHERE passed = 1").fetchall()
+    assert rows == [(lab_row, "cache_reads", 1)]

@@ -94,3 +94,21 @@ def test_every_link_to_a_course_file_resolves(path: Path):
             if not ((path.parent / target).exists() or (ROOT / target).exists()):
                 broken.append(target)
     assert not broken, f"{path.relative_to(ROOT)} links to files that do not exist: {broken}"
+
+
+RAW_REPR = re.compile(r"dtype: \w+$|<StopReason\.| object at 0x[0-9a-f]+", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_learners_read_results_not_raw_reprs(path: Path):
+    """No pandas Series footer, enum repr or object address where a learner reads a result, and a table
+    shows missing values one way (not NaN in one column and <NA> in the next)."""
+    problems = []
+    for n, cell in enumerate(_code_cells(path), 1):
+        for o in cell.get("outputs", []):
+            text = _text(o)
+            if RAW_REPR.search(text):
+                problems.append(f"code cell {n} shows {RAW_REPR.search(text).group(0)!r}")
+            if "<NA>" in text and re.search(r"\bNaN\b", text):
+                problems.append(f"code cell {n} mixes NaN and <NA> in one output")
+    assert not problems, f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)

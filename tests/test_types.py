@@ -32,3 +32,19 @@ def test_mypy_reports_no_errors_in_agentkit() -> None:
         f"mypy found {len(errors)} type error(s) in agentkit/ (run `python -m mypy` from the repository root):\n"
         + "\n".join(errors or [done.stdout, done.stderr])
     )
+
+
+def test_every_type_ignore_names_its_error_and_says_why() -> None:
+    """`# type: ignore[code]  # why`, or the why on the line above: a bare ignore hides the next real error."""
+    bare = []
+    for path in sorted((ROOT / "agentkit").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            if "# type: ignore" not in line:
+                continue
+            after = line.split("# type: ignore", 1)[1]
+            coded = after.startswith("[")
+            explained = "#" in after or (n > 0 and lines[n - 1].strip().startswith("#"))
+            if not (coded and explained):
+                bare.append(f"{path.relative_to(ROOT)}:{n + 1}: {line.strip()}")
+    assert not bare, "type: ignore without an error code and a reason:\n" + "\n".join(bare)

@@ -15,4 +15,7 @@ trust.
   small offline web, and its scripted pipeline (v1 with two bugs, v2 fixed).
 - `support`: the retail support desk of Foundations 03-06 (the stock
   assistant, the late-order email, the replies the guardrails lesson checks).
+- `support_desk`: Lesson 4's support agent with a labelled task set, too
+  expensive and too slow at 1,000 conversations a minute until caching,
+  routing and a fallback are chosen (`evaluate_config`, Lab 4).
 """

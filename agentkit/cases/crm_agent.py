@@ -272,7 +272,7 @@ def crm_tools(*, fixed: bool = False, seed: int = 0, live: bool = False,
             parts = await asyncio.gather(*(crm.aget(e, email) for e in CRM_ENDPOINT_SECONDS))
             return json.dumps(dict(zip(CRM_ENDPOINT_SECONDS, parts)))
     else:
-        def customer_profile(email: str) -> str:  # type: ignore[misc]
+        def customer_profile(email: str) -> str:  # type: ignore[misc]  # the slow twin of the async one above
             """The customer's CRM record: contact, account and subscription.
 
             Args:
@@ -296,7 +296,7 @@ def build_crm_agent(client: Any, fixed: bool = False, *, seed: int = 0, model: s
     tools, crm = crm_tools(fixed=fixed, seed=seed, live=live, clock=clock)
     agent = Agent(client, model=model, system=SYSTEM, tools=tools, name=name,
                   hooks=_framework_hooks(live), **agent_options)
-    agent.crm, agent.clock = crm, clock  # type: ignore[attr-defined]
+    agent.crm, agent.clock = crm, clock  # type: ignore[attr-defined]  # the case's handles, read by its notebook
     return agent
 
 

@@ -148,7 +148,7 @@ def offline_env() -> Iterator[None]:
         for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "AGENTKIT_LIVE"):
             os.environ.pop(name, None)
         os.environ["AGENTKIT_PROGRESS_DB"] = str(Path(tmp) / "progress.sqlite")
-        os.environ.setdefault("MPLBACKEND", "Agg")
+        os.environ.pop("MPLBACKEND", None)  # the inline backend, so figures are stored as a learner sees them
         try:
             yield
         finally:

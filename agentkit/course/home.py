@@ -11,7 +11,6 @@ lesson K with `quizzes/lK_*.yaml` and `labs/lK_*.ipynb`; the module test is
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ def course_map(root: Path | None = None) -> list[Entry]:
         bank = f"foundations_{number}"
         entries.append(Entry("Foundations", _title(foundation), foundation.relative_to(root).as_posix(),
                              bank if bank in quizzes else None, None))
-    lessons = {re.match(r"m1_(l\d)_", p.name).group(1): p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # type: ignore[union-attr]
+    lessons = {p.name.split("_")[1]: p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # "m1_l3_..." -> "l3"
     labs = {p.name.split("_")[0]: p for p in (root / "labs").glob("l[0-9]_*.ipynb")}
     for k in sorted(set(lessons) | set(labs)):
         nb, lab = lessons.get(k), labs.get(k)

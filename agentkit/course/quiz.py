@@ -80,7 +80,9 @@ _CHOICE_SCHEMA: dict[str, Any] = {
     "properties": {"text": _TEXT, "correct": {"type": "boolean"}, "feedback": _TEXT},
 }
 
-_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT}
+# `section` (optional): the lesson section a question examines, e.g. "L2 · Real Numbers" (module tests map every
+# question to one; tests/test_module1_test.py checks it).
+_COMMON = {"id": _ID, "kind": {"enum": list(KINDS)}, "prompt": _TEXT, "explanation": _TEXT, "section": _TEXT}
 
 QUESTION_SCHEMAS: dict[str, dict[str, Any]] = {
     kind: {
@@ -130,6 +132,7 @@ class Question:
     tolerance: float = 0.0
     range: tuple[float, float] | None = None
     unit: str = ""
+    section: str = ""  # the lesson section it examines ("L2 · Real Numbers"), if the file says
 
     @property
     def correct_choices(self) -> tuple[Choice, ...]:
@@ -224,6 +227,20 @@ class QuizResult:
 
 
 # --------------------------------------------------------------------------- loading
+
+
+def _picked(given: tuple[int, ...] | float) -> tuple[int, ...]:
+    """A choice question's stored answer: `_parse` stores the chosen indexes as a tuple for every choice kind."""
+    if not isinstance(given, tuple):
+        raise TypeError(f"a choice answer is stored as a tuple of indexes, got {given!r}: a bug in the quiz engine")
+    return given
+
+
+def _number(given: tuple[int, ...] | float) -> float:
+    """A numeric question's stored answer: `_parse` stores a number."""
+    if isinstance(given, tuple):
+        raise TypeError(f"a numeric answer is stored as a number, got {given!r}: a bug in the quiz engine")
+    return float(given)
 
 
 def _num(x: float) -> str:
@@ -321,7 +338,8 @@ def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
 
 def _parse_question(q: dict[str, Any], where: str) -> Question:
     kind: Kind = q["kind"]
-    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip())
+    common = dict(id=q["id"], kind=kind, prompt=q["prompt"].strip(), explanation=q["explanation"].strip(),
+                  section=q.get("section", "").strip())
     if kind == "numeric":
         for name in ("answer", "tolerance"):
             if name in q and not math.isfinite(q[name]):
@@ -576,7 +594,7 @@ class Quiz:
         for q in self.questions:
             if q.id in self._answers:
                 given = self._answers[q.id]
-                out[q.id] = given if q.kind == "numeric" else [q.choices[k].text for k in given]  # type: ignore[union-attr]
+                out[q.id] = given if q.kind == "numeric" else [q.choices[k].text for k in _picked(given)]
         return out
 
     def _parse(self, q: Question, number: int, value: Any) -> tuple[int, ...] | float:
@@ -654,9 +672,9 @@ class Quiz:
 
     def _is_correct(self, q: Question, given: tuple[int, ...] | float) -> bool:
         if q.kind == "numeric":
-            return q.accepts(float(given))  # type: ignore[arg-type]
+            return q.accepts(_number(given))
         right = tuple(k for k, c in enumerate(q.choices) if c.correct)
-        return tuple(given) == right  # type: ignore[arg-type]
+        return _picked(given) == right
 
     def _feedback(self, i: int, reveal: bool) -> Feedback:
         q = self.questions[i]
@@ -665,9 +683,9 @@ class Quiz:
                             messages=(), explanation=q.explanation if reveal else "")
         given = self._answers[q.id]
         if q.kind == "numeric":
-            shown = _num(float(given)) + (f" {q.unit}" if q.unit else "")  # type: ignore[arg-type]
+            shown = _num(_number(given)) + (f" {q.unit}" if q.unit else "")
         else:
-            shown = ", ".join(_label(k) for k in given)  # type: ignore[union-attr]
+            shown = ", ".join(_label(k) for k in _picked(given))
         if not reveal:
             return Feedback(q.id, i + 1, answered=True, correct=None, given=shown)
         correct = self._is_correct(q, given)
@@ -676,12 +694,12 @@ class Quiz:
             if not correct:
                 messages.append(f"The answer is {q.expected_text()}.")
         else:
-            for k in given:  # type: ignore[union-attr]
+            for k in _picked(given):
                 c = q.choices[k]
                 mark = "✓" if c.correct else "✗"
                 messages.append(f"{mark} {_label(k)}. {c.feedback}" if c.feedback else f"{mark} {_label(k)}. {c.text}")
             if q.kind == "multiple":
-                missed = [_label(k) for k, c in enumerate(q.choices) if c.correct and k not in given]  # type: ignore[operator]
+                missed = [_label(k) for k, c in enumerate(q.choices) if c.correct and k not in _picked(given)]
                 if missed:
                     messages.append(f"You missed {', '.join(missed)}, which {'is' if len(missed) == 1 else 'are'} also right.")
         return Feedback(q.id, i + 1, answered=True, correct=correct, given=shown,

@@ -13,6 +13,8 @@ from typing import Any
 
 import pydantic
 
+from agentkit.patterns.measure import Meter
+
 __all__ = [
     "CRITIC_SYSTEM", "CITATION_SOURCES", "CODE_TASK", "CODE_TESTS", "EMAIL_TASK", "MEETING_TASK", "Meeting",
     "RATING_TASK", "RATING_TESTS", "RESEARCH_TASK", "BENCHMARK_TASK", "reflection_eval_set",
@@ -74,13 +76,13 @@ BENCHMARK_TASK = ("Using only these sources, say how our Q3 trial conversion com
                   f"benchmark. Cite each figure as [n].\n{_SOURCES_TEXT}")
 
 
-def reflection_eval_set(client: object, meter: object) -> list:
+def reflection_eval_set(client: object, meter: Meter) -> list:
     """The lesson's six eval items: four with external feedback, two with a critic only."""
     from agentkit.patterns.reflection import (
         EvalItem, citation_check, code_check, critic, email_rubric, schema_check,
     )
 
-    review = critic(client, meter=meter, system=CRITIC_SYSTEM)  # type: ignore[arg-type]
+    review = critic(client, meter=meter, system=CRITIC_SYSTEM)
     return [
         EvalItem("email (critic)", EMAIL_TASK, review, judge=email_rubric),
         EvalItem("meeting JSON (schema)", MEETING_TASK, schema_check(Meeting)),

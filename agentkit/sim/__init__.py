@@ -3,6 +3,15 @@
 The official SDK talks to it exactly as it talks to Claude: in-process through
 an httpx2 transport (`agentkit.client()` does this when no API key is set), or
 over loopback HTTP (`python -m agentkit.sim serve`). See `core.Simulator`.
+
+One module per concept: `core` (the `Simulator`, which owns the state),
+`routing` (method + path dispatch), `messages` (POST /v1/messages), `request`
+(a request body read once), `batches`, `threads` (server-side threads), `sse`
+(a Message as an event stream), `response`; the API's features (`thinking`,
+`structured`, `server_tools`, `fallbacks`, `models_api`), what the model says
+(`policy`, `scenarios`), its checks (`validate`), its accounting (`usage`,
+`prefix`), its timing and failures (`latency`, `faults`), and the two ways in
+(`transport`, `server`).
 """
 
 from __future__ import annotations

@@ -15,14 +15,15 @@ from typing import Any, Callable
 
 from .. import models as _models
 from .errors import invalid
+from .request import MessagesRequest
 
 BETA = "server-side-fallback-2026-07-01"
 _OVERRIDES = ("max_tokens", "thinking", "output_config", "speed")
 
 
-def chain(body: dict[str, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
+def chain(req: MessagesRequest, headers: dict[str, str]) -> list[dict[str, Any]]:
     """The validated fallback entries of a request ([] when it has none); the body without them is unchanged."""
-    fallbacks = body.get("fallbacks")
+    fallbacks = req.body.get("fallbacks")
     if fallbacks is None:
         return []
     if BETA not in headers.get("anthropic-beta", ""):
@@ -55,15 +56,16 @@ def attempt_body(body: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def serve(body: dict[str, Any], entries: list[dict[str, Any]], answer: Callable[[dict[str, Any]], Any],
-          check: Callable[[dict[str, Any]], None]) -> Any:
-    """Answer `body`; on a refusal, try each fallback in order. `answer(body)` returns (timing, message)."""
-    timing, message = answer({k: v for k, v in body.items() if k != "fallbacks"})
-    served_by = body["model"]
+def serve(primary: MessagesRequest, entries: list[dict[str, Any]], answer: Callable[[MessagesRequest], Any],
+          check: Callable[[MessagesRequest], None]) -> Any:
+    """Answer `primary` (the request without its `fallbacks`); on a refusal, try each fallback in order.
+    `answer(request)` returns (timing, message)."""
+    timing, message = answer(primary)
+    served_by = primary.model
     for entry in entries:
         if message["stop_reason"] != "refusal":
             break
-        retry = attempt_body(body, entry)
+        retry = MessagesRequest.of(attempt_body(primary.body, entry))
         check(retry)
         more, fallback = answer(retry)
         marker = {"type": "fallback", "from": {"model": served_by}, "to": {"model": _models.info(entry["model"]).id},

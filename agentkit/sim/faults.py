@@ -40,8 +40,15 @@ class Faults:
     retry_after: float = 1.0  # simulated seconds the API asks the client to wait
     fail_first: int = 0  # fail this many attempts first, with `fail_status`
     fail_status: int = 529
+    models: tuple[str, ...] = ()  # only requests for these models fail (empty: every model); e.g. one model's outage
+
+    def applies_to(self, model: object) -> bool:
+        """Whether requests for `model` can fail (all models unless `models` names some)."""
+        return not self.models or model in self.models
 
     def __post_init__(self) -> None:
+        if isinstance(self.models, str):
+            raise ValueError("Faults.models is a tuple of model ids, e.g. (agentkit.DEFAULT_MODEL,), not one string")
         for name in KINDS:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 <= value <= 1):
@@ -61,7 +68,7 @@ class Faults:
             raise ValueError(f"unknown fault kind(s) {unknown or kinds!r}; choose from {', '.join(KINDS)}")
         if not 0 <= rate <= 1:
             raise ValueError(f"a fault rate is a probability between 0 and 1, got {rate!r}")
-        return cls(**{k: rate / len(kinds) for k in kinds}, **kwargs)  # type: ignore[arg-type]
+        return cls(**{k: rate / len(kinds) for k in kinds}, **kwargs)  # type: ignore[arg-type]  # kinds are checked to be rate fields above
 
     def draw(self, rng: random.Random, attempt_number: int) -> APIError | None:
         """The error for this attempt, or None. `attempt_number` counts from 0 across the simulator."""

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 from ..models import tokenizer_factor
 from ..tokens import count_tokens, encoding
 from . import server_tools, structured, thinking
+from .request import MessagesRequest
 from .scenarios import Scenario, ToolCall, Turn
 
 SIMULATED_NOTE = "(simulated)"
@@ -75,10 +76,11 @@ def _sample_input(schema: dict[str, Any], user: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callable[[str], str]) -> Reply:
-    messages: list[dict[str, Any]] = body["messages"]
-    model = body.get("model")
-    all_tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "name" in t]
+def respond(req: MessagesRequest, scenarios: Sequence[Scenario], new_id: Callable[[str], str]) -> Reply:
+    """What the model says to a checked request: the content blocks, stop reason and token counts."""
+    messages = req.messages
+    model = req.model
+    all_tools = [t for t in req.tools or [] if isinstance(t, dict) and "name" in t]
     server = {server_tools.kind_of(t): t for t in all_tools if server_tools.kind_of(t)}
     # Client tools the model can see: deferred ones only once a tool search loaded them.
     loaded = server_tools.referenced_tools(messages)
@@ -87,7 +89,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     searchable = "tool_search" in server
     tools = {n: t for n, t in client.items() if n not in deferred or searchable}
     user = next((text_of(m["content"]) for m in messages if m["role"] == "user"), "")
-    system = _system_text(body.get("system"))
+    system = _system_text(req.system)
     last = messages[-1]
     prefill = text_of(last["content"]) if last["role"] == "assistant" else ""
     # A paused server-tool turn sent back to continue is not a prefill: the model goes on to its next turn.
@@ -106,7 +108,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         if any_error and turn.if_error is not None:
             turn = turn.if_error
     else:
-        offered = {} if (body.get("tool_choice") or {}).get("type") == "none" else tools
+        offered = {} if (req.tool_choice or {}).get("type") == "none" else tools
         turn = _default_turn(user, offered, last_results, result_text, messages, server, paused)
         hidden = {n: client[n] for n in deferred} if not searchable and offered else {}
         if not turn.tool_calls and hidden and not last_results:
@@ -120,7 +122,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
 
     text = turn.text.replace("{last_tool_result}", result_text).replace("{user}", user)
     calls = [c for c in turn.tool_calls if c.name in tools]  # a model can only call what it was offered
-    choice = body.get("tool_choice") or {"type": "auto"}
+    choice = req.tool_choice or {"type": "auto"}
     if choice.get("type") == "none" or not tools:
         calls = []
     else:
@@ -159,7 +161,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         text = text.replace("{search_result}", found)
 
     # Structured output: the final answer is JSON that matches the schema.
-    schema = structured.output_schema(body)
+    schema = structured.output_schema(req)
     if schema is not None:
         text = "" if calls or turn.stop_reason == "pause_turn" else structured.reply_json(
             schema, user, turn.json, scenario=scenario_name)
@@ -173,7 +175,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         text, calls = "", []
     stop_reason = "pause_turn" if over_limit else turn.stop_reason or ("tool_use" if calls else "end_turn")
     stop_sequence = None
-    for seq in body.get("stop_sequences") or []:
+    for seq in req.stop_sequences or []:
         pos = text.find(seq)
         if pos != -1 and (stop_sequence is None or pos < text.find(stop_sequence)):
             stop_sequence = seq
@@ -183,7 +185,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
     # Thinking comes first in the reply.
     head: list[dict[str, Any]] = []
     thought_tokens = 0
-    plan = thinking.plan(body)
+    plan = thinking.plan(req)
     if plan is not None and (plan.explicit or turn.thinking):
         thought = turn.thinking or thinking.default_thought(
             user, list(tools), [c.name for c in calls], bool(last_results), plan.effort, schema is not None)
@@ -191,7 +193,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
         if plan.budget is not None and thought_tokens > plan.budget:
             thought = encoding().decode(encoding().encode(thought)[: int(plan.budget / tokenizer_factor(model))])
             thought_tokens = plan.budget
-        head = thinking.blocks(thought, body["model"], plan.display, turn.redacted_thinking)
+        head = thinking.blocks(thought, model, plan.display, turn.redacted_thinking)
 
     content: list[dict[str, Any]] = [*head, *outcome.blocks]
     if text:
@@ -206,7 +208,7 @@ def respond(body: dict[str, Any], scenarios: Sequence[Scenario], new_id: Callabl
                   for b in content if b["type"] in ("text", "tool_use", "server_tool_use"))
     output_tokens = visible + thought_tokens + turn.extra_output_tokens
 
-    max_tokens = body["max_tokens"]
+    max_tokens = req.max_tokens
     if output_tokens > max_tokens:
         # Cut the text at the budget left after thinking; _truncate counts cl100k tokens, so scale it.
         budget = max(0, int((max_tokens - thought_tokens) / tokenizer_factor(model)))

@@ -213,7 +213,7 @@ class _Parsed:
 
 
 def _ws(text: str, pos: int) -> int:
-    return _WS.match(text, pos).end()  # type: ignore[union-attr]
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]  # a whitespace run may be empty: it always matches
 
 
 def _value(text: str, pos: int) -> tuple[Any, int]:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Sequence
 import yaml
 
 from .errors import invalid
+from .request import MessagesRequest
 
 SEARCH_PREFIX, FETCH_PREFIX = "web_search_", "web_fetch_"
 TOOL_SEARCH_PREFIXES = ("tool_search_tool_regex_", "tool_search_tool_bm25_")
@@ -79,9 +80,9 @@ def kind_of(tool: Any) -> str | None:
     return None
 
 
-def validate(body: dict[str, Any]) -> None:
+def validate(req: MessagesRequest) -> None:
     """The API's 400s for server-tool definitions and deferred loading."""
-    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    tools = [t for t in req.tools or [] if isinstance(t, dict)]
     deferred = [t.get("name") for t in tools if t.get("defer_loading") is True]
     for i, t in enumerate(tools):
         kind = kind_of(t)

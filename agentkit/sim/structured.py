@@ -24,6 +24,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from .errors import invalid
+from .request import MessagesRequest
 
 _STRING_FORMATS = {"date": "2026-11-30", "date-time": "2026-11-30T09:00:00Z", "time": "09:00:00",
                    "email": "ada@example.com", "uri": "https://example.com/", "uuid":
@@ -62,14 +63,16 @@ def _require_closed_objects(schema: Any, where: str) -> None:
                     _require_closed_objects(sub, f"{where}.{key}.{k}")
 
 
-def output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
-    fmt = (body.get("output_config") or {}).get("format") if isinstance(body.get("output_config"), dict) else None
+def output_schema(req: MessagesRequest) -> dict[str, Any] | None:
+    """The JSON schema the reply must follow, or None when the request asks for no structured output."""
+    config = req.output_config
+    fmt = (config or {}).get("format") if isinstance(config, dict) else None
     return fmt["schema"] if isinstance(fmt, dict) else None
 
 
-def validate(body: dict[str, Any]) -> None:
+def validate(req: MessagesRequest) -> None:
     """Raise the API's 400 for a malformed output format or strict tool schema."""
-    config = body.get("output_config")
+    config: Any = req.output_config
     if isinstance(config, dict) and config.get("format") is not None:
         fmt = config["format"]
         if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
@@ -77,7 +80,7 @@ def validate(body: dict[str, Any]) -> None:
         if "schema" not in fmt:
             raise invalid("output_config.format.schema: Field required")
         _check_schema(fmt["schema"], "output_config.format.schema")
-    for i, tool in enumerate(body.get("tools") or []):
+    for i, tool in enumerate(req.tools or []):
         if isinstance(tool, dict) and tool.get("strict") is True and tool.get("type") in (None, "custom"):
             _check_schema(tool.get("input_schema"), f"tools.{i}.input_schema")
 

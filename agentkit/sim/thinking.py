@@ -35,6 +35,7 @@ from typing import Any
 from .. import models as _models
 from .errors import invalid
 from .models_api import effort_levels, thinking_types
+from .request import MessagesRequest
 
 MIN_BUDGET = 1024
 _KEY = b"agentkit-simulated-thinking"  # not a secret: it only lets the simulator recognise its own blocks
@@ -61,8 +62,7 @@ def default_display(m: _models.ModelInfo) -> str:
     return "omitted" if m.tokenizer != "claude-v1" else "summarized"
 
 
-def _effort(body: dict[str, Any], m: _models.ModelInfo) -> str | None:
-    config = body.get("output_config")
+def _effort(config: Any, m: _models.ModelInfo) -> str | None:
     if config is None:
         return None
     if not isinstance(config, dict):
@@ -79,12 +79,12 @@ def _effort(body: dict[str, Any], m: _models.ModelInfo) -> str | None:
     return str(effort)
 
 
-def validate(body: dict[str, Any]) -> None:
+def validate(req: MessagesRequest) -> None:
     """Raise the API's 400 for a thinking or effort setting this model does not accept."""
-    m = _models.info(body["model"])
-    effort = _effort(body, m)
-    thinking = body.get("thinking")
-    choice = body.get("tool_choice") or {}
+    m = _models.info(req.model)
+    effort = _effort(req.output_config, m)
+    thinking: Any = req.thinking
+    choice: Any = req.tool_choice or {}
     forced = isinstance(choice, dict) and choice.get("type") in ("any", "tool")
     if forced and not m.forced_tool_choice:
         raise invalid(f"tool_choice: forced tool use (type {choice.get('type')!r}) is not supported on {m.id}. "
@@ -111,19 +111,19 @@ def validate(body: dict[str, Any]) -> None:
             raise invalid("thinking.enabled.budget_tokens: Field required (a whole number of tokens, at least 1024)")
         if budget < MIN_BUDGET:
             raise invalid(f"thinking.enabled.budget_tokens: Input should be greater than or equal to {MIN_BUDGET}")
-        if body["max_tokens"] <= budget:
+        if req.max_tokens <= budget:
             raise invalid("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
                           "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
                           "#max-tokens-and-context-window-size")
     if kind in ("enabled", "adaptive"):
         if forced:
             raise invalid("Thinking may not be enabled when tool_choice forces tool use.")
-        temperature = body.get("temperature")
+        temperature = req.body.get("temperature")
         if temperature is not None and temperature != 1:
             raise invalid("`temperature` may only be set to 1 when thinking is enabled or in adaptive mode. Please "
                           "consult our documentation at https://docs.claude.com/en/docs/build-with-claude/"
                           "extended-thinking#feature-compatibility")
-        if body.get("top_k") is not None:
+        if req.body.get("top_k") is not None:
             raise invalid("`top_k` is not supported when thinking is enabled or in adaptive mode.")
 
 
@@ -145,11 +145,11 @@ def _refusal(m: _models.ModelInfo, kind: str) -> str:
     return f"thinking.type: 'between_tools' is not supported on {m.id}."
 
 
-def plan(body: dict[str, Any]) -> Plan | None:
-    """Whether (and how) this reply may think; None when thinking is off for the request."""
-    m = _models.info(body["model"])
-    thinking = body.get("thinking")
-    effort = ((body.get("output_config") or {}).get("effort") or m.default_effort or "high")
+def plan(req: MessagesRequest) -> Plan | None:
+    """Whether (and how) this reply may think; None when thinking is off for the (checked) request."""
+    m = _models.info(req.model)
+    thinking = req.thinking
+    effort = ((req.output_config or {}).get("effort") or m.default_effort or "high")
     if thinking is None:
         if m.thinking == "extended":
             return None  # extended-thinking models think only when asked
@@ -231,11 +231,11 @@ class Ledger:
             return tool_use_id in self._ids
 
 
-def check_history(body: dict[str, Any], ledger: Ledger) -> None:
+def check_history(req: MessagesRequest, ledger: Ledger) -> None:
     """Thinking blocks sent back must be unmodified and from a model that may read them, and a tool-use
     continuation must keep the thinking block its assistant turn started with."""
-    model = body["model"]
-    messages = body.get("messages") or []
+    model = req.model
+    messages = req.messages or []
     for i, msg in enumerate(messages):
         if msg.get("role") != "assistant" or not isinstance(msg.get("content"), list):
             continue
@@ -250,7 +250,8 @@ def check_history(body: dict[str, Any], ledger: Ledger) -> None:
                 raise invalid(f"messages.{i}.content.{j}: this thinking block was produced by {opened.get('m')} and "
                               f"cannot be sent to {model}; drop earlier turns' thinking blocks when switching models.")
     # The last assistant turn that called tools, answered by the final user message's tool results.
-    if len(messages) < 2 or messages[-1].get("role") != "user" or (body.get("thinking") or {}).get("type") not in (
+    kind = (req.thinking or {}).get("type")  # a dict by now: `validate` ran first
+    if len(messages) < 2 or messages[-1].get("role") != "user" or kind not in (
             "enabled", "adaptive"):
         return
     last_assistant = messages[-2]
@@ -259,7 +260,7 @@ def check_history(body: dict[str, Any], ledger: Ledger) -> None:
         return
     uses = [b for b in content if isinstance(b, dict) and b.get("type") == "tool_use"]
     starts_with_thought = isinstance(content[0], dict) and content[0].get("type") in ("thinking", "redacted_thinking")
-    if uses and not starts_with_thought and (body["thinking"]["type"] == "enabled"
+    if uses and not starts_with_thought and (kind == "enabled"
                                             or any(ledger.thought_before(u.get("id", "")) for u in uses)):
         i = len(messages) - 2
         raise invalid(f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from .. import models as _models
 from .errors import APIError, invalid
+from .request import MessagesRequest
 
 # -- limits the API documents ------------------------------------------------------------------
 #: Request size limits per endpoint (https://platform.claude.com/docs/en/api/errors#request-size-limits, checked
@@ -243,8 +244,7 @@ def media_block(block: dict[str, Any], where: str) -> None:
                           f"the data appears to be {actual}. Set media_type to {actual!r}.")
 
 
-def _model(data: dict[str, Any]) -> None:
-    model = data.get("model")
+def _model(model: Any) -> None:
     if model is None:
         raise invalid("model: Field required")
     if not isinstance(model, str):
@@ -267,8 +267,8 @@ def _system(system: Any) -> None:
             raise invalid(f"system.{i}: each system block must be {{\"type\": \"text\", \"text\": ...}}")
 
 
-def _tools(data: dict[str, Any]) -> set[str]:
-    tools = data.get("tools") or []
+def _tools(tools: Any, choice: Any) -> set[str]:
+    tools = tools or []
     if not isinstance(tools, list):
         raise invalid("tools: Input should be a valid list")
     names: set[str] = set()
@@ -286,7 +286,6 @@ def _tools(data: dict[str, Any]) -> set[str]:
                 raise invalid(f"tools.{i}.input_schema: Field required")
             if schema.get("type") != "object":
                 raise invalid(f"tools.{i}.input_schema.type: Input should be 'object'")
-    choice = data.get("tool_choice")
     if choice is not None:
         if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
             raise invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
@@ -388,29 +387,36 @@ def _ends_with_space(content: Any) -> bool:
 
 
 def messages_body(data: dict[str, Any], *, checked_prefix: int = 0) -> None:
-    """Check a Messages API request body; raise the API's error for the first problem found.
+    """Check a Messages API request body (see `messages_request`)."""
+    messages_request(MessagesRequest.of(data), checked_prefix=checked_prefix)
+
+
+def messages_request(req: MessagesRequest, *, checked_prefix: int = 0) -> None:
+    """Check a Messages API request; raise the API's error for the first problem found. Once it passes, the
+    request's fields have their annotated types.
 
     `checked_prefix`: how many leading messages are known valid already (the same messages, not last, in a
     request that passed), so an agent's growing history is not re-checked on every step.
     """
+    data = req.body
     top_level(data, "messages")
-    _model(data)
-    max_tokens = data.get("max_tokens")
+    _model(req.model)
+    max_tokens: Any = req.max_tokens
     if max_tokens is None:
         raise invalid("max_tokens: Field required")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid("max_tokens: Input should be a whole number greater than or equal to 1")
-    limit = _models.info(data["model"]).max_output
+    limit = _models.info(req.model).max_output
     if max_tokens > limit:
         raise invalid(f"max_tokens: {max_tokens} > {limit}, which is the maximum allowed number of "
-                      f"output tokens for {data['model']}")
-    _messages(data.get("messages"), start=checked_prefix)
-    _system(data.get("system"))
-    _tools(data)
+                      f"output tokens for {req.model}")
+    _messages(req.messages, start=checked_prefix)
+    _system(req.system)
+    _tools(req.tools, req.tool_choice)
     temperature = data.get("temperature")
     if temperature is not None and not (isinstance(temperature, (int, float)) and 0 <= temperature <= 1):
         raise invalid("temperature: Input should be between 0 and 1")
-    stops = data.get("stop_sequences")
+    stops: Any = req.stop_sequences
     if stops is not None and not (isinstance(stops, list) and all(isinstance(s, str) and s for s in stops)):
         raise invalid("stop_sequences: Input should be a list of non-empty strings")
     metadata = data.get("metadata")
@@ -420,7 +426,7 @@ def messages_body(data: dict[str, Any], *, checked_prefix: int = 0) -> None:
 
 def count_tokens_body(data: dict[str, Any]) -> None:
     top_level(data, "count_tokens")
-    _model(data)
+    _model(data.get("model"))
     _messages(data.get("messages"))
     _system(data.get("system"))
-    _tools(data)
+    _tools(data.get("tools"), data.get("tool_choice"))

@@ -1,0 +1,257 @@
+"""Lab 4, Optimization Decisions: meet the budget.
+
+The support-desk agent of Lesson 4 (`agentkit.cases.support_desk`) holds its
+quality bar, but on one strong model with no caching it is too expensive and
+falls over at production traffic. The learner chooses and configures caching,
+batching, routing and a fallback as a `SupportConfig`. Every check runs that
+configuration for real: the labelled task set through the simulated API
+(quality, cost per run, latency per run), then the measured runs through the
+fleet simulation at the stated traffic (cost per 1,000 conversations, p95,
+share of conversations lost to rate limits), and, for the second task, the
+task set again during an outage of the default model. Each failing constraint
+is named with the figure, the budget and the gap.
+
+The budgets are fractions of the measured baseline, so a change of prices or
+models moves them with the kit rather than breaking the lab.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, fields
+from typing import Any
+
+from agentkit.cases import support_desk as sd
+from agentkit.cases.support_desk import SupportConfig, evaluate_config
+from agentkit.course.lab import AnswerError, Lab, Task, Verdict, passed, wrong
+from agentkit.fleet import FleetReport, RateLimits, profiles_from, simulate
+from agentkit.models import DEFAULT_MODEL
+from agentkit.routing import Router
+from agentkit.scorecard import Scorecard
+from agentkit.sim.faults import Faults
+
+#: The traffic the agent must carry, and the organization's limits for each model (an example, as in the lesson).
+ARRIVALS_PER_MINUTE = 1_000
+LIMITS = RateLimits(rpm=4_000, itpm=2_000_000, otpm=400_000)
+CONCURRENCY = 200
+FLEET_RUNS = 4_000
+
+QUALITY_BAR = 0.95  # share of the labelled tasks answered right
+COST_SHARE = 0.08  # the cost budget: 8% of the baseline's cost per 1,000 conversations
+MAX_FAILED = 0.01  # at most 1% of conversations may be lost to rate limits
+OUTAGE_ANSWERED = 0.95  # during an outage of the default model, at least 95% of conversations get an answer
+OUTAGE = Faults(overloaded=1.0, models=(DEFAULT_MODEL,))
+
+#: What the agent runs as today: everything on the default model, no caching.
+BASELINE = SupportConfig(DEFAULT_MODEL, name="baseline")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The constraints the configuration must meet, worked out from the measured baseline."""
+
+    quality_bar: float
+    cost_per_1000: float  # dollars per 1,000 conversations
+    p95_seconds: float  # at ARRIVALS_PER_MINUTE
+    max_failed_share: float
+    outage_answered: float
+
+
+@functools.lru_cache(maxsize=1)
+def baseline() -> Scorecard:
+    return evaluate_config(BASELINE)
+
+
+def budget() -> Budget:
+    """Cost: a fraction of the baseline's. Latency: no slower at 1,000 a minute than one baseline run alone (p95)."""
+    card = baseline()
+    return Budget(QUALITY_BAR, COST_SHARE * card.cost_per_1000, card.p95, MAX_FAILED, OUTAGE_ANSWERED)
+
+
+def fleet(card: Scorecard, config: SupportConfig) -> FleetReport:
+    return simulate(profiles_from(card), arrivals_per_minute=ARRIVALS_PER_MINUTE, runs=FLEET_RUNS, limits=LIMITS,
+                    concurrency=CONCURRENCY, batch=config.batch)
+
+
+_FIELDS = {f.name for f in fields(SupportConfig)}
+
+
+def as_config(answer: Any) -> SupportConfig:
+    """A SupportConfig, or a dict of its fields."""
+    if isinstance(answer, SupportConfig):
+        config = answer
+    elif isinstance(answer, dict):
+        unknown = sorted(set(map(str, answer)) - _FIELDS)
+        if unknown:
+            raise AnswerError(f"Unknown setting(s) {', '.join(map(repr, unknown))}. A configuration has these fields: "
+                              f"{', '.join(sorted(_FIELDS))}.")
+        config = SupportConfig(**answer)
+    else:
+        raise AnswerError(f"Give a SupportConfig(...) (from agentkit.cases.support_desk), not a "
+                          f"{type(answer).__name__}.")
+    if config.router is not None and not isinstance(config.router, Router):
+        raise AnswerError("router must be an agentkit.routing.Router (or None to use one model).")
+    models = set(sd.TIERS)
+    chosen = set(config.router.tiers.values()) if config.router else {config.model}
+    if config.fallback_model:
+        chosen.add(config.fallback_model)
+    strange = sorted(chosen - models)
+    if strange:
+        raise AnswerError(f"Unknown model(s) {', '.join(map(repr, strange))}: use agentkit.FAST_MODEL, DEFAULT_MODEL "
+                          "or LARGEST_MODEL.")
+    return config
+
+
+def _quality_reason(card: Scorecard, b: Budget) -> str:
+    gap = b.quality_bar - card.quality
+    wrong_hard = [r.task_id for r in card.runs if not r.correct and r.difficulty == sd.HARD]
+    wrong_easy = [r.task_id for r in card.runs if not r.correct and r.difficulty == sd.EASY]
+    where = []
+    if wrong_hard:
+        where.append(f"{len(wrong_hard)} hard task(s) wrong ({_some(wrong_hard)}): the model that answers refunds "
+                     "is not strong enough for them")
+    if wrong_easy:
+        where.append(f"{len(wrong_easy)} easy task(s) wrong ({_some(wrong_easy)})")
+    return (f"quality {card.quality:.1%} is under the {b.quality_bar:.0%} bar by {100 * gap:.1f} points: "
+            + "; ".join(where) + ".")
+
+
+def _cost_reason(report: FleetReport, card: Scorecard, config: SupportConfig, b: Budget) -> str:
+    over = card.cost_per_1000 - b.cost_per_1000
+    advice = []
+    if not config.cache_prompt:
+        advice.append("every call re-sends the handbook at the full input price (prompt caching reads it at a fraction of the price)")
+    models = set(config.router.tiers.values()) if config.router else {config.model}
+    if config.router is None or len(models) == 1:
+        advice.append("every task, easy or hard, runs on one model; easy ones do not need a strong one")
+    return (f"cost ${card.cost_per_1000:.2f} per 1,000 conversations is over the ${b.cost_per_1000:.2f} budget by "
+            f"${over:.2f} ({over / b.cost_per_1000:.0%})" + (": " + "; ".join(advice) if advice else "") + ".")
+
+
+def _load_reasons(report: FleetReport, config: SupportConfig, b: Budget) -> list[str]:
+    reasons = []
+    if config.batch and report.p95 > b.p95_seconds:
+        reasons.append(f"p95 is {report.p95:,.0f} s against a budget of {b.p95_seconds:.2f} s: batch results arrive "
+                       "within 24 hours (most within one), and a customer in a chat cannot wait for a batch. Batch the "
+                       "nightly jobs, not the conversations.")
+        return reasons
+    if report.failed_share > b.max_failed_share:
+        reasons.append(f"at {ARRIVALS_PER_MINUTE:,} conversations a minute {report.failed_share:.0%} of them fail on "
+                       f"rate limits ({report.limited_share:.0%} hit a 429; at most {b.max_failed_share:.0%} may fail): "
+                       "each call's uncached input counts against the input-tokens-per-minute limit, and cache reads do "
+                       "not.")
+    if report.p95 > b.p95_seconds:
+        reasons.append(f"p95 at {ARRIVALS_PER_MINUTE:,} a minute is {report.p95:.2f} s, over the {b.p95_seconds:.2f} s "
+                       f"budget by {report.p95 - b.p95_seconds:.2f} s.")
+    return reasons
+
+
+def check_meet_budget(answer: Any) -> Verdict:
+    config = as_config(answer)
+    b = budget()
+    card = evaluate_config(config)
+    report = fleet(card, config)
+    reasons = []
+    if card.quality < b.quality_bar:
+        reasons.append(_quality_reason(card, b))
+    cost = card.cost_per_1000 * (0.5 if config.batch else 1.0)
+    if cost > b.cost_per_1000 + 1e-9:
+        reasons.append(_cost_reason(report, card, config, b))
+    reasons += _load_reasons(report, config, b)
+    figures = (f"quality {card.quality:.1%} (bar {b.quality_bar:.0%}), ${cost:.2f} per 1,000 conversations "
+               f"(budget ${b.cost_per_1000:.2f}), p95 {report.p95:,.2f} s at {ARRIVALS_PER_MINUTE:,} a minute "
+               f"(budget {b.p95_seconds:.2f} s), {report.failed_share:.1%} lost to rate limits")
+    if reasons:
+        head = f"{len(reasons)} constraint{'s' if len(reasons) > 1 else ''} failed. "
+        return wrong(head + " ".join(f"({i}) {r[0].upper()}{r[1:]}" for i, r in enumerate(reasons, 1))
+                     + f" Measured: {figures}.")
+    return passed(f"Every constraint holds: {figures}. Against the baseline that is "
+                  f"{1 - card.cost_per_1000 / baseline().cost_per_1000:.0%} cheaper per conversation.")
+
+
+def check_outage(answer: Any) -> Verdict:
+    config = as_config(answer)
+    b = budget()
+    card = evaluate_config(config, faults=OUTAGE)
+    if card.answered_share >= b.outage_answered:
+        return passed(f"During an outage of {DEFAULT_MODEL}, {card.answered_share:.0%} of conversations still get an "
+                      f"answer (quality {card.quality:.0%} while it lasts: easy {card.quality_of(sd.EASY):.0%}, hard "
+                      f"{card.quality_of(sd.HARD):.0%}). That is graceful degradation: worse answers on hard "
+                      "questions for a while, instead of errors.")
+    lost = [r.task_id for r in card.runs if not r.answered]
+    uses_default = DEFAULT_MODEL in (set(config.router.tiers.values()) if config.router else {config.model})
+    if not uses_default:
+        return wrong("This configuration never calls the default model, so the outage cannot touch it, yet "
+                     f"{len(lost)} conversations failed; check the configuration.")
+    reason = ("no fallback model is set, so every conversation routed to it fails after the SDK's retries"
+              if not config.fallback_model else
+              f"the fallback {config.fallback_model} is the model that is down")
+    return wrong(f"During an outage of {DEFAULT_MODEL} only {card.answered_share:.0%} of conversations get an answer "
+                 f"(at least {b.outage_answered:.0%} must): {reason}. Lost: {_some(lost)}.")
+
+
+def _some(ids: list[str], shown: int = 6) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
+TASKS = [
+    Task(
+        id="meet_budget",
+        title="A configuration that meets the quality bar, the cost budget and the latency budget",
+        checker=check_meet_budget,
+        expects="a SupportConfig(...) from agentkit.cases.support_desk (model or router, cache_prompt, batch, "
+                "fallback_model)",
+        hints=(
+            "Start from the lesson's measurements: which decision cut the cost per conversation most, and which one "
+            "stopped the rate-limit failures at 1,000 a minute?",
+            "Prompt caching with the handbook breakpoint (cache_prompt=True) fixes the rate limits and most of the "
+            "cost. The rest of the cost is the strong model answering easy questions.",
+            "SupportConfig(router=Router({'easy': FAST_MODEL, 'hard': DEFAULT_MODEL}, keyword_classifier([...refund "
+            "words...])), cache_prompt=True). Leave batch off: customers are waiting.",
+        ),
+    ),
+    Task(
+        id="outage",
+        title="The same configuration during an outage of the default model",
+        checker=check_outage,
+        expects="a SupportConfig (from agentkit.cases.support_desk) with a fallback model",
+        hints=(
+            "When the default model is down, what answers the hard questions?",
+            "A ModelFallback middleware sends a request whose model is overloaded to another model at once; "
+            "SupportConfig has a field for it.",
+            "Add fallback_model=FAST_MODEL to your configuration from task 1 (and check that task 1 still passes).",
+        ),
+    ),
+]
+
+NOTES = """\
+# Optimization Decisions: lesson notes for the tutor
+
+## Measure, then decide
+Every optimization trades something: caching trades freshness for money, batching trades waiting for money, a smaller model trades quality for money and speed, a retry trades latency for success. Judge each change on a labelled task set for quality, cost per run and latency together, and never ship a saving that loses quality.
+
+## Caching
+A prompt-cache breakpoint caches the request up to that point; a later request that starts with the same bytes reads it at a fraction of the input price (0.1, 0.05 or 0.025 times, depending on the model), and a cache write costs 1.25 times the input price for the 5-minute cache or 2 times for the 1-hour cache. A top-level cache_control puts the breakpoint on the last block and moves it forward as the conversation grows, which helps later steps of one conversation but never a new conversation; a breakpoint at the end of the system prompt caches the tools and system prompt for every conversation. On most current models cache reads do not count towards the input-tokens-per-minute rate limit, so caching also raises the traffic an agent can carry. The 5-minute cache is refreshed by each read; the 1-hour cache pays only for traffic that returns between 5 and 60 minutes apart. A response cache answers an identical request from memory. Any cache serves stale answers when its key leaves out data that changes: invalidate on write, or put a data version in the key; a TTL only bounds how stale an answer can get.
+
+## Batching
+The Message Batches API bills every token at half price and returns results within 24 hours, most within one hour. It suits independent work nobody is waiting on (nightly tagging, evaluations), never a conversation with a waiting customer or a chain of dependent steps.
+
+## Model selection
+A router sends easy tasks to a cheap, fast model and hard ones to a strong model. Judge it on the task set per route. "A few points better for much more money" is worth it only for tasks where a wrong answer is expensive.
+
+## Resilience
+The SDK retries connection errors, 408, 409, 429 and 5xx responses (twice by default), honouring retry-after. A model fallback answers a capacity failure with another model at once. A circuit breaker stops calling a dependency that keeps failing, failing fast or rerouting to a fallback, and lets a trial call through after a cool-down. Together they turn an outage into graceful degradation.
+
+## Production traffic
+At a thousand conversations a minute the rate limits (requests, input tokens and output tokens per minute, as token buckets) decide what happens: 429s, retries, waiting and failures. The fleet simulation replays measured runs at that traffic and reports throughput, p50, p95 and p99, cost per 1,000 runs and the share of runs that hit a limit.
+"""
+
+LAB = Lab(
+    id="l4_meet_budget",
+    title="Lab 4: Meet the budget",
+    lesson="M1 L4 Optimization Decisions",  # as quizzes/l4_optimization_decisions.yaml names it
+    tasks=TASKS,
+    lesson_notebook="notebooks/*optimization_decisions*.ipynb",
+    notes=NOTES,
+    scenario=None,
+)
