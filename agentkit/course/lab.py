@@ -634,17 +634,17 @@ def solution_blocks(source: str) -> list[str]:
 
 def reference_solutions(notebook: Path | str) -> dict[str, str]:
     """task id -> reference code, from cells that hold a solution block and a `lab.check("<task>", ...)` call."""
-    import nbformat
+    from agentkit.course.paths import notebook_cells
 
-    nb = nbformat.read(str(notebook), as_version=4)
     found: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for cell in notebook_cells(notebook):
+        if cell.get("cell_type") != "code":
             continue
-        blocks = solution_blocks(cell.source)
+        source = str(cell["source"])
+        blocks = solution_blocks(source)
         if not blocks:
             continue
-        for task_id in _CHECK_CALL.findall(cell.source):
+        for task_id in _CHECK_CALL.findall(source):
             found.setdefault(task_id, "\n\n".join(_dedent(b) for b in blocks))
     return found
 

@@ -80,6 +80,26 @@ def notebooks_dir() -> Path:
     return course_dir() / "notebooks"
 
 
+def notebook_cells(path: str | Path) -> list[dict[str, object]]:
+    """A notebook's cells, each with its `source` joined into one string.
+
+    Plain JSON on purpose: the tutor and `lab.solution()` only read cell text, and
+    importing `nbformat` (with its schema validation) costs a lesson's first quiz or
+    hint about half a second.
+    """
+    import json
+
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not a readable notebook ({exc})") from None
+    out = []
+    for cell in cells:
+        source = cell.get("source", "")
+        out.append({**cell, "source": source if isinstance(source, str) else "".join(source)})
+    return out
+
+
 def is_reference_run() -> bool:
     """True when this kernel runs a reference solution (a notebook under `labs/src/`).
 

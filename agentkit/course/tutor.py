@@ -133,10 +133,9 @@ class PassageIndex:
 
 def notebook_markdown(path: str | Path) -> str:
     """The markdown cells of a notebook, joined: the lesson's own words."""
-    import nbformat
+    from agentkit.course.paths import notebook_cells
 
-    nb = nbformat.read(str(path), as_version=4)
-    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return "\n\n".join(str(c["source"]) for c in notebook_cells(path) if c.get("cell_type") == "markdown")
 
 
 @dataclass(frozen=True)
