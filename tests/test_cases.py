@@ -294,3 +294,14 @@ def test_both_fixes_together_are_cheapest_and_the_compressed_prefix_stays_cached
     assert min(costs, key=costs.get) == "both"
     both = coding_runs["both"].costs
     assert all(s.cache_read_tokens > 0 for s in both.steps[1:])
+
+
+def test_the_research_corpus_is_loaded_from_its_data_file_and_a_bad_edit_is_named():
+    from agentkit.cases import research_agent as case
+
+    assert len(case.COLLECTIONS) == 17 and set(case._WEB) == {"benchmark", "card"}
+    assert "13.4 percent" in " ".join(case._DOCUMENTS["product_analytics"])  # the figure the case's answer cites
+    with pytest.raises(ValueError, match="collection 'roadmap'"):
+        case.load_corpus("collections:\n  roadmap: []\nweb:\n  card: text\n", "edited.yaml")
+    with pytest.raises(ValueError, match="edited.yaml: expected exactly two top-level keys"):
+        case.load_corpus("collections: {}\n", "edited.yaml")

@@ -36,7 +36,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from agentkit import sim
 from agentkit.agent import Agent, RunResult
@@ -98,45 +101,33 @@ CODE_TIMEOUT_SECONDS = 30.0  # the sandbox is stopped after this long
 #: convention says to use a custom value then; this one says plainly that it is simulated.
 DB_SYSTEM = "agentkit.sim.vector_store"
 
-# What the store holds: a few short (made-up, clearly internal) documents per collection.
-_DOCUMENTS: dict[str, tuple[str, ...]] = {
-    "support_tickets": (
-        "Since July 8, 214 tickets mention the new signup form asking for a credit card before the trial starts.",
-        "Several trial users say they abandoned signup because a card was required up front.",
-    ),
-    "sales_call_notes": ("Prospects on calls in August asked to try the product without entering a card.",),
-    "release_notes": ("Release 7.4 on July 8 made a credit card mandatory at trial signup (experiment CARD-REQ).",),
-    "product_analytics": (
-        "Trial-to-paid conversion: Q2 18.1 percent, Q3 13.4 percent. Trial signups fell 31 percent after July 8.",
-        "Trials started: Q2 5,240, Q3 3,610. Paid conversions: Q2 948, Q3 484.",
-    ),
-    "nps_comments": ("Detractors in Q3 mention the signup friction more than any product feature.",),
-    "churn_surveys": ("Churn reasons in Q3 are unchanged from Q2: price and missing integrations.",),
-    "onboarding_docs": ("The onboarding checklist was not changed in Q3.",),
-    "pricing_pages": ("List prices did not change in Q3; the annual discount stayed at 15 percent.",),
-    "experiment_logs": (
-        "Experiment CARD-REQ (card required at signup) shipped to 100 percent of traffic on July 8 without a holdout.",
-    ),
-    "incident_reports": ("No major outage in Q3; one 40-minute login incident on August 19.",),
-    "community_forum": ("Forum threads in July ask why a card is now needed to start a trial.",),
-    "app_store_reviews": ("App reviews are flat quarter over quarter at 4.4 stars.",),
-    "crm_notes": ("Enterprise pipeline is unaffected; the drop is in self-serve trials.",),
-    "billing_events": ("Card-declined events at signup rose after July 8.",),
-    "marketing_emails": ("Q3 trial nurture emails kept the same open rates as Q2.",),
-    "help_center": ("The help article 'Why do you need my card?' got 9,800 views in Q3.",),
-    "roadmap": ("A 'no card needed' trial option is on the Q4 roadmap as a candidate.",),
-}
+CORPUS_FILE = "data/research_corpus.yaml"  # inside the agentkit package
 
-_WEB: dict[str, str] = {
-    "benchmark": (
-        "Industry surveys of B2B SaaS put trial-to-paid conversion at roughly 15-25 percent for trials that ask for "
-        "no card (opt-in) and roughly 50 percent for card-required (opt-out) trials, which start far fewer trials."
-    ),
-    "card": (
-        "Articles on requiring a card at signup report fewer trial starts (often 30-50 percent fewer) in exchange for "
-        "a higher conversion rate among those who do start."
-    ),
-}
+
+def load_corpus(text: str, source: str = CORPUS_FILE) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The store's documents ({collection: texts}) and the web results ({topic: text}) from the corpus YAML.
+
+    Lesson content lives in a data file (DESIGN); this checks its shape so a bad edit fails on import,
+    saying where, rather than as an odd retrieval later.
+    """
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or set(data) != {"collections", "web"}:
+        raise ValueError(f"{source}: expected exactly two top-level keys, 'collections' and 'web'")
+    documents: dict[str, tuple[str, ...]] = {}
+    for name, texts in (data["collections"] or {}).items():
+        if not (isinstance(name, str) and isinstance(texts, list) and texts
+                and all(isinstance(t, str) and t.strip() for t in texts)):
+            raise ValueError(f"{source}: collection {name!r} must be a name with a non-empty list of non-empty texts")
+        documents[name] = tuple(texts)
+    web = data["web"] or {}
+    if not documents or not web or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                           for k, v in web.items()):
+        raise ValueError(f"{source}: 'collections' and 'web' must be non-empty, and each web entry a topic: text")
+    return documents, dict(web)
+
+
+# What the store holds: a few short (made-up, clearly internal) documents per collection; what the web says.
+_DOCUMENTS, _WEB = load_corpus(resources.files("agentkit").joinpath(CORPUS_FILE).read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------------------
