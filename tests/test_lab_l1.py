@@ -206,3 +206,20 @@ def test_the_lab_belongs_to_the_l1_quiz_lesson_and_has_notes():
     quiz = yaml.safe_load((REPO_ROOT / "quizzes" / "l1_trace_layer.yaml").read_text())
     assert l1.LAB.lesson == quiz["lesson"]
     assert "partial output" in l1.NOTES
+
+
+def test_lab_text_comes_from_the_yaml_beside_the_module_and_a_bad_edit_is_named(tmp_path):
+    from agentkit.course.lab import load_lab_text
+    from agentkit.labs import l1_trace_schema as l1
+
+    assert [len(t.hints) for t in l1.TASKS] == [3, 3, 3, 3] and l1.NOTES.startswith("# The Trace Layer")
+    assert set(l1.MENU) == {"model", "web_search", "retrieve", "run_code"}
+    assert l1.MENU["retrieve"]["db.collection.name"] == "which collection was queried"
+    module = tmp_path / "lx.py"
+    (tmp_path / "lx.yaml").write_text("hints:\n  a: [one]\nnotes: some notes\n")
+    assert load_lab_text(str(module), ["a"])["hints"] == {"a": ("one",)}
+    with pytest.raises(ValueError, match=r"lx.yaml: 'hints' must have exactly the task ids \['a', 'b'\]"):
+        load_lab_text(str(module), ["a", "b"])
+    (tmp_path / "lx.yaml").write_text("hints:\n  a: ['']\nnotes: some notes\n")
+    with pytest.raises(ValueError, match="hints for 'a' must be a list of non-empty strings"):
+        load_lab_text(str(module), ["a"])

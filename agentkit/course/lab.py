@@ -493,6 +493,34 @@ def call_learner_code(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | No
         return None, f"{type(err).__name__}: {err}"
 
 
+def load_lab_text(module_file: str, task_ids: Iterable[str]) -> dict[str, Any]:
+    """A lab's lesson content from the YAML beside its module (`l1_x.py` -> `l1_x.yaml`), checked.
+
+    Lesson text belongs in data files, not Python strings (DESIGN). Every file has `hints` (for each
+    task id, a list of one or more non-empty strings, gentle to nearly the answer) and `notes` (the
+    lesson summary the tutor reads); any other top-level key is the lab's own, returned as loaded.
+    Hints come back as tuples, ready for `Task(hints=...)`. A bad edit fails on import, naming the file.
+    """
+    import yaml
+
+    path = Path(module_file).with_suffix(".yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: expected a mapping with 'hints' and 'notes'")
+    hints = data.get("hints")
+    wanted = list(task_ids)
+    if not isinstance(hints, dict) or sorted(hints) != sorted(wanted):
+        got = sorted(hints) if isinstance(hints, dict) else hints
+        raise ValueError(f"{path.name}: 'hints' must have exactly the task ids {wanted}; got {got}")
+    for task_id, texts in hints.items():
+        if not (isinstance(texts, list) and texts and all(isinstance(t, str) and t.strip() for t in texts)):
+            raise ValueError(f"{path.name}: hints for {task_id!r} must be a list of non-empty strings")
+    notes = data.get("notes")
+    if not isinstance(notes, str) or not notes.strip():
+        raise ValueError(f"{path.name}: 'notes' must be the lesson notes as text")
+    return {**data, "hints": {k: tuple(v) for k, v in hints.items()}}
+
+
 @dataclass
 class Lab:
     """A lab: tasks, the lesson it belongs to, and this session's attempts.

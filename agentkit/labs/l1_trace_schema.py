@@ -52,11 +52,12 @@ from agentkit.course.lab import (
     Task,
     Verdict,
     as_mapping,
+    load_lab_text,
     passed,
     wrong,
 )
 from agentkit.costs import cost_by_step
-from agentkit.tracing import HookSpans, Trace, capture, span_kind, tracer
+from agentkit.tracing import HookSpans, Trace, capture, span_kind
 
 TOOLS: tuple[str, ...] = ("web_search", "retrieve", "run_code")
 MAX_STEPS = 8
@@ -71,39 +72,26 @@ MAX_NAME_LENGTH = 60
 CRASH_RATE = 0.35
 CRASH_SEED = 3
 
+#: Lesson content (hints, notes, the attribute menu) lives in l1_trace_schema.yaml beside this module.
+_TEXT = load_lab_text(__file__, ("naming", "essential", "finish_kind", "code_failures"))
+
+
+def _attribute_groups(raw: Any) -> dict[str, dict[str, str]]:
+    """The YAML's `attributes`: for each of model, tool, vector_db and sandbox, {attribute name: what it says}."""
+    groups = ("model", "tool", "vector_db", "sandbox")
+    if not isinstance(raw, dict) or sorted(raw) != sorted(groups):
+        raise ValueError(f"l1_trace_schema.yaml: 'attributes' must have exactly the groups {list(groups)}")
+    for group, attributes in raw.items():
+        if not (isinstance(attributes, dict) and attributes
+                and all(isinstance(k, str) and isinstance(v, str) and v for k, v in attributes.items())):
+            raise ValueError(f"l1_trace_schema.yaml: attributes.{group} must map attribute names to what each says")
+    return raw
+
+
 #: For task 2: the attributes each group of spans carries, with what each one says.
 #: "retrieve" covers its execute_tool span and its vector_db.query spans; "run_code" its sandbox.run span.
-_MODEL = {
-    "gen_ai.operation.name": "what the span is ('chat')",
-    "gen_ai.request.model": "the model asked for",
-    "gen_ai.response.model": "the model that answered",
-    "gen_ai.request.max_tokens": "the output limit asked for",
-    "gen_ai.response.id": "the API's message id",
-    "gen_ai.usage.input_tokens": "input tokens, cached ones included",
-    "gen_ai.usage.output_tokens": "output tokens",
-    "gen_ai.usage.cache_read.input_tokens": "input tokens read from the prompt cache",
-    "gen_ai.usage.cache_write.input_tokens": "input tokens written to the prompt cache",
-    "gen_ai.response.time_to_first_chunk": "seconds until the first streamed token",
-    "anthropic.message.stop_reason": "why the model stopped (tool_use, end_turn, max_tokens, ...)",
-    "agentkit.step": "which step of the loop",
-    "error.type": "what went wrong, if the call failed",
-}
-_TOOL = {
-    "gen_ai.operation.name": "what the span is ('execute_tool')",
-    "gen_ai.tool.name": "which tool",
-    "gen_ai.tool.call.id": "the model's id for this call",
-    "gen_ai.tool.type": "'function'",
-    "gen_ai.tool.call.arguments": "the call's input, redacted",
-    "agentkit.step": "which step of the loop",
-    "error.type": "what went wrong, if the call failed",
-}
-_VECTOR_DB = {
-    "db.system.name": "which database",
-    "db.collection.name": "which collection was queried",
-    "db.operation.name": "'query'",
-    "db.response.returned_rows": "how many hits came back",
-}
-_SANDBOX = {"agentkit.code.statements": "how many statements the script had"}
+_GROUPS = _attribute_groups(_TEXT["attributes"])
+_MODEL, _TOOL, _VECTOR_DB, _SANDBOX = (_GROUPS[g] for g in ("model", "tool", "vector_db", "sandbox"))
 MENU: dict[str, dict[str, str]] = {
     "model": _MODEL,
     "web_search": dict(_TOOL),
@@ -575,29 +563,14 @@ TASKS: list[Task] = [
         checker=check_naming,
         expects="a tuple of two functions: (span_name, parse_span_name)",
         probes=(("tool", 1, "web_search"), ("tool.web_search",)),
-        hints=(
-            ("Think about what a trace UI does with names: it lists them in a tree, and it groups and aggregates "
-            "spans that share a name. Which spans should be told apart by name, and which grouped?"),
-            ("Steps need distinct names (agent.step.3). Model and tool calls should not carry the step: every "
-            "web_search call gets the same name, so latency per tool is one group. The step goes in an attribute."),
-            ("A prefix per kind makes parsing easy: 'agent.step.{n}', 'llm.call', 'tool.{tool}'; parse by checking "
-            "the prefix and taking the rest as the tool name."),
-        ),
+        hints=_TEXT["hints"]["naming"],
     ),
     Task(
         id="essential",
         title="Essential vs nice-to-have attributes per tool",
         checker=check_essential,
         expects=f"a dict with the keys {', '.join(map(repr, MENU))}, each a set of attribute names from lab.scenario.menu",
-        hints=(
-            ("Essential here means: a figure from the later lessons (cost per step, latency per step, time per tool, "
-            "TTFT, retrieval time per collection, errors by type) cannot be computed without it."),
-            ("How does the analysis know a span is a model call or a tool call, and which tool? Cost needs the model "
-            "and all four token counts; latency per step needs the step; the slow-collection question needs the "
-            "database and collection."),
-            ("Model: operation name, request model, the four token counts, TTFT, stop reason, step, error type. "
-            "Tools: operation name, tool name, step, error type; retrieve adds db.system.name and db.collection.name."),
-        ),
+        hints=_TEXT["hints"]["essential"],
     ),
     FunctionTask(
         id="finish_kind",
@@ -605,13 +578,7 @@ TASKS: list[Task] = [
         checker=check_finish_kind,
         expects=f"a function of a model span's attributes returning one of {', '.join(map(repr, FINISH_KINDS))}",
         probes=(({"anthropic.message.stop_reason": "end_turn"},),),
-        hints=(
-            "Look at a model span's attributes in the sample trace: one of them says why the model stopped.",
-            ("Anthropic's stop reasons: tool_use (the model asks for tools), end_turn and stop_sequence (it "
-            "finished), max_tokens (cut off), refusal, pause_turn. Only some of these are a natural stop."),
-            ("Read attributes.get('anthropic.message.stop_reason'): 'tool_use' -> 'tool_call'; 'end_turn' or "
-            "'stop_sequence' -> 'natural_stop'; anything else -> 'other'."),
-        ),
+        hints=_TEXT["hints"]["finish_kind"],
     ),
     FunctionTask(
         id="code_failures",
@@ -619,38 +586,11 @@ TASKS: list[Task] = [
         checker=check_code_failures,
         expects="a function code_span(result) returning (a StatusCode, a dict of attributes) for the run's span",
         probes=((ExecutionResult("", "", True, 0, 0, 0.0),),),
-        hints=(
-            ("result.completed says whether the script ran to its end; result.partial whether it stopped after "
-            "printing something; result.error_type what stopped it."),
-            ("A failed run is an error in the trace: status StatusCode.ERROR and the standard error.type attribute. "
-            "Partial output is a separate fact: record it on every run, failed or not."),
-            ("status = StatusCode.ERROR if not result.completed else StatusCode.OK; attributes always hold "
-            "agentkit.code.partial_output = result.partial, plus error.type = result.error_type when it failed."),
-        ),
+        hints=_TEXT["hints"]["code_failures"],
     ),
 ]
 
-NOTES = """\
-# The Trace Layer: lesson notes for the tutor
-
-## Traces and spans
-A trace records one agent run from the request to the answer. Each operation in it (a model call, a tool call, a retrieval, a parsing step) is a span with a start time, an end time, a parent and key-value attributes. The parent links make a tree: the run at the root, steps and model calls below it, tool calls and the database queries inside them. Logging says what happened; tracing also says how long each thing took and what caused it.
-
-## Three instrumentation layers
-Automatic instrumentation comes from a library: the anthropic SDK traces every API call once a tracer provider exists. Callback instrumentation hooks into the agent's lifecycle events (model start and end, tool start and end, step end) and can add context such as a user or session id. Manual spans wrap your own code with tracer.start_as_current_span, for example each vector database query or a sandboxed code run.
-
-## Naming
-Names must stay readable as tools grow. Give each step a name that says which step it is, and give every call of one tool the same name (tool.web_search) so the calls group together; put high-cardinality values such as the step number, call id or collection in attributes, not in the name. OpenTelemetry's GenAI conventions name spans invoke_agent {agent}, chat {model} and execute_tool {tool}.
-
-## What to record
-Model spans: the model, token counts (input, output, cache reads and writes), the finish or stop reason, time to first token and total time, the step number. Tool spans: the tool name, the arguments with personal data and secrets redacted, success or failure, the error type, and the latency of any downstream call the tool made. A code executor that can fail mid-run should mark the span as an error with error.type, and record whether partial output was returned, how many statements ran, and the exit status, so a trace tells a clean run from a crash with nothing to show and from a crash that handed partial results to the model.
-
-## Finish reasons
-The finish reason tells why the model stopped: tool_use means it wants tools run, end_turn a natural stop, max_tokens a cut-off answer. Token counts cannot tell these apart. Anthropic's API calls it stop_reason; the GenAI convention's attribute is gen_ai.response.finish_reasons.
-
-## The case study
-As the course tells it, a research agent took 47 seconds a request; the team blamed the model, but tracing showed 34 seconds in vector database calls made one after another and under 4 seconds of inference. Running the queries concurrently removed most of the wait.
-"""
+NOTES: str = _TEXT["notes"]
 
 LAB = Lab(
     id="l1_trace_schema",
