@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from agentkit.trace_context import SIM_SECONDS_ATTRIBUTE
+from agentkit.trace_context import SIM_SECONDS_ATTRIBUTE, SIM_TTFT_ATTRIBUTE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,6 +182,19 @@ class Trace:
             return start, start + float(simulated)
         return start, (self._end_ns(span) - origin) / 1e9 / scale
 
+    def _ttft(self, attrs: Any) -> float | None:
+        """A streamed model call's time to first token, in the trace's seconds (None if not streamed).
+
+        A simulated call's is the simulator's own figure, like its duration in `_interval`: the SDK's measured
+        time / scale would add real overhead x 1/scale, and could even exceed the call's simulated duration."""
+        measured = attrs.get("gen_ai.response.time_to_first_chunk")
+        if not isinstance(measured, (int, float)):
+            return None
+        simulated = attrs.get(SIM_TTFT_ATTRIBUTE)
+        if isinstance(simulated, (int, float)) and self.time_scale != 1.0:
+            return float(simulated)
+        return measured / self.time_scale
+
     def _tree_order(self) -> list[tuple[ReadableSpan, int]]:
         """Spans depth-first (children after their parent, by start), with their depth."""
         spans = self._ready()
@@ -241,9 +254,9 @@ class Trace:
                 finish = _finish_reason(attrs)
                 if finish:
                     bits.append(f"finish={finish}")
-                ttft = attrs.get("gen_ai.response.time_to_first_chunk")
-                if isinstance(ttft, (int, float)):
-                    bits.append(f"ttft={ttft / self.time_scale:.2f}{unit.split()[0]}")
+                ttft = self._ttft(attrs)
+                if ttft is not None:
+                    bits.append(f"ttft={ttft:.2f}{unit.split()[0]}")
             if kind == "tool" and "gen_ai.tool.call.id" in attrs:
                 bits.append(f"call={attrs['gen_ai.tool.call.id']!s}")
             if span.status.status_code is StatusCode.ERROR:
@@ -284,7 +297,7 @@ class Trace:
             attrs = span.attributes or {}
             start, end = self._interval(span)
             step = _int_attr(attrs, "agentkit.step")
-            ttft = attrs.get("gen_ai.response.time_to_first_chunk")
+            ttft = self._ttft(attrs)
             kind = span_kind(span)
             rows.append(
                 {
@@ -307,7 +320,7 @@ class Trace:
                     "cache_write_tokens": _int_attr(
                         attrs, "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens"
                     ),
-                    "ttft_s": ttft / self.time_scale if isinstance(ttft, (int, float)) else None,
+                    "ttft_s": ttft,
                     "finish_reason": _finish_reason(attrs),
                     "status": "OPEN" if span.end_time is None else span.status.status_code.name,
                     "error": attrs.get("error.type") or (span.status.description or None),
