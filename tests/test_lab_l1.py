@@ -223,3 +223,15 @@ def test_lab_text_comes_from_the_yaml_beside_the_module_and_a_bad_edit_is_named(
     (tmp_path / "lx.yaml").write_text("hints:\n  a: ['']\nnotes: some notes\n")
     with pytest.raises(ValueError, match="hints for 'a' must be a list of non-empty strings"):
         load_lab_text(str(module), ["a"])
+
+
+def test_lab_text_templates_are_filled_from_the_labs_own_values(tmp_path):
+    from agentkit.course.lab import load_lab_text
+    from agentkit.labs import l3_latency_profiling as l3
+
+    assert f"at least {l3.MIN_RUNS} times each" in l3.TASKS[2].hints[0]  # the figure is the code's, stated once
+    module = tmp_path / "lx.py"
+    (tmp_path / "lx.yaml").write_text("hints:\n  a: ['run {runs} times']\nnotes: '{runs} runs'\n")
+    assert load_lab_text(str(module), ["a"], values={"runs": 7})["hints"]["a"] == ("run 7 times",)
+    with pytest.raises(ValueError, match="lx.yaml: a template names 'runs'"):
+        load_lab_text(str(module), ["a"], values={"n": 7})

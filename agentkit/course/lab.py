@@ -493,13 +493,15 @@ def call_learner_code(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | No
         return None, f"{type(err).__name__}: {err}"
 
 
-def load_lab_text(module_file: str, task_ids: Iterable[str]) -> dict[str, Any]:
+def load_lab_text(module_file: str, task_ids: Iterable[str], values: Mapping[str, object] | None = None) -> dict[str, Any]:
     """A lab's lesson content from the YAML beside its module (`l1_x.py` -> `l1_x.yaml`), checked.
 
     Lesson text belongs in data files, not Python strings (DESIGN). Every file has `hints` (for each
     task id, a list of one or more non-empty strings, gentle to nearly the answer) and `notes` (the
     lesson summary the tutor reads); any other top-level key is the lab's own, returned as loaded.
-    Hints come back as tuples, ready for `Task(hints=...)`. A bad edit fails on import, naming the file.
+    Hints come back as tuples, ready for `Task(hints=...)`. With `values`, hints and notes are templates
+    (``{min_runs}``) filled from them, so a figure the kit defines is stated once, in code. A bad edit fails
+    on import, naming the file.
     """
     import yaml
 
@@ -518,7 +520,14 @@ def load_lab_text(module_file: str, task_ids: Iterable[str]) -> dict[str, Any]:
     notes = data.get("notes")
     if not isinstance(notes, str) or not notes.strip():
         raise ValueError(f"{path.name}: 'notes' must be the lesson notes as text")
-    return {**data, "hints": {k: tuple(v) for k, v in hints.items()}}
+    if values is not None:
+        try:
+            hints = {k: [t.format(**values) for t in v] for k, v in hints.items()}
+            notes = notes.format(**values)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(f"{path.name}: a template names {err} but the lab gives only {sorted(values)} "
+                             "(write a literal brace as {{ or }})") from None
+    return {**data, "hints": {k: tuple(v) for k, v in hints.items()}, "notes": notes}
 
 
 @dataclass

@@ -30,7 +30,6 @@ import hashlib
 import json
 import math
 import random
-import statistics
 import threading
 import time
 from dataclasses import dataclass
@@ -40,7 +39,18 @@ from agentkit import latency, sim
 from agentkit.agent import Agent
 from agentkit.clients import client as make_client
 from agentkit.clients import is_live
-from agentkit.course.lab import FunctionTask, Lab, Task, Verdict, as_function, as_name, call_learner_code, passed, wrong
+from agentkit.course.lab import (
+    FunctionTask,
+    Lab,
+    Task,
+    Verdict,
+    as_function,
+    as_name,
+    call_learner_code,
+    load_lab_text,
+    passed,
+    wrong,
+)
 from agentkit.latency import COMPONENTS
 from agentkit.models import DEFAULT_MODEL
 from agentkit.tools import tool
@@ -325,33 +335,23 @@ def check_distribution(answer: Any) -> Verdict:
     return passed(f"Over {runs[0]} and {runs[1]} runs: {rows}. That is a measured improvement, not an anecdote.")
 
 
+#: Lesson content (hints, tutor notes) lives in l3_latency_profiling.yaml beside this module.
+_TEXT = load_lab_text(__file__, ("bottleneck", "fix", "distribution"), values={"min_runs": MIN_RUNS})
+
 TASKS = [
     Task(
         id="bottleneck",
         title="Find the real bottleneck",
         checker=check_bottleneck,
         expects=f"one component name as a string, one of {', '.join(map(repr, COMPONENTS))}",
-        hints=(
-            "Profile many runs with latency.profile, turn them into a table with latency.breakdowns, and look at the "
-            "median of each component.",
-            "Compare the seven component columns of the median row; the largest is the bottleneck, whatever you "
-            "expected it to be.",
-            "latency.breakdowns(before).median()[list(latency.COMPONENTS)].idxmax()",
-        ),
+        hints=_TEXT["hints"]["bottleneck"],
     ),
     FunctionTask(
         id="fix",
         title="Fix it, and keep the answers and the scan",
         checker=check_fix,
         expects="a function fixed_agent(client, dlp) that returns an agentkit Agent",
-        hints=(
-            "Read the slow agent's source (inspect.getsource(lab.scenario.slow_agent)). What does its callback do "
-            "before every model call, and how much of that work was already done before the previous call?",
-            "A message in the conversation never changes once it is there. Scanning it again before every call "
-            "repeats work: remember which messages were scanned (lab module's message_key gives a fingerprint).",
-            "In scan_before_call, skip messages whose message_key is already in dlp.scanned (or keep your own "
-            "set); fixed_agent is slow_agent with that callback: same model, same tools, same system prompt.",
-        ),
+        hints=_TEXT["hints"]["fix"],
         probes=((None, None),),
     ),
     Task(
@@ -359,37 +359,11 @@ TASKS = [
         title="Show the distribution, not one trace",
         checker=check_distribution,
         expects=f"the DataFrame latency.compare(before_table, after_table) returns, from at least {MIN_RUNS} runs each",
-        hints=(
-            f"Profile the slow and the fixed agent at least {MIN_RUNS} times each, on fresh DLP services.",
-            "latency.breakdowns(runs) makes the tables; latency.compare(before_table, after_table) compares them "
-            "at p50, p95 and p99.",
-            "after = latency.profile(fixed_agent(client, s.dlp()), s.question, runs=30); "
-            "comparison = latency.compare(latency.breakdowns(before), latency.breakdowns(after))",
-        ),
+        hints=_TEXT["hints"]["distribution"],
     ),
 ]
 
-NOTES = """\
-# Latency Profiling: lesson notes for the tutor
-
-## Seven components
-An agent request's latency splits into seven measurable parts: request serialisation (building and encoding the request, middleware, the connection; usually 5-50 ms), time to first token (queueing plus prefill of the whole prompt; grows with input length), generation (output tokens times the time per output token; 20-80 tokens per second is typical), tool execution (argument parsing, validation, the tool's own I/O, serialising its result), context injection (building the next request from tool results; 50-200 ms in long conversations), framework overhead (callbacks, state saving, routing, middleware; LangChain's callbacks add 20-100 ms per step) and inter-step coordination (handoffs between agents in multi-agent systems).
-
-## TTFT and TPOT
-300 ms of TTFT plus 200 output tokens at 40 tokens per second is 5.3 seconds. Cutting the input from 500 to 200 tokens might bring TTFT to 150 ms, saving 0.15 s; cutting the output to 100 tokens saves 2.5 s. Shorter context helps perceived latency (the answer starts sooner); shorter output helps total latency.
-
-## The case study
-As the course tells it, a tool-using agent took 8.2 s at the median: 2.1 s inference, 4.8 s tools (a slow external CRM), 0.6 s serialisation, 0.7 s framework overhead. Async tool execution and a 60-second TTL cache on CRM responses cut tool time to 1.1 s; inference never changed. A TTL cache pays only from the second identical call inside its window.
-
-## Reading a waterfall
-Healthy: one root span, children that follow each other with small gaps, model calls the widest bars, tools quick. Wide gaps mean framework overhead or blocking work no span covers: instrument the gap. Sequential tool spans with no data dependency: run them concurrently. Model spans that widen step by step: context accumulation drives TTFT; compress before the inflection. Tool spans wider than model spans: external I/O is the bottleneck; cache or go async. Many short model calls: consolidate reasoning steps.
-
-## Measurement discipline
-Latency varies with provider load; p99 can swing about 3x between off-peak and peak hours. Measure distributions (p50, p95, p99) over many runs (100 or more for a meaningful p99) and compare before and after under the same conditions. One trace is an anecdote.
-
-## This lab
-Profile the agent over many runs, read the median of each component, and name the largest: that is the bottleneck, whatever you expected. A fix must shorten that component, keep the answers the same, and keep any policy the slow part enforces (here: every message is scanned before it is sent). A faster model shortens inference only.
-"""
+NOTES: str = _TEXT["notes"]
 
 LAB = Lab(
     id="l3_latency_profiling",

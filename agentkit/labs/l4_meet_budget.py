@@ -23,7 +23,7 @@ from typing import Any
 
 from agentkit.cases import support_desk as sd
 from agentkit.cases.support_desk import SupportConfig, evaluate_config
-from agentkit.course.lab import AnswerError, Lab, Task, Verdict, passed, wrong
+from agentkit.course.lab import AnswerError, Lab, Task, Verdict, load_lab_text, passed, wrong
 from agentkit.fleet import FleetReport, RateLimits, profiles_from, simulate
 from agentkit.models import DEFAULT_MODEL
 from agentkit.routing import Router
@@ -194,6 +194,9 @@ def _some(ids: list[str], shown: int = 6) -> str:
     return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
+#: Lesson content (hints, tutor notes) lives in l4_meet_budget.yaml beside this module.
+_TEXT = load_lab_text(__file__, ("meet_budget", "outage"))
+
 TASKS = [
     Task(
         id="meet_budget",
@@ -201,50 +204,18 @@ TASKS = [
         checker=check_meet_budget,
         expects="a SupportConfig(...) from agentkit.cases.support_desk (model or router, cache_prompt, batch, "
                 "fallback_model)",
-        hints=(
-            "Start from the lesson's measurements: which decision cut the cost per conversation most, and which one "
-            "stopped the rate-limit failures at 1,000 a minute?",
-            "Prompt caching with the handbook breakpoint (cache_prompt=True) fixes the rate limits and most of the "
-            "cost. The rest of the cost is the strong model answering easy questions.",
-            "SupportConfig(router=Router({'easy': FAST_MODEL, 'hard': DEFAULT_MODEL}, keyword_classifier([...refund "
-            "words...])), cache_prompt=True). Leave batch off: customers are waiting.",
-        ),
+        hints=_TEXT["hints"]["meet_budget"],
     ),
     Task(
         id="outage",
         title="The same configuration during an outage of the default model",
         checker=check_outage,
         expects="a SupportConfig (from agentkit.cases.support_desk) with a fallback model",
-        hints=(
-            "When the default model is down, what answers the hard questions?",
-            "A ModelFallback middleware sends a request whose model is overloaded to another model at once; "
-            "SupportConfig has a field for it.",
-            "Add fallback_model=FAST_MODEL to your configuration from task 1 (and check that task 1 still passes).",
-        ),
+        hints=_TEXT["hints"]["outage"],
     ),
 ]
 
-NOTES = """\
-# Optimization Decisions: lesson notes for the tutor
-
-## Measure, then decide
-Every optimization trades something: caching trades freshness for money, batching trades waiting for money, a smaller model trades quality for money and speed, a retry trades latency for success. Judge each change on a labelled task set for quality, cost per run and latency together, and never ship a saving that loses quality.
-
-## Caching
-A prompt-cache breakpoint caches the request up to that point; a later request that starts with the same bytes reads it at a fraction of the input price (0.1, 0.05 or 0.025 times, depending on the model), and a cache write costs 1.25 times the input price for the 5-minute cache or 2 times for the 1-hour cache. A top-level cache_control puts the breakpoint on the last block and moves it forward as the conversation grows, which helps later steps of one conversation but never a new conversation; a breakpoint at the end of the system prompt caches the tools and system prompt for every conversation. On most current models cache reads do not count towards the input-tokens-per-minute rate limit, so caching also raises the traffic an agent can carry. The 5-minute cache is refreshed by each read; the 1-hour cache pays only for traffic that returns between 5 and 60 minutes apart. A response cache answers an identical request from memory. Any cache serves stale answers when its key leaves out data that changes: invalidate on write, or put a data version in the key; a TTL only bounds how stale an answer can get.
-
-## Batching
-The Message Batches API bills every token at half price and returns results within 24 hours, most within one hour. It suits independent work nobody is waiting on (nightly tagging, evaluations), never a conversation with a waiting customer or a chain of dependent steps.
-
-## Model selection
-A router sends easy tasks to a cheap, fast model and hard ones to a strong model. Judge it on the task set per route. "A few points better for much more money" is worth it only for tasks where a wrong answer is expensive.
-
-## Resilience
-The SDK retries connection errors, 408, 409, 429 and 5xx responses (twice by default), honouring retry-after. A model fallback answers a capacity failure with another model at once. A circuit breaker stops calling a dependency that keeps failing, failing fast or rerouting to a fallback, and lets a trial call through after a cool-down. Together they turn an outage into graceful degradation.
-
-## Production traffic
-At a thousand conversations a minute the rate limits (requests, input tokens and output tokens per minute, as token buckets) decide what happens: 429s, retries, waiting and failures. The fleet simulation replays measured runs at that traffic and reports throughput, p50, p95 and p99, cost per 1,000 runs and the share of runs that hit a limit.
-"""
+NOTES: str = _TEXT["notes"]
 
 LAB = Lab(
     id="l4_meet_budget",
