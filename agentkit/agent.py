@@ -381,11 +381,11 @@ class Agent:
 
     def _execute(self, step: Step, call: ToolCall, traced: bool) -> None:
         with _ToolRun(self, step, call, traced) as run:  # the execute_tool span, hooks and timing
-            run.out = run.tool.invoke(call.input) if run.tool else self._unknown_tool(call)
+            run.out = run.tool.invoke(call.input) if run.tool is not None else self._unknown_tool(call)
 
     async def _aexecute(self, step: Step, call: ToolCall, traced: bool) -> None:
         with _ToolRun(self, step, call, traced) as run:
-            run.out = await run.tool.ainvoke(call.input) if run.tool else self._unknown_tool(call)
+            run.out = await run.tool.ainvoke(call.input) if run.tool is not None else self._unknown_tool(call)
 
     def _unknown_tool(self, call: ToolCall) -> ToolOutput:
         return unknown_tool_output(call.name, list(self.tools))
