@@ -147,6 +147,11 @@ def _redact_number(value: int) -> int | str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # tools send the same few keys on every call
+def _redact_key(key: str) -> str:
+    return _redact_text(key)
+
+
 def redact(value: Any) -> Any:
     """A copy of `value` with secrets and personal data masked.
 
@@ -186,7 +191,7 @@ def _redact(value: Any, seen: set[int], depth: int) -> Any:
             out: dict[Any, Any] = {}
             for key, item in value.items():
                 # a key is data too: an e-mail or a key used as a dict key is masked like any text
-                shown = _redact_text(key) if isinstance(key, str) else key
+                shown = _redact_key(key) if isinstance(key, str) else key
                 if shown in out:  # two keys masked to the same text: keep both entries
                     shown = f"{shown}#{len(out)}"
                 if is_sensitive_key(key) and not (isinstance(item, bool) or item is None):

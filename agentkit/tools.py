@@ -24,6 +24,7 @@ import contextvars
 import inspect
 import json
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -133,10 +134,12 @@ class Tool:
     def invoke(self, input: object) -> ToolOutput:
         """Run the tool on `input` (the ``tool_use`` block's input); never raises.
 
-        Sync tools run in the calling thread, or (with a timeout) in a daemon
-        thread we stop waiting for. Async tools run on an event loop of their
-        own (in a helper thread if this thread already has a running loop, as
-        in Jupyter).
+        Sync tools run in the calling thread. Their timeout is a timer signal
+        that stops the call where it is, when this is the main thread and no
+        one else uses the timer (a notebook cell, a script); elsewhere the call
+        runs in a daemon thread we stop waiting for. Async tools run on an
+        event loop of their own (in a helper thread if this thread already has
+        a running loop, as in Jupyter).
         """
         key, hit = self._cache_get(input)
         if hit is not None:
@@ -424,9 +427,37 @@ class _DaemonWorkers:
 _WORKERS = _DaemonWorkers()
 
 
+class _ToolTimeout(BaseException):
+    """Raised in a tool that ran past its timeout (a BaseException, so the tool's own `except Exception` lets it by)."""
+
+
+def _alarm_is_free() -> bool:
+    """Whether this thread may use SIGALRM: the main thread, and no other handler installed (a lab check or
+    pytest-timeout may own the timer; then we leave it alone)."""
+    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None))
+
+
 def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
+    assert t.timeout is not None
+    if _alarm_is_free():
+        # In the calling thread with a timer signal: no thread hop per call (which doubled the loop's cost
+        # per step), and a hung tool is really stopped rather than left running in the background.
+        def stop(signum: int, frame: Any) -> None:
+            raise _ToolTimeout()
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, t.timeout)
+            try:
+                return t._call_sync(input)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _ToolTimeout:
+            return t._timeout_output()
+        finally:
+            signal.signal(signal.SIGALRM, previous)
     ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
-    assert t.timeout is not None  # Tool.invoke comes here only for a tool with a timeout
     out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), t.timeout)
     return out if out is not None else t._timeout_output()
 

@@ -237,3 +237,38 @@ def test_a_tool_error_subclass_names_its_own_error_type():
 
     out = tool(run).invoke({"code": "print(1)"})
     assert out.is_error and out.error_type == "SandboxCrash"
+
+
+def test_a_timeout_in_the_main_thread_stops_the_tool_where_it_is():
+    """With the timer free (a notebook, a script), a hung tool is interrupted, not left running."""
+    import signal
+    import threading
+    import time as _time
+
+    from agentkit import tool as make_tool
+
+    progress = {"ticks": 0}
+
+    @make_tool(timeout=0.2)
+    def hang() -> str:
+        """Never finishes."""
+        while True:
+            progress["ticks"] += 1
+            _time.sleep(0.01)
+
+    assert threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)  # pytest-timeout's handler, put back below
+    delay, interval = signal.getitimer(signal.ITIMER_REAL)
+    try:
+        started = _time.monotonic()
+        out = hang.invoke({})
+        took = _time.monotonic() - started
+        ticks_then = progress["ticks"]
+        _time.sleep(0.1)
+        assert out.is_error and out.error_type == "timeout" and took < 5
+        assert progress["ticks"] == ticks_then  # really stopped, not abandoned in a thread
+        assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL  # the timer is left as it was found
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        if delay:
+            signal.setitimer(signal.ITIMER_REAL, delay, interval)

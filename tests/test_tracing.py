@@ -517,3 +517,31 @@ def test_a_span_opened_inside_a_tool_nests_under_its_execute_tool_span():
     by_name = {s.name: s for s in trace.spans}
     inner, tool_span = by_name["vector_db.query"], by_name["execute_tool lookup"]
     assert inner.parent is not None and inner.parent.span_id == tool_span.context.span_id
+
+
+def test_table_shows_gaps_as_blanks_not_nan_and_na():
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from agentkit.tracing import Trace
+
+    provider = TracerProvider()
+    tracer = provider.get_tracer("t")
+    spans = []
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with tracer.start_as_current_span("invoke_agent a", attributes={"gen_ai.operation.name": "invoke_agent"}):
+        with tracer.start_as_current_span("execute_tool t", attributes={"gen_ai.operation.name": "execute_tool",
+                                                                       "gen_ai.tool.name": "t", "agentkit.step": 1}):
+            pass
+    spans = exporter.get_finished_spans()
+    table = Trace(spans).table(["name", "step", "tool", "duration_s"])
+    text = table.to_string()
+    assert "NaN" not in text and "<NA>" not in text
+    assert list(table["tool"]) == ["", "t"] or list(table["tool"]) == ["t", ""]
+    import pytest as _pytest
+
+    with _pytest.raises(KeyError, match="no column 'nope'"):
+        Trace(spans).table(["nope"])

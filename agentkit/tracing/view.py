@@ -336,6 +336,21 @@ class Trace:
             df[col] = df[col].astype("Int64")  # whole numbers with gaps, not floats
         return df
 
+    def table(self, columns: list[str] | None = None, digits: int = 2) -> pd.DataFrame:
+        """`to_dataframe()` for reading: the chosen columns, numbers rounded, a missing value left blank.
+
+        The raw frame keeps proper dtypes for analysis (whole numbers with gaps show as <NA>, text as NaN);
+        a table a learner reads should show a gap one way, as an empty cell.
+        """
+        df = self.to_dataframe()
+        if columns is not None:
+            unknown = [c for c in columns if c not in df.columns]
+            if unknown:
+                raise KeyError(f"no column {unknown[0]!r} in the trace table; columns: {', '.join(df.columns)}")
+            df = df[list(columns)]
+        df = df.round(digits)
+        return df.astype(object).where(df.notna(), "")
+
     def steps(self) -> pd.DataFrame:
         """One row per agent step from the root's `agentkit.step` events: step, decision, finish_reasons, at (s)."""
         import pandas as pd
