@@ -326,9 +326,12 @@ class Run:
 
 
 @contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    # At a time scale of 0.02 every real pause is magnified 50 times in a trace; a garbage collection
-    # landing inside a span would read as seconds of simulated latency.
+def no_gc_pauses() -> Iterator[None]:
+    """Collect garbage now and not during the block.
+
+    At a time scale of 0.02 every real pause is magnified 50 times in a trace: a 100 ms full collection
+    landing inside a span would read as 5 simulated seconds of latency.
+    """
     was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
@@ -356,7 +359,7 @@ def profile(agent: Agent, prompt: str | Sequence[str], runs: int = 30, *,
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be a whole number of at least 1, got {runs!r}")
     out: list[Run] = []
-    with _no_gc_pauses():  # one collection before the loop: a full collection per run costs more than the run
+    with no_gc_pauses():  # one collection before the loop: a full collection per run costs more than the run
         for i in range(runs):
             if between is not None:
                 between(i)

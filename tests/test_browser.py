@@ -113,6 +113,14 @@ def jupyterlab(root: Path, progress_db: Path) -> Iterator[tuple[str, str]]:
         log.close()
 
 
+def _wait_for_kernel(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
+
+
 def _fresh_copy(root: Path) -> Path:
     """The quiz notebook without committed outputs or saved widget state, so every widget on the page is live."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -157,11 +165,7 @@ def test_take_a_quiz_in_jupyterlab(tmp_path):
             expect.set_options(timeout=WAIT_MS)
             page.goto(f"{base}/lab/tree/{notebook.name}?token={token}", wait_until="domcontentloaded")
             page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
+            _wait_for_kernel(page)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
             box = page.locator(f".agentkit-quiz-{QUIZ_ID}")
@@ -241,11 +245,7 @@ def test_human_approval_widget_in_jupyterlab(tmp_path):
             expect.set_options(timeout=WAIT_MS)
             page.goto(f"{base}/lab/tree/{notebook.name}?token={token}", wait_until="domcontentloaded")
             page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
+            _wait_for_kernel(page)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
             panel = page.locator(".agentkit-approval")
@@ -287,14 +287,6 @@ def _fresh(path: Path, target: Path) -> None:
     nb.metadata.pop("widgets", None)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
-
-
-def _wait_for_kernel(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
 
 
 def test_course_home_links_to_a_lab_and_shows_its_progress(tmp_path):

@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import ast
 import contextvars
-import gc
 import math
 import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -44,6 +42,7 @@ import yaml
 from agentkit import sim
 from agentkit.agent import Agent, RunResult
 from agentkit.clients import is_live
+from agentkit.latency import no_gc_pauses
 from agentkit.models import FAST_MODEL
 from agentkit.pools import SharedPool
 from agentkit.sandbox import Sandbox
@@ -149,31 +148,13 @@ def trace_time_scale(client: Any) -> float:
     return simulator.scale() if simulator is not None else sim.time_scale()
 
 
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Collect garbage now and not during the block.
-
-    At a time scale of 0.02 every real pause is magnified 50 times in the
-    trace: a 100 ms full garbage collection in a busy kernel would show up as
-    5 simulated seconds inside whichever span it hit.
-    """
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def run_traced(agent: Agent, prompt: str) -> tuple[RunResult, Trace]:
     """Run `agent` on `prompt` inside `capture()` at the right time scale; returns (result, trace).
 
     The same as `with capture(time_scale=trace_time_scale(agent.client)) as trace: agent.run(prompt)`,
-    with garbage collection held off during the run (see `_no_gc_pauses`).
+    with garbage collection held off during the run (see `agentkit.latency.no_gc_pauses`).
     """
-    with _no_gc_pauses(), capture(time_scale=trace_time_scale(agent.client)) as trace:
+    with no_gc_pauses(), capture(time_scale=trace_time_scale(agent.client)) as trace:
         result = agent.run(prompt)
     return result, trace
 
