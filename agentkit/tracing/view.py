@@ -464,7 +464,7 @@ class Trace:
             labels.append("  " * depth + prefix + _short(span.name))
         ax.set_yticks(range(len(ordered)), labels, fontsize=8, family="monospace")
         # Left-aligned so the indentation shows the nesting; a monospace character is ~0.6 em wide.
-        ax.tick_params(axis="y", length=0, pad=8 * 0.6 * max(len(label) for label in labels) + 4)
+        ax.tick_params(axis="y", length=0, pad=8 * 0.62 * max(len(label) for label in labels) + 10)
         for tick_label in ax.get_yticklabels():
             tick_label.set_horizontalalignment("left")
         ax.set_ylim(len(ordered) - 0.5, -0.5)  # first span on top
