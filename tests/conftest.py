@@ -32,3 +32,21 @@ def progress_db(tmp_path, monkeypatch):
     path = tmp_path / "progress.sqlite"
     monkeypatch.setenv("AGENTKIT_PROGRESS_DB", str(path))
     return path
+
+
+@pytest.fixture
+def no_latency():
+    """Simulated calls answer at once: for tests whose subject is not timing (test_sim_latency.py covers it).
+    A module opts in with `pytestmark = pytest.mark.usefixtures("no_latency")`."""
+    from sim_helpers import scale
+
+    with scale(0):
+        yield
+
+
+@pytest.fixture
+def c():
+    """A simulated client with the default scenarios."""
+    from sim_helpers import sim_client
+
+    return sim_client()

@@ -35,16 +35,12 @@ from anthropic import beta_tool
 
 import agentkit
 from agentkit.sim import SimServer, Simulator
-from sim_helpers import scale
 
 EXAMPLE_MODEL = "claude-sonnet-5"  # the id the SDK's examples use (a legacy model, still served)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 @pytest.fixture(scope="module")

@@ -20,19 +20,11 @@ from agentkit.models import DEFAULT_MODEL, FAST_MODEL, MODELS, DISPLAY_NAMES
 from agentkit.sim import Faults, Scenario, SimTransport, simulator_of
 from agentkit.sim.core import THREADS_BETA
 from agentkit.tokens import count_tokens, encoding
-from sim_helpers import (MODEL, TIME_TOOL, WEATHER_TOOL, RecordingSimulator, async_sim_client, scale, sim_client,
+from sim_helpers import (MODEL, TIME_TOOL, WEATHER_TOOL, RecordingSimulator, async_sim_client, scale, sim_client, 
                          user)
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):  # timing is not the subject here; test_sim_latency.py covers it
-        yield
-
-
-@pytest.fixture
-def c():
-    return sim_client()
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def story_scenario(text: str = "Once upon a time there was a fox. END It ran away. STOP The end.") -> Scenario:

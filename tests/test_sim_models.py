@@ -7,18 +7,10 @@ import pytest
 
 from agentkit import models
 from agentkit.sim import simulator_of
-from sim_helpers import scale, sim_client, user
+from sim_helpers import user
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
-
-
-@pytest.fixture
-def c():
-    return sim_client()
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def test_list_carries_limits_and_capabilities_from_the_data_file(c):

@@ -11,7 +11,7 @@ import agentkit
 from agentkit.sim import Match, Scenario, ScenarioError, Simulator, ToolCall, Turn, simulator_of
 from agentkit.sim.policy import SIMULATED_NOTE
 from agentkit.tokens import count_tokens
-from sim_helpers import MODEL, TIME_TOOL, WEATHER_TOOL, RecordingSimulator, scale, sim_client, user
+from sim_helpers import MODEL, TIME_TOOL, WEATHER_TOOL, RecordingSimulator, sim_client, user
 
 CLOCK = {
     "name": "current_time",
@@ -24,10 +24,7 @@ CLOCK = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def run_loop(c, question: str, tool_output, tools=(TIME_TOOL,), is_error: bool = False):

@@ -10,7 +10,7 @@ from agentkit import models
 from agentkit.pricing import cost_of, price_of
 from agentkit.sim import Scenario, simulator_of
 from agentkit.sim.server_tools import corpus
-from sim_helpers import TIME_TOOL, WEATHER_TOOL, scale, sim_client, user
+from sim_helpers import TIME_TOOL, WEATHER_TOOL, user
 
 MODEL = models.DEFAULT_MODEL
 SEARCH = {"type": "web_search_20260318", "name": "web_search"}
@@ -18,15 +18,7 @@ FETCH = {"type": "web_fetch_20260318", "name": "web_fetch", "citations": {"enabl
 BM25 = {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
-
-
-@pytest.fixture
-def c():
-    return sim_client()
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def test_default_policy_calls_independent_tools_in_parallel(c):

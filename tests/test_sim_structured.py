@@ -14,7 +14,7 @@ import pytest
 from agentkit import models
 from agentkit.sim import Scenario, simulator_of
 from agentkit.sim.structured import sample
-from sim_helpers import scale, sim_client, user
+from sim_helpers import user
 
 MODEL = models.DEFAULT_MODEL
 
@@ -27,15 +27,7 @@ class Contact(pydantic.BaseModel):
     tags: list[str]
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
-
-
-@pytest.fixture
-def c():
-    return sim_client()
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def test_parse_returns_a_validated_object(c):

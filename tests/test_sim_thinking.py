@@ -8,17 +8,14 @@ import pytest
 from agentkit import models
 from agentkit.sim import Scenario, simulator_of
 from agentkit.tokens import count_tokens
-from sim_helpers import WEATHER_TOOL, scale, sim_client, user
+from sim_helpers import WEATHER_TOOL, sim_client, user
 
 SONNET, OPUS, HAIKU, OLD_HAIKU, OLD_SONNET = (models.DEFAULT_MODEL, models.LARGEST_MODEL, models.FAST_MODEL,
                                               models.PREVIOUS_FAST_MODEL, models.PREVIOUS_DEFAULT_MODEL)
 THOUGHT = "Paris is in France, so the capital question is easy; I should double-check nothing else is asked."
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 @pytest.fixture

@@ -14,20 +14,12 @@ from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
 from agentkit.sim import simulator_of
 from agentkit.sim.usage import IMAGE_TOKENS, MAX_BREAKPOINTS, MIN_CACHEABLE, TTL_SECONDS
 from agentkit.tokens import count_tokens
-from sim_helpers import WEATHER_TOOL, async_sim_client, scale, sim_client, user
+from sim_helpers import WEATHER_TOOL, async_sim_client, user
 
 SENTENCE = "Agents call tools, read the results, and decide what to do next. "
 
 
-@pytest.fixture(autouse=True)
-def no_latency():
-    with scale(0):
-        yield
-
-
-@pytest.fixture
-def c():
-    return sim_client()
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def text_of_at_least(tokens: int, topic: str = "") -> str:
