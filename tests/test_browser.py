@@ -29,6 +29,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -121,16 +122,36 @@ def _wait_for_kernel(page) -> None:  # type: ignore[no-untyped-def]
         " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel")
 
 
-def _fresh_copy(root: Path) -> Path:
-    """The quiz notebook without committed outputs or saved widget state, so every widget on the page is live."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def _fresh(path: Path, target: Path) -> Path:
+    """A copy of a notebook without committed outputs or saved widget state, as a learner gets it, so every
+    widget on the page is live."""
+    nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("widgets", None)
-    path = root / NOTEBOOK.name
-    nbformat.write(nb, path)
-    return path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+@contextlib.contextmanager
+def _notebook_page(pw, base: str, token: str, path: str) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Chromium on JupyterLab with `path` open, every cell run; the browser is closed afterwards."""
+    from playwright.sync_api import expect
+
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)
+        page.goto(f"{base}/lab/tree/{path}?token={token}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+        _wait_for_kernel(page)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        yield page
+    finally:
+        browser.close()
 
 
 def _attempts(db: Path) -> list[tuple]:
@@ -148,7 +169,7 @@ def test_take_a_quiz_in_jupyterlab(tmp_path):
 
     root = tmp_path / "course"
     root.mkdir()
-    notebook = _fresh_copy(root)
+    notebook = _fresh(NOTEBOOK, root / NOTEBOOK.name)
     db = tmp_path / "progress.sqlite"
 
     # What the kernel will show: attempt 1 of the quiz (its store is empty), shuffled the same way.
@@ -157,45 +178,34 @@ def test_take_a_quiz_in_jupyterlab(tmp_path):
     right = next(c for c in q1.choices if c.correct)
     wrong = next(c for c in q2.choices if not c.correct)
 
-    with jupyterlab(root, db) as (base, token), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            expect.set_options(timeout=WAIT_MS)
-            page.goto(f"{base}/lab/tree/{notebook.name}?token={token}", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-            _wait_for_kernel(page)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    with jupyterlab(root, db) as (base, token), sync_playwright() as pw, \
+            _notebook_page(pw, base, token, notebook.name) as page:
+        box = page.locator(f".agentkit-quiz-{QUIZ_ID}")
+        expect(box).to_be_visible()
+        questions = box.locator(".agentkit-question")
+        expect(questions).to_have_count(len(quiz.questions))
 
-            box = page.locator(f".agentkit-quiz-{QUIZ_ID}")
-            expect(box).to_be_visible()
-            questions = box.locator(".agentkit-question")
-            expect(questions).to_have_count(len(quiz.questions))
+        # Question 1: pick the right answer and check it
+        first = questions.nth(0)
+        first.get_by_text(_plain(right.text)).click()
+        first.get_by_role("button", name="Check answer").click()
+        feedback = first.locator(".agentkit-question-feedback")
+        expect(feedback).to_contain_text("✓ Correct")
+        text = feedback.inner_text()
+        assert " ".join(right.feedback.split()) in " ".join(text.split())
 
-            # Question 1: pick the right answer and check it
-            first = questions.nth(0)
-            first.get_by_text(_plain(right.text)).click()
-            first.get_by_role("button", name="Check answer").click()
-            feedback = first.locator(".agentkit-question-feedback")
-            expect(feedback).to_contain_text("✓ Correct")
-            text = feedback.inner_text()
-            assert " ".join(right.feedback.split()) in " ".join(text.split())
-
-            # Question 2: a wrong answer; question 3 left blank; submit twice to confirm
-            second = questions.nth(1)
-            second.get_by_text(_plain(wrong.text)).click()
-            submit = box.get_by_role("button", name="Submit quiz")
-            submit.click()
-            message = box.locator(".agentkit-message")
-            expect(message).to_contain_text("Question 3 is not answered")
-            submit.click()
-            expect(message).to_contain_text("Score: 1/3 (33%)")
-            expect(second.locator(".agentkit-question-feedback")).to_contain_text("✗ Not quite")
-            assert " ".join(wrong.feedback.split()) in " ".join(second.inner_text().split())
-            expect(box.get_by_role("button", name="Retake")).to_be_visible()
-        finally:
-            browser.close()
+        # Question 2: a wrong answer; question 3 left blank; submit twice to confirm
+        second = questions.nth(1)
+        second.get_by_text(_plain(wrong.text)).click()
+        submit = box.get_by_role("button", name="Submit quiz")
+        submit.click()
+        message = box.locator(".agentkit-message")
+        expect(message).to_contain_text("Question 3 is not answered")
+        submit.click()
+        expect(message).to_contain_text("Score: 1/3 (33%)")
+        expect(second.locator(".agentkit-question-feedback")).to_contain_text("✗ Not quite")
+        assert " ".join(wrong.feedback.split()) in " ".join(second.inner_text().split())
+        expect(box.get_by_role("button", name="Retake")).to_be_visible()
 
         # the attempt is in the Jupyter server's progress store
         deadline = time.monotonic() + 30
@@ -237,36 +247,25 @@ def test_human_approval_widget_in_jupyterlab(tmp_path):
     decision_file = tmp_path / "decision.json"
     notebook = _approval_notebook(root, decision_file)
 
-    with jupyterlab(root, tmp_path / "progress.sqlite") as (base, token), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            expect.set_options(timeout=WAIT_MS)
-            page.goto(f"{base}/lab/tree/{notebook.name}?token={token}", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-            _wait_for_kernel(page)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    with jupyterlab(root, tmp_path / "progress.sqlite") as (base, token), sync_playwright() as pw, \
+            _notebook_page(pw, base, token, notebook.name) as page:
+        panel = page.locator(".agentkit-approval")
+        expect(panel).to_be_visible()
+        expect(panel).to_contain_text("20 EUR voucher")
+        reject = panel.get_by_role("button", name="Reject with feedback")
+        approve = panel.get_by_role("button", name="Approve")
+        status = panel.locator(".agentkit-approval-status")
 
-            panel = page.locator(".agentkit-approval")
-            expect(panel).to_be_visible()
-            expect(panel).to_contain_text("20 EUR voucher")
-            reject = panel.get_by_role("button", name="Reject with feedback")
-            approve = panel.get_by_role("button", name="Approve")
-            status = panel.locator(".agentkit-approval-status")
+        reject.click()  # no feedback yet: asks for it and decides nothing
+        expect(status).to_contain_text("Write what should change first")
+        assert not decision_file.exists()
 
-            reject.click()  # no feedback yet: asks for it and decides nothing
-            expect(status).to_contain_text("Write what should change first")
-            assert not decision_file.exists()
-
-            panel.locator("textarea").fill("No vouchers: this account is flagged.")
-            reject.click()
-            expect(status).to_contain_text("Rejected: No vouchers: this account is flagged.")
-            expect(status).to_contain_text("sent back to the agent")
-            expect(approve).to_be_disabled()
-            expect(reject).to_be_disabled()
-        finally:
-            browser.close()
+        panel.locator("textarea").fill("No vouchers: this account is flagged.")
+        reject.click()
+        expect(status).to_contain_text("Rejected: No vouchers: this account is flagged.")
+        expect(status).to_contain_text("sent back to the agent")
+        expect(approve).to_be_disabled()
+        expect(reject).to_be_disabled()
 
     deadline = time.monotonic() + 30
     while not decision_file.exists() and time.monotonic() < deadline:
@@ -276,17 +275,6 @@ def test_human_approval_widget_in_jupyterlab(tmp_path):
 
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _fresh(path: Path, target: Path) -> None:
-    """A copy of a notebook without outputs, as a learner gets it."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    nb.metadata.pop("widgets", None)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
 
 
 def test_course_home_links_to_a_lab_and_shows_its_progress(tmp_path):
@@ -304,50 +292,40 @@ def test_course_home_links_to_a_lab_and_shows_its_progress(tmp_path):
     db = tmp_path / "progress.sqlite"
     lab_row = "l2_token_cost"
 
-    with jupyterlab(root, db) as (base, token), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            expect.set_options(timeout=WAIT_MS)
-            page.goto(f"{base}/lab/tree/START_HERE.ipynb?token={token}", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-            _wait_for_kernel(page)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            home = page.locator(".jp-NotebookPanel:visible")
-            row = home.locator("tr", has_text=lab_row)
-            expect(row).to_contain_text("not started")
+    with jupyterlab(root, db) as (base, token), sync_playwright() as pw, \
+            _notebook_page(pw, base, token, "START_HERE.ipynb") as page:
+        home = page.locator(".jp-NotebookPanel:visible")
+        row = home.locator("tr", has_text=lab_row)
+        expect(row).to_contain_text("not started")
 
-            # follow the home's link to the lab: JupyterLab opens it in a new tab
-            row.get_by_role("link", name=lab_row).click()
-            page.wait_for_function(
-                "() => window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.context"
-                f" && window.jupyterapp.shell.currentWidget.context.path === 'labs/{lab_row}.ipynb'")
-            _wait_for_kernel(page)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            lab_panel = page.locator(".jp-NotebookPanel:visible")
-            expect(lab_panel).to_contain_text("not attempted", timeout=WAIT_MS)
-            # the learner answers one task in a new cell at the end and runs it
-            page.evaluate("""() => {
-                const app = window.jupyterapp, nb = app.shell.currentWidget.content;
-                nb.activeCellIndex = nb.widgets.length - 1;
-                return app.commands.execute('notebook:insert-cell-below').then(() => {
-                    nb.activeCell.model.sharedModel.setSource('lab.check("cache_reads", {"tools", "system", "history"})');
-                    return app.commands.execute('notebook:run-cell');
-                });
-            }""")
-            expect(lab_panel.locator(".jp-Cell").last).to_contain_text("cache_reads", timeout=WAIT_MS)
-            expect(lab_panel.locator(".jp-Cell").last).to_contain_text("Passed", timeout=WAIT_MS)
+        # follow the home's link to the lab: JupyterLab opens it in a new tab
+        row.get_by_role("link", name=lab_row).click()
+        page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.context"
+            f" && window.jupyterapp.shell.currentWidget.context.path === 'labs/{lab_row}.ipynb'")
+        _wait_for_kernel(page)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        lab_panel = page.locator(".jp-NotebookPanel:visible")
+        expect(lab_panel).to_contain_text("not attempted", timeout=WAIT_MS)
+        # the learner answers one task in a new cell at the end and runs it
+        page.evaluate("""() => {
+            const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+            nb.activeCellIndex = nb.widgets.length - 1;
+            return app.commands.execute('notebook:insert-cell-below').then(() => {
+                nb.activeCell.model.sharedModel.setSource('lab.check("cache_reads", {"tools", "system", "history"})');
+                return app.commands.execute('notebook:run-cell');
+            });
+        }""")
+        expect(lab_panel.locator(".jp-Cell").last).to_contain_text("cache_reads", timeout=WAIT_MS)
+        expect(lab_panel.locator(".jp-Cell").last).to_contain_text("Passed", timeout=WAIT_MS)
 
-            # back on the home, its progress cell shows the pass
-            page.evaluate("() => window.jupyterapp.commands.execute('application:activate-previous-tab')")
-            page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.path === 'START_HERE.ipynb'")
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            home = page.locator(".jp-NotebookPanel:visible")
-            tasks = len(Lab.load(lab_row).tasks)
-            expect(home.locator("tr", has_text=lab_row)).to_contain_text(f"1 of {tasks} tasks passed")
-        finally:
-            browser.close()
+        # back on the home, its progress cell shows the pass
+        page.evaluate("() => window.jupyterapp.commands.execute('application:activate-previous-tab')")
+        page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.path === 'START_HERE.ipynb'")
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        home = page.locator(".jp-NotebookPanel:visible")
+        tasks = len(Lab.load(lab_row).tasks)
+        expect(home.locator("tr", has_text=lab_row)).to_contain_text(f"1 of {tasks} tasks passed")
 
     with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
         rows = conn.execute("SELECT lab_id, task_id, passed FROM lab_checks WHERE passed = 1").fetchall()

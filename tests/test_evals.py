@@ -11,16 +11,8 @@ from agentkit.evals import (ESSAY_RUBRIC, Case, EvalError, Judge, JudgeError, Pa
                             agreement, compare, exact_match, field_match, parse_verdict, run_eval)
 from agentkit.sim import simulator_of
 
-@pytest.fixture(autouse=True)
-def no_real_sleeping():
-    """Simulated calls sleep a fraction of their simulated time; these tests read simulated time, so skip it."""
-    from agentkit import sim
-
-    before = sim.time_scale()
-    sim.set_time_scale(0)
-    yield
-    sim.set_time_scale(before)
-
+# these tests read simulated time, so calls need not really sleep
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,8 @@ from agentkit.evals import Judge, Rubric, measured_call
 from agentkit.guardrails import (Decision, GateError, HumanApproval, JudgeCheck, QualityGate, approval_widget,
                                  forbidden, json_schema, max_length, required)
 
-@pytest.fixture(autouse=True)
-def no_real_sleeping():
-    """Simulated calls sleep a fraction of their simulated time; these tests read simulated time, so skip it."""
-    from agentkit import sim
-
-    before = sim.time_scale()
-    sim.set_time_scale(0)
-    yield
-    sim.set_time_scale(before)
-
+# these tests read simulated time, so calls need not really sleep
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 class Reply(BaseModel):

@@ -23,16 +23,8 @@ FEEDBACK = [
 ]
 CHECKS = ("names_order", "refunds_shipping", "gives_tracking", "no_promised_date")
 
-@pytest.fixture(autouse=True)
-def no_real_sleeping():
-    """Simulated calls sleep a fraction of their simulated time; these tests read simulated time, so skip it."""
-    from agentkit import sim
-
-    before = sim.time_scale()
-    sim.set_time_scale(0)
-    yield
-    sim.set_time_scale(before)
-
+# these tests read simulated time, so calls need not really sleep
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def test_notes_are_shared_between_agents_through_their_tools():

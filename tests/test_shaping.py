@@ -17,16 +17,8 @@ GOOD_PLAN = [("outline the essay", "llm"), ("generate search terms", "llm"), ("c
              ("fetch the pages", "code"), ("write a first draft from the sources", "llm"),
              ("self-critique the draft and list gaps", "llm"), ("revise the draft using the critique", "llm")]
 
-@pytest.fixture(autouse=True)
-def no_real_sleeping():
-    """Simulated calls sleep a fraction of their simulated time; these tests read simulated time, so skip it."""
-    from agentkit import sim
-
-    before = sim.time_scale()
-    sim.set_time_scale(0)
-    yield
-    sim.set_time_scale(before)
-
+# these tests read simulated time, so calls need not really sleep
+pytestmark = pytest.mark.usefixtures("no_latency")
 
 
 def test_placements_follow_the_task_facts():
