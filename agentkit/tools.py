@@ -24,7 +24,6 @@ import contextvars
 import inspect
 import json
 import queue
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from typing import Any, Callable, Mapping
 import pydantic
 from anthropic import beta_async_tool, beta_tool
 from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool, ToolError
+
+from agentkit.timelimit import time_limit
 
 __all__ = ["Tool", "ToolOutput", "ToolError", "as_tool", "canonical_json", "tool", "unknown_tool_output"]
 
@@ -431,32 +432,16 @@ class _ToolTimeout(BaseException):
     """Raised in a tool that ran past its timeout (a BaseException, so the tool's own `except Exception` lets it by)."""
 
 
-def _alarm_is_free() -> bool:
-    """Whether this thread may use SIGALRM: the main thread, and no other handler installed (a lab check or
-    pytest-timeout may own the timer; then we leave it alone)."""
-    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None))
-
-
 def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
     assert t.timeout is not None
-    if _alarm_is_free():
-        # In the calling thread with a timer signal: no thread hop per call (which doubled the loop's cost
-        # per step), and a hung tool is really stopped rather than left running in the background.
-        def stop(signum: int, frame: Any) -> None:
-            raise _ToolTimeout()
-
-        previous = signal.signal(signal.SIGALRM, stop)
-        try:
-            signal.setitimer(signal.ITIMER_REAL, t.timeout)
-            try:
+    try:
+        with time_limit(t.timeout, _ToolTimeout) as armed:
+            if armed:
+                # In the calling thread, under a timer signal: no thread hop per call (which doubled the loop's
+                # cost per step), and a hung tool is really stopped rather than left running in the background.
                 return t._call_sync(input)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-        except _ToolTimeout:
-            return t._timeout_output()
-        finally:
-            signal.signal(signal.SIGALRM, previous)
+    except _ToolTimeout:
+        return t._timeout_output()
     ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
     out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), t.timeout)
     return out if out is not None else t._timeout_output()

@@ -10,12 +10,11 @@ lesson K with `quizzes/lK_*.yaml` and `labs/lK_*.ipynb`; the module test is
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentkit.course.paths import course_dir
+from agentkit.course.paths import course_dir, notebook_cells
 
 
 @dataclass(frozen=True)
@@ -33,12 +32,12 @@ class Entry:
 def _title(path: Path) -> str:
     """The notebook's first Markdown heading, without the `#`."""
     try:
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    except (OSError, ValueError, KeyError):
+        cells = notebook_cells(path)
+    except (OSError, ValueError):
         return path.stem
     for cell in cells:
         if cell.get("cell_type") == "markdown":
-            first = "".join(cell.get("source", "")).strip().splitlines()
+            first = str(cell["source"]).strip().splitlines()
             if first:
                 return first[0].lstrip("#").strip()
     return path.stem

@@ -24,21 +24,19 @@ there so the notebook and the engine never disagree (see `build_labs`).
 
 from __future__ import annotations
 
-import contextlib
 import html
 import importlib
 import math
 import numbers
 import pkgutil
 import re
-import signal
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 from agentkit.course.errors import LearnerError
 from agentkit.course.paths import find_course_dir, is_reference_run, lab_sources_dir
+from agentkit.timelimit import time_limit
 
 Status = Literal["passed", "wrong", "not_attempted", "invalid", "error"]
 
@@ -365,7 +363,7 @@ class Task:
                 "it means anything. Give a plain value (a number, text, list or dict) or a function."
             ))
         try:
-            with time_limit(CHECK_TIME_LIMIT_S):
+            with time_limit(CHECK_TIME_LIMIT_S, CheckTimeout, take_over=True):
                 verdict = self.checker(answer)
         except CheckTimeout:
             return _timed_out(result, self.expects)
@@ -389,31 +387,6 @@ class CheckTimeout(BaseException):
     A BaseException, so the `except Exception` that reports a learner function's own
     errors does not swallow it and carry on.
     """
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Stop the block after `seconds` of real time by raising `CheckTimeout` in it.
-
-    A kernel runs cells on its main thread, where a timer signal can interrupt even
-    a tight `while True: pass`; a thread cannot be stopped from outside in Python, so
-    elsewhere (another thread, Windows) the block runs without a limit.
-    """
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
-        yield
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        raise CheckTimeout()
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _timed_out(result: "CheckResult", expects: str) -> "CheckResult":
@@ -467,7 +440,7 @@ class FunctionTask(Task):
 
     def check(self, answer: Any, lab_id: str = "") -> CheckResult:
         try:
-            with time_limit(CHECK_TIME_LIMIT_S):  # the probe runs the learner's function too
+            with time_limit(CHECK_TIME_LIMIT_S, CheckTimeout, take_over=True):  # the probe runs the learner's code
                 if isinstance(answer, tuple):
                     answer = tuple(... if i < len(self.probes) and is_unwritten_function(a, self.probes[i]) else a
                                    for i, a in enumerate(answer))
