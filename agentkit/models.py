@@ -76,6 +76,8 @@ class ModelInfo:
     retires: str | None = None
     deprecated: str | None = None
     off_type: str = "disabled"
+    #: whether `temperature`, `top_p`, `top_k` may take non-default values (under API version 2023-06-01)
+    sampling: bool = True
     note: str = ""
     ids: tuple[str, ...] = field(default=(), repr=False)  # id plus snapshots
 
@@ -109,7 +111,7 @@ def _build() -> tuple[dict[str, ModelInfo], dict[str, str], set[str]]:
             tokenizer_factor=factors[m["tokenizer"]], forced_tool_choice=bool(m["forced_tool_choice"]),
             min_cacheable_tokens=int(m["min_cacheable_tokens"]), price=dict(m["price"]), as_of=str(m["as_of"]),
             source=m["source"], snapshots=snaps, retires=m.get("retires"), deprecated=m.get("deprecated"),
-            off_type=m.get("off_type", "disabled"),
+            off_type=m.get("off_type", "disabled"), sampling=bool(m.get("sampling", True)),
             note=" ".join(str(m.get("note", "")).split()), ids=(m["id"], *snaps))
         infos[info.id] = info
         for s in snaps:

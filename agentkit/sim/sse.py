@@ -56,10 +56,11 @@ def _pieces(content: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any], li
 
 
 def encode(message: dict[str, Any], timing: Timing, scale: float,
-           broken: bool = False) -> Iterable[tuple[float, bytes]]:
+           broken: bool = False, dropped: bool = False) -> Iterable[tuple[float, bytes]]:
     """The real event sequence, with real delays (simulated seconds times `scale`): TTFT before the first delta,
     then output at the model's rate. `broken`: the stream stops after its first content delta with the API's
-    mid-stream `event: error`."""
+    mid-stream `event: error`. `dropped`: it stops there with nothing more (the transport then drops the
+    connection)."""
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
              "usage": {**message["usage"], "output_tokens": 1}}
     yield 0.0, event("message_start", {"type": "message_start", "message": start})
@@ -78,6 +79,8 @@ def encode(message: dict[str, Any], timing: Timing, scale: float,
             yield delay, event("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
             if broken:
                 yield per_delta, event("error", stream_error_event())
+                return
+            if dropped:
                 return
         yield 0.0, event("content_block_stop", {"type": "content_block_stop", "index": i})
     # The last share of output time comes before message_delta, so a stream takes ttft + output time in all,

@@ -45,9 +45,14 @@ def _timed_out(request: httpx2.Request, waited: float) -> httpx2.ReadTimeout:
                               "timeout", request=request)
 
 
+def _dropped(request: httpx2.Request) -> httpx2.RemoteProtocolError:
+    return httpx2.RemoteProtocolError("peer closed connection without sending complete message body "
+                                      "(simulated: Faults.stream_drop)", request=request)
+
+
 class _SyncChunks(httpx2.SyncByteStream):
-    def __init__(self, chunks: list[tuple[float, bytes]], request: httpx2.Request) -> None:
-        self._chunks, self._request = chunks, request
+    def __init__(self, chunks: list[tuple[float, bytes]], request: httpx2.Request, dropped: bool = False) -> None:
+        self._chunks, self._request, self._dropped = chunks, request, dropped
 
     def __iter__(self) -> Iterator[bytes]:
         limit = _read_timeout(self._request)
@@ -58,11 +63,13 @@ class _SyncChunks(httpx2.SyncByteStream):
             if delay > 0:
                 time.sleep(delay)
             yield chunk
+        if self._dropped:
+            raise _dropped(self._request)
 
 
 class _AsyncChunks(httpx2.AsyncByteStream):
-    def __init__(self, chunks: list[tuple[float, bytes]], request: httpx2.Request) -> None:
-        self._chunks, self._request = chunks, request
+    def __init__(self, chunks: list[tuple[float, bytes]], request: httpx2.Request, dropped: bool = False) -> None:
+        self._chunks, self._request, self._dropped = chunks, request, dropped
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         limit = _read_timeout(self._request)
@@ -73,6 +80,8 @@ class _AsyncChunks(httpx2.AsyncByteStream):
             if delay > 0:
                 await asyncio.sleep(delay)
             yield chunk
+        if self._dropped:
+            raise _dropped(self._request)
 
 
 #: event on the SDK's span when the request reaches the simulated API (the end of request serialisation)
@@ -131,7 +140,7 @@ class SimTransport(httpx2.BaseTransport):
             raise _timed_out(request, limit)
         if result.delay > 0:
             time.sleep(result.delay)
-        return _response(result, request, _SyncChunks(result.chunks, request) if result.chunks is not None else None)
+        return _response(result, request, _SyncChunks(result.chunks, request, result.dropped) if result.chunks is not None else None)
 
 
 class AsyncSimTransport(httpx2.AsyncBaseTransport):
@@ -152,4 +161,4 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
             raise _timed_out(request, limit)
         if result.delay > 0:
             await asyncio.sleep(result.delay)
-        return _response(result, request, _AsyncChunks(result.chunks, request) if result.chunks is not None else None)
+        return _response(result, request, _AsyncChunks(result.chunks, request, result.dropped) if result.chunks is not None else None)
