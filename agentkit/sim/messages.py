@@ -125,6 +125,8 @@ def answer(sim: Simulator, req: MessagesRequest, rng: random.Random,
         "stop_sequence": reply.stop_sequence,
         "usage": usage.as_dict(reply.output_tokens),
     }
+    if reply.stop_details is not None:
+        message["stop_details"] = reply.stop_details
     if reply.server_tool_use:
         message["usage"]["server_tool_use"] = reply.server_tool_use
     if reply.thinking_tokens:

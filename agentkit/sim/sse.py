@@ -87,7 +87,8 @@ def encode(message: dict[str, Any], timing: Timing, scale: float,
     # the same total as the non-streamed reply.
     yield (timing.ttft * scale if first else per_delta), event("message_delta", {
         "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"],
+                  **({"stop_details": message["stop_details"]} if message.get("stop_details") else {})},
         "usage": {"output_tokens": message["usage"]["output_tokens"]},
     })
     yield 0.0, event("message_stop", {"type": "message_stop"})
