@@ -232,18 +232,22 @@ class _Picker:
             m = _COMPANY.search(self.text)
             if m:
                 return m.group(1).strip()
-            return next((n for n in self._nouns if n not in self._people), None)
+            return self._other_noun()
         if _PLACE_FIELDS.search(low):
             m = _PLACE.search(self.text)
             if m and m.group(1).lower() not in _NOT_NAMES:
                 return m.group(1)
-            return next((n for n in self._nouns if n not in self._people), None)
+            return self._other_noun()
         if _FREE_FIELDS.search(low):
             return self.text.strip()[:500] or None
         labelled = self._labelled(name)
         if labelled:
             return labelled
         return self._nouns[0] if self._nouns else None
+
+    def _other_noun(self) -> str | None:
+        """A proper noun that is not (part of) a person's name."""
+        return next((n for n in self._nouns if not any(n in person for person in self._people)), None)
 
     def _date(self, name: str) -> str | None:
         """The date written closest after a word of the field's name ("due 2026-04-01"), else the first unused."""
