@@ -38,7 +38,13 @@ _OPS: dict[type, Callable[[float, float], float]] = {
 }
 
 
+#: words that make "10-3" a subtraction; without them "3-5 bullet points" is a range, not arithmetic
+_CUE = re.compile(r"\b(what(?:'s| is)|calculate|compute|evaluate|work out|solve|subtract|minus)\b|=", re.I)
+
+
 def _clean(text: str) -> str:
+    if not _CUE.search(text):
+        text = re.sub(r"(?<=\d)-(?=\d)", " to ", text)  # 3-5 points: a range
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,234 -> 1234
     text = re.sub(r"\$(?=\d)", "", text)
     text = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", " ", text)  # dates are not subtractions

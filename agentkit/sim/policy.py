@@ -435,6 +435,8 @@ _NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six se
 _COUNT = r"(\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r"|a|an)"
 _LENGTH = re.compile(rf"\b(?:{_COUNT}\s+)?{_COUNT}[\s-]*(words?|sentences?|paragraphs?|pages?)\b", re.I)
 _WORDS_PER = {"word": 1, "sentence": 15, "paragraph": 90, "page": 500}
+#: a writing task: a short requested length ("in one sentence") is written out only for these
+_WRITE = re.compile(r"^\s*(?:please\s+)?(write|compose|draft|generate|create|produce|tell me)\b", re.I)
 _FILLER = ("The {a} matters here because every later step depends on it.",
            "Seen closely, the {a} and the {b} turn out to be connected.",
            "Each part of the {c} adds a detail that the next part builds on.",
@@ -486,6 +488,10 @@ _SEQUENCE = re.compile(r"\b(then|after that|afterwards|next|once you have|using 
                        r"result))\b", re.I)
 _CALC_CUE = re.compile(r"\b(what(?:'s| is)|calculate|compute|how much|how many|evaluate|work out|solve|add|"
                        r"multiply|divide|subtract|sum|product|average)\b|=\s*\?|^\s*[\d(]", re.I)
+
+
+_ONLY_ARITHMETIC = re.compile(r"^\s*(?:please\s+)?(what(?:'s| is)|calculate|compute|evaluate|work out|solve|"
+                              r"how much is|multiply|add|subtract|divide)\b", re.I)
 
 
 def _calculator(tools: dict[str, dict[str, Any]]) -> tuple[str, str] | None:
@@ -558,6 +564,8 @@ def _arithmetic_turn(context: Context, tools: dict[str, dict[str, Any]]) -> Turn
     if not plan:
         return None
     if calc is None:
+        if not _ONLY_ARITHMETIC.search(request):
+            return None  # no calculator and the arithmetic is incidental: not a question to answer with a number
         result: float | None = None
         try:
             for step in plan:
@@ -655,7 +663,7 @@ def _default_turn(context: Context, tools: dict[str, dict[str, Any]], last_resul
         if "web_search" in server:
             return Turn(text=f"{SIMULATED_NOTE} From a web search: {{search_result}}", web_search=(request[:200],))
     words = requested_words(request)
-    if words:
+    if words >= 100 or (words and _WRITE.search(request)):
         return Turn(text=f"{SIMULATED_NOTE} {_long_text(request, words)}")
     short = request if len(request) <= 80 else request[:77] + "..."
     return Turn(text=f"{SIMULATED_NOTE} You asked: \u201c{short}\u201d. This answer comes from agentkit's offline "
