@@ -217,3 +217,13 @@ def test_extraction_helpers_are_deterministic_and_schema_valid():
     with pytest.raises(ValueError):
         arithmetic.evaluate("__import__('os')")
 
+
+
+def test_text_beside_tool_results_does_not_restart_the_task(c):
+    first = ask(c, "What is the weather in Oslo?", tools=[WEATHER_TOOL])
+    (use,) = [b for b in first.content if b.type == "tool_use"]
+    messages = [*user("What is the weather in Oslo?"), {"role": "assistant", "content": first.content},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "4°C, rain"},
+                                             {"type": "text", "text": "Continue."}]}]
+    second = c.messages.create(model=DEFAULT_MODEL, max_tokens=500, tools=[WEATHER_TOOL], messages=messages)
+    assert second.stop_reason == "end_turn" and "4°C, rain" in second.content[-1].text

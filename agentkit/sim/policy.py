@@ -19,8 +19,9 @@ The default policy, in the order it decides (each behaviour has its own test in 
    ("17 * 23, then add 100" is two calls: "17 * 23", then "391 + 100" with the first result). Names in the
    expression are first looked up with the request's other tool, one per turn ("the population of Lyon plus
    the population of Marseille" calls lookup(Lyon), lookup(Marseille), then the calculator). When the last
-   result is back, the answer states it: "The answer is 695,285.5" style, with the tool's own number. With
-   no calculator offered the policy does the arithmetic itself (`arithmetic.py` says what it understands).
+   result is back, the answer states it as the tool wrote it ("The answer is 491."). With no calculator
+   offered, a request that is plainly arithmetic ("What is 12 * 7?") is answered directly; `arithmetic.py`
+   says which phrasings it understands. "3-5 bullet points" is a range, not a subtraction.
 4. Arguments come from the conversation (`extract.py`): names, numbers, dates, e-mails, enum values found
    in the text, so a forced `tool_choice` on an extraction tool returns the paragraph's own values. They
    always validate against the tool's `input_schema`; `output_config.format` replies are filled the same
@@ -28,8 +29,9 @@ The default policy, in the order it decides (each behaviour has its own test in 
 5. "Reply in JSON" (or "respond with JSON", "as JSON", "JSON only") in the system prompt or the request gets
    a JSON object: the keys of an example object in the prompt, or of a list of quoted key names, filled from
    the text; otherwise {"answer": ..., "simulated": true}.
-6. Requested lengths ("a 500-word essay", "five 1,000-word stories", "3 paragraphs", "10 sentences") are
-   written out in full, so a reply longer than `max_tokens` is cut there with `stop_reason: "max_tokens"`.
+6. Requested lengths ("a 500-word essay", "five 1,000-word stories", "3 paragraphs") are written out in
+   full (placeholder prose on the request's topic), so a reply longer than `max_tokens` is cut there with
+   `stop_reason: "max_tokens"`. Lengths under 100 words only for a writing task ("Write a 50-word ...").
 7. Documents with `citations: {"enabled": true}` are quoted with citations (`documents.py`): `char_location`
    for text documents, `page_location` for PDFs, `content_block_location` for custom content.
 8. Web search / web fetch server tools, when offered and no client tool fits, search the offline corpus.
@@ -310,7 +312,10 @@ class Context:
     def of(cls, messages: list[dict[str, Any]], system: str) -> Context:
         start = 0
         for i, m in enumerate(messages):
-            if m["role"] == "user" and text_of(m["content"]).strip():
+            # a request is a user turn with text; text sent beside tool results ("continue") is not a new one
+            has_results = isinstance(m["content"], list) and any(
+                isinstance(b, dict) and b.get("type") == "tool_result" for b in m["content"])
+            if m["role"] == "user" and not has_results and text_of(m["content"]).strip():
                 start = i
         results: dict[str, tuple[str, bool]] = {}
         for m in messages[start:]:
@@ -324,8 +329,9 @@ class Context:
                 for b in m["content"]:
                     if isinstance(b, dict) and b.get("type") == "tool_use":
                         got = results.get(str(b.get("id")))
-                        calls.append(Call(str(b.get("name")), b.get("input") if isinstance(b.get("input"), dict)
-                                          else {}, got[0] if got else None, got[1] if got else False))
+                        args = b.get("input")
+                        calls.append(Call(str(b.get("name")), args if isinstance(args, dict) else {},
+                                          got[0] if got else None, got[1] if got else False))
         request = text_of(messages[start]["content"]) if messages else ""
         return cls(request, tuple(calls), system)
 
