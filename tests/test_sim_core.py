@@ -785,3 +785,14 @@ def test_same_seed_same_requests_same_bytes():
     other = conversation(sim_client(seed=4))
     assert json.loads(other[0])["id"] != json.loads(a[0])["id"]
     assert json.loads(other[0])["content"] == json.loads(a[0])["content"]  # the seed moves ids and timing, not words
+
+
+def test_a_connection_dropped_during_batch_results_raises_a_connection_error():
+    # anthropic 2.17: a dropped connection while reading batch results is an APIConnectionError
+    c = sim_client(simulator=RecordingSimulator(faults=Faults(stream_drop=1.0)), max_retries=0)
+    batch = c.messages.batches.create(requests=[
+        {"custom_id": f"q{i}", "params": {"model": MODEL, "max_tokens": 50, "messages": user(f"Hi {i}")}}
+        for i in range(4)])
+    simulator_of(c).finish_batches()
+    with pytest.raises(anthropic.APIConnectionError):
+        list(c.messages.batches.results(batch.id))

@@ -79,8 +79,12 @@ def route(sim: Simulator, method: str, path: str, headers: dict[str, str], body:
             sim._batches.cancel(batch, sim.scale())
             return json_response(batch.as_json(base_url), request_id)
         if method == "GET" and action == "/results":
-            return SimResponse(200, {"content-type": "application/binary", "request-id": request_id},
-                               batch.results_jsonl())
+            body = batch.results_jsonl()
+            headers = {"content-type": "application/binary", "request-id": request_id}
+            if sim.faults.drops_stream(sim._rng(f"results:{batch.id}".encode())):
+                # the connection drops halfway through the results (SDK 2.17: anthropic.APIConnectionError)
+                return SimResponse(200, headers, chunks=[(0.0, body[: len(body) // 2])], dropped=True)
+            return SimResponse(200, headers, body)
         if method == "DELETE" and action is None:
             sim._batches.delete(batch)
             return json_response({"id": batch.id, "type": "message_batch_deleted"}, request_id)
