@@ -113,7 +113,7 @@ def test_one_call_per_turn_for_several_names_on_one_tool(c):
 def test_parallel_calls_for_independent_tasks(c):
     m = ask(c, "What is the weather in Paris and the time in Tokyo?", tools=[WEATHER_TOOL, TIME_TOOL])
     uses = [b for b in m.content if b.type == "tool_use"]
-    assert [(u.name, u.input) for u in uses] == [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "Tokyo"})]
+    assert [(u.name, u.input) for u in uses] == [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "Asia/Tokyo"})]
     one = ask(c, "What is the weather in Paris and the time in Tokyo?", tools=[WEATHER_TOOL, TIME_TOOL],
               tool_choice={"type": "auto", "disable_parallel_tool_use": True})
     assert len([b for b in one.content if b.type == "tool_use"]) == 1
@@ -227,3 +227,11 @@ def test_text_beside_tool_results_does_not_restart_the_task(c):
                                              {"type": "text", "text": "Continue."}]}]
     second = c.messages.create(model=DEFAULT_MODEL, max_tokens=500, tools=[WEATHER_TOOL], messages=messages)
     assert second.stop_reason == "end_turn" and "4°C, rain" in second.content[-1].text
+
+
+def test_a_timezone_argument_is_an_iana_name(c):
+    tool = {"name": "get_current_time", "description": "Get the current local time in a timezone.",
+            "input_schema": {"type": "object", "required": ["timezone"], "properties": {
+                "timezone": {"type": "string", "description": "an IANA timezone name, such as Europe/Paris"}}}}
+    (use,) = [b for b in ask(c, "What time is it in Auckland right now?", tools=[tool]).content if b.type == "tool_use"]
+    assert use.input == {"timezone": "Pacific/Auckland"}

@@ -23,7 +23,9 @@ Every field is checked against its own schema, and a value that does not fit fal
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from typing import Any
 
 from . import structured
@@ -66,6 +68,17 @@ _POSITIVE = re.compile(r"\b(love|loved|great|excellent|happy|good|amazing|wonder
 _NEGATIVE = re.compile(r"\b(hate|hated|terrible|awful|bad|poor|broken|angry|disappointed|worst|refund|never|"
                        r"unacceptable|useless|late|damaged|complain\w*)\b", re.I)
 _URGENT = re.compile(r"\b(urgent|asap|immediately|critical|emergency|right away|outage|down)\b", re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def _zones() -> dict[str, str]:
+    """IANA zone names by their city part, lower-cased ("auckland" -> "Pacific/Auckland"), and by full name."""
+    out: dict[str, str] = {}
+    for zone in sorted(zoneinfo.available_timezones()):
+        if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Mexico/", "Chile/")):
+            out.setdefault(zone.rsplit("/", 1)[1].lower(), zone)
+        out[zone] = zone
+    return out
 
 
 def words_of(name: str) -> list[str]:
@@ -217,6 +230,9 @@ class _Picker:
             if day is None:
                 return None
             return day + ("T00:00:00Z" if fmt == "date-time" else "")
+        if re.search(r"(^|_)(tz|timezone|time_zone|zone)$", low) or re.search(
+                r"\b(iana|time ?zone)\b", str(schema.get("description", "")), re.I):
+            return self._timezone()
         if re.search(r"phone|mobile|(^|_)tel", low):
             m = _PHONE.search(self.text)
             return m.group(0).strip() if m else None
@@ -244,6 +260,19 @@ class _Picker:
         if labelled:
             return labelled
         return self._nouns[0] if self._nouns else None
+
+    def _timezone(self) -> str | None:
+        """The IANA zone of the first place the text names ("Auckland" -> "Pacific/Auckland"), as a model would
+        write it; a zone written out in the text wins."""
+        written = re.search(r"\b[A-Z][a-z]+/[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_]+)?\b", self.text)
+        if written and written.group(0) in _zones():
+            return written.group(0)
+        places = [m.group(1) for m in _PLACE.finditer(self.text)] + self._nouns
+        for place in places:
+            zone = _zones().get(place.lower().replace(" ", "_"))
+            if zone is not None:
+                return zone
+        return "UTC" if re.search(r"\butc\b|\bgmt\b", self.text, re.I) else None
 
     def _other_noun(self) -> str | None:
         """A proper noun that is not (part of) a person's name."""
