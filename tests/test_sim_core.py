@@ -796,3 +796,14 @@ def test_a_connection_dropped_during_batch_results_raises_a_connection_error():
     simulator_of(c).finish_batches()
     with pytest.raises(anthropic.APIConnectionError):
         list(c.messages.batches.results(batch.id))
+
+
+def test_api_version_2026_10_21_message_rules(c):
+    cited = {"type": "text", "text": "Paris.", "citations": [{"type": "char_location", "cited_text": "Paris",
+                                                               "document_index": 0, "start_char_index": 0,
+                                                               "end_char_index": 5}]}
+    with pytest.raises(anthropic.BadRequestError, match="citations on a text block in a user message"):
+        c.messages.create(model=MODEL, max_tokens=50, messages=[{"role": "user", "content": [cited]}])
+    accepted = c.messages.create(model=MODEL, max_tokens=50, messages=[{"role": "user", "content": [cited]}],
+                                 extra_headers={"anthropic-version": "2023-06-01"})
+    assert accepted.stop_reason == "end_turn"

@@ -60,6 +60,7 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
     match = sim._prefix.lookup(primary.body)
     validate.messages_request(primary, checked_prefix=match.reuse if match else 0)
     validate.sampling(body, headers.get("anthropic-version"))
+    validate.version_rules(body, headers.get("anthropic-version"))
     check_features(sim, req)
     sim.requests.append(body)
 
@@ -140,6 +141,7 @@ def answer_batched(sim: Simulator, params: dict[str, Any], api_version: str | No
     req = MessagesRequest.of(params)
     validate.messages_request(req)
     validate.sampling(params, api_version)
+    validate.version_rules(params, api_version)
     check_features(sim, req)
     raw = json.dumps(params, sort_keys=True).encode()  # after the checks: an invalid request costs no encoding
     _, message = sim._answer(req.with_raw(raw), sim._rng(raw))

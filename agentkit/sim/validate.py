@@ -89,6 +89,26 @@ SAMPLING_REMOVED_IN = "2026-10-21"
 LEGACY_API_VERSION = "2023-06-01"
 
 
+def version_rules(data: dict[str, Any], api_version: str | None) -> None:
+    """The 2026-10-21 version's rules beyond sampling: 400 for a document block directly in an assistant message,
+    and for non-empty `citations` on a text block in a user message (same migration guide as `sampling`).
+    2023-06-01 still accepts both."""
+    if (api_version or SAMPLING_REMOVED_IN).strip() < SAMPLING_REMOVED_IN:
+        return
+    messages = data.get("messages")
+    for i, m in enumerate(messages if isinstance(messages, list) else []):
+        content = m.get("content") if isinstance(m, dict) else None
+        for j, b in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(b, dict):
+                continue
+            if m.get("role") == "assistant" and b.get("type") == "document":
+                raise invalid(f"messages.{i}.content.{j}: document blocks are not allowed in assistant messages "
+                              f"in API version {SAMPLING_REMOVED_IN}; put the document in a user message")
+            if m.get("role") == "user" and b.get("type") == "text" and b.get("citations"):
+                raise invalid(f"messages.{i}.content.{j}.citations: citations on a text block in a user message "
+                              f"are not allowed in API version {SAMPLING_REMOVED_IN}; send the text without them")
+
+
 def sampling(data: dict[str, Any], api_version: str | None) -> None:
     """400 for `temperature`, `top_p` or `top_k` where the API refuses them.
 
