@@ -215,13 +215,13 @@ def check_decomposition(steps: Sequence[tuple[str, str]]) -> list[str]:
             if kind not in allowed:
                 problems.append(f"step {i} ({description!r}) is {stage!r}, which is done by "
                                 f"{' or '.join(sorted(allowed))}, not {kind}")
-    for phase, stages in ESSAY_PHASES.items():
-        missing = [s for s in stages if s not in covered and s not in bundled]
-        if len(stages) == 1 and missing:
+    for phase, phase_stages in ESSAY_PHASES.items():
+        missing = [s for s in phase_stages if s not in covered and s not in bundled]
+        if len(phase_stages) == 1 and missing:
             problems.append(f"{phase}: no step does it yet")
-        elif len(missing) == len(stages):
-            problems.append(f"{phase}: none of its {len(stages)} stages has a step yet")
+        elif len(missing) == len(phase_stages):
+            problems.append(f"{phase}: none of its {len(phase_stages)} stages has a step yet")
         elif missing:
-            problems.append(f"{phase}: {len(missing)} of its {len(stages)} stages {'has' if len(missing) == 1 else 'have'} "
-                            "no step yet")
+            problems.append(f"{phase}: {len(missing)} of its {len(phase_stages)} stages "
+                            f"{'has' if len(missing) == 1 else 'have'} no step yet")
     return problems

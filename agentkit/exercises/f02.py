@@ -15,7 +15,7 @@ back to the model: an `is_error` tool_result, then the right number of minutes.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 from agentkit.course.lab import AnswerError, Task, Verdict, as_function, passed, wrong
 from agentkit.exercises import Exercises
@@ -45,7 +45,7 @@ def _check_definition(answer: Any) -> Verdict:
         return wrong("The description is missing or a few words at most. Say what the tool does and when to use "
                      "it: the model never sees the function, only this text.")
     try:  # what the API itself says about the definition
-        offline_client().messages.create(model=DEFAULT_MODEL, max_tokens=50, tools=[answer],
+        offline_client().messages.create(model=DEFAULT_MODEL, max_tokens=50, tools=[cast(Any, answer)],
                                          messages=[{"role": "user", "content": "Convert 10 USD to EUR."}])
     except anthropic.BadRequestError as err:
         message = err.body.get("error", {}).get("message", str(err)) if isinstance(err.body, dict) else str(err)
@@ -72,7 +72,7 @@ def _check_definition(answer: Any) -> Verdict:
             return wrong(f"Your schema refuses a valid input, {value} (check seed {seed}). amount is any number, "
                          f"currency one of {', '.join(CURRENCIES)}.")
     amount = good[0]["amount"]
-    defects = [("leaves out currency", {"amount": amount}),
+    defects: list[tuple[str, dict[str, Any]]] = [("leaves out currency", {"amount": amount}),
                ("leaves out amount", {"currency": "EUR"}),
                ("sends the amount as text", {"amount": str(amount), "currency": "GBP"}),
                ("asks for a currency the function cannot convert", {"amount": amount, "currency": "XAU"})]
