@@ -100,10 +100,10 @@ def _judge_loop(case: dict[str, Any], seed: int, transcript: Any) -> str | None:
                         f"tool returned for key={key!r}. Run the tool and send its output.")
     value = transcript.value
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        return f"{where}, your function returned {value!r}; return a pair (stop, text)."
+        return f"{where}, your function returned {repr(value)[:80]}; return a pair (stop, text)."
     stop, text = value
     if stop != case["stop"]:
-        return (f"{where}, your function said the run stopped with {stop!r}; it should be {case['stop']!r} "
+        return (f"{where}, your function said the run stopped with {repr(stop)[:60]}; it should be {case['stop']!r} "
                 f"(one of {', '.join(map(repr, STOPS))}).")
     if case["stop"] != "final_answer" and text:
         return (f"{where}, your function returned the text {str(text)[:60]!r}. Only a finished run has an answer: "
