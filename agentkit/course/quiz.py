@@ -108,6 +108,10 @@ QUESTION_SCHEMAS["numeric"] = {
     },
 }
 
+# A learner copy without the answer key (`learner_copy`) keeps only what a question asks.
+WITHHELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    kind: {**schema, "required": ["id", "kind", "prompt"]} for kind, schema in QUESTION_SCHEMAS.items()}
+
 
 # --------------------------------------------------------------------------- data
 
@@ -328,7 +332,7 @@ def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
         if kind not in QUESTION_SCHEMAS:
             raise QuizFormatError(f"{where}, field 'kind': {kind!r} is not a question kind; use one of {', '.join(KINDS)}")
         if withheld:
-            _check({**QUESTION_SCHEMAS[kind], "required": ["id", "kind", "prompt"]}, q, where)
+            _check(WITHHELD_SCHEMAS[kind], q, where)
             leaked = [k for k in ("answer", "range", "tolerance", "explanation") if k in q]
             leaked += ["a choice's " + k for c in q.get("choices", []) for k in ("correct", "feedback") if k in c]
             if leaked:
