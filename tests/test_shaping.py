@@ -167,7 +167,7 @@ def test_every_reference_solution_passes_its_own_check(lesson, progress_db):
 
     lab = exercises.load(lesson)
     for task in lab.tasks:
-        code = lab.solution(task.id).code
+        code = lab.reference(task.id).code
         assert code, f"{lesson}.{task.id} has no reference solution"
         namespace: dict = {"knowledge": Knowledge(POLICY_DOCS), "json": json, "DEFAULT_MODEL": agentkit.DEFAULT_MODEL,
                            "FAST_MODEL": agentkit.FAST_MODEL, "llm": llm, "Grade": Grade}  # what the lessons define
