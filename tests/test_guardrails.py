@@ -54,6 +54,17 @@ def test_code_checks_say_what_is_wrong():
     assert "Invalid JSON" in json_schema(Reply)("plain text")
 
 
+def test_json_checks_look_inside_a_fenced_reply():
+    """Issue 19: a model that wraps its JSON in ```json ... ``` still passes the format check."""
+    fenced = '```json\n{"subject": "s", "body": "hello there"}\n```'
+    assert json_schema(Reply)(fenced) is None
+    assert json_schema(Reply)('```\n{"subject": "s", "body": "b"}\n```\n') is None
+    assert json_schema(Reply)('```json\n{"subject": "s"}\n```').startswith("not a valid Reply: body: Field required")
+    assert max_length(5, "body")(fenced) == "body is 11 characters; the limit is 5"
+    # only a fence around the whole reply is unwrapped: prose around it is still not the JSON asked for
+    assert "Invalid JSON" in json_schema(Reply)('Here it is:\n```json\n{"subject": "s", "body": "b"}\n```')
+
+
 def test_each_layer_catches_its_own_kind_of_problem(client):
     gate = make_gate(client)
     caught = {layer: sorted(name for name, (output, _) in GATE_CANDIDATES.items()
