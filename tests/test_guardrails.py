@@ -3,6 +3,7 @@ the quality gate's revision loop and retry cap, and what each layer catches on t
 
 from __future__ import annotations
 
+import anthropic
 import pytest
 from pydantic import BaseModel
 
@@ -24,7 +25,8 @@ class Reply(BaseModel):
 RUBRIC = Rubric("a reply to a customer: consistent with the policy, warm and professional", {
     5: "follows the policy; warm and specific", 4: "follows the policy; small lapses of tone",
     3: "vague or incomplete", 2: "contradicts the policy", 1: "rude or harmful"})
-WRITER = "You are the reply writer for the delivery desk. Reply with JSON: subject, body."
+WRITER = "You are the reply writer for the delivery desk."
+REPLY_FORMAT = {"format": {"type": "json_schema", "schema": anthropic.transform_schema(Reply)}}  # structured outputs
 
 
 @pytest.fixture
@@ -92,7 +94,7 @@ def _writer(client):
         if feedback:
             messages += [{"role": "assistant", "content": history[-1]}, {"role": "user", "content": feedback}]
         text = measured_call(client, model=agentkit.DEFAULT_MODEL, max_tokens=400, system=WRITER,
-                             messages=messages).text
+                             messages=messages, output_config=REPLY_FORMAT).text
         history.append(text)
         return text
 
