@@ -134,8 +134,8 @@ def test_f04_exercise(progress_db):
 
 def test_f05_exercise(progress_db):
     lab = exercises.load("f05")
-    assert lab.check("citation", "returns#2").passed
-    assert lab.check("citation", "returns#1").status == "wrong"
+    assert lab.check("citation", "shipping#2").passed
+    assert lab.check("citation", "shipping#1").status == "wrong"
     assert lab.check("citation", "returns#9").status == "invalid"
 
 
