@@ -57,8 +57,10 @@ def _fill(rng: random.Random, count: int) -> tuple[Any, list[str]]:
     others = list(_OTHER_TASK_LESSONS)
     for k, text in enumerate(texts):
         store.add(TASK, text, source=f"run {k + 1} feedback")
-        if others and rng.random() < 0.6:
-            store.add("returns_reply", others.pop(), source="reviewer")
+        if len(others) > 1 and rng.random() < 0.5:
+            store.add("returns_reply", others.pop(0), source="reviewer")
+    for text in others:  # at least one other task's lesson is the newest in the store
+        store.add("returns_reply", text, source="reviewer")
     return store, texts
 
 

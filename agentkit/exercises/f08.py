@@ -162,7 +162,8 @@ def _check_plan_problems(answer: Any) -> Verdict:
     for kind, raw, budget in cases:
         plan = Plan.model_validate(raw)
         got, error = call_learner_code(fn, plan.model_copy(deep=True), list(tools), budget)
-        where = f"on {_WHAT.get(kind, 'a valid plan')} (max_steps={budget}; check seed {seed}): {_show(plan)}"
+        case = f"(max_steps={budget}; check seed {seed}): {_show(plan)}"
+        where = f"on {_WHAT.get(kind, 'a valid plan')} {case}"
         if error:
             return wrong(f"It raised {error} {where}.")
         if not isinstance(got, (list, tuple)) or not all(isinstance(p, str) for p in got):
@@ -171,7 +172,7 @@ def _check_plan_problems(answer: Any) -> Verdict:
             return wrong(f"It refused a plan that may run, saying {list(got)!r}, {where}. References such as "
                          "$x[0].order_id and lists that hold a reference are fine when the step runs earlier.")
         if kind != "valid" and not got:
-            return wrong(f"It let through {_WHAT[kind]} ({where}).")
+            return wrong(f"It let through {_WHAT[kind]} {case}.")
     valid = sum(k == "valid" for k, _, _ in cases)
     return passed(f"It passed {valid} good plans and refused all {len(cases) - valid} planted defects "
                   f"({', '.join(d.replace('_', ' ') for d in DEFECTS)}), with step ids it had never seen.")
