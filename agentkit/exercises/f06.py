@@ -46,10 +46,10 @@ def _check_voucher_rule(answer: Any) -> Verdict:
         return wrong("Your check raised an error on: " + "; ".join(crashes))
     if "voucher" in missed:
         return wrong("It let the voucher reply through: return a sentence when the reply offers a voucher.")
-    if missed:
-        return wrong(f"It let through {', '.join(missed)}: the offer can be spelt in other ways.")
     if flagged:
         return wrong(f"It also flags {', '.join(flagged)}, which offer no voucher.")
+    if missed:
+        return wrong(f"It let through {', '.join(missed)}: the offer can be spelt in other ways.")
     return passed("It catches the voucher and nothing else: a rule the reviewer taught, now free and instant.")
 
 
