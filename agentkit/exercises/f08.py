@@ -125,7 +125,7 @@ def _plant(plan: dict[str, Any], kind: str, rng: random.Random, max_steps: int) 
     elif kind == "missing_argument":
         from agentkit.tools import tool as make_tool
 
-        by_name = {t.name: t for t in map(make_tool, ex.STORE_TOOLS)}
+        by_name = {t.name: t for t in (make_tool(f) for f in ex.STORE_TOOLS)}
         candidates = [i for i, s in enumerate(steps) if by_name[s["tool"]].input_schema.get("required")]
         i = rng.choice(candidates)
         needed = rng.choice(by_name[steps[i]["tool"]].input_schema["required"])
@@ -153,11 +153,11 @@ def _check_plan_problems(answer: Any) -> Verdict:
     tools = [make_tool(f) for f in ex.STORE_TOOLS]
     cases: list[tuple[str, Any, int]] = []  # (kind or "valid", plan, max_steps)
     for base in _base_plans():
-        plan = _rename(base, rng)
-        cases.append(("valid", plan, len(plan["steps"]) + rng.randrange(0, 3)))
+        renamed = _rename(base, rng)
+        cases.append(("valid", renamed, len(renamed["steps"]) + rng.randrange(0, 3)))
         for kind in DEFECTS:
-            budget = len(plan["steps"]) + (0 if kind == "over_budget" else 2)
-            cases.append((kind, _plant(plan, kind, rng, budget), budget))
+            budget = len(renamed["steps"]) + (0 if kind == "over_budget" else 2)
+            cases.append((kind, _plant(renamed, kind, rng, budget), budget))
     rng.shuffle(cases)
     for kind, raw, budget in cases:
         plan = Plan.model_validate(raw)
