@@ -91,41 +91,35 @@ def test_f05_learn_three_ways():
 # -- 06 -------------------------------------------------------------------------------------------------------
 
 
-def test_f06_feedback_loop_three_ways():
+def test_f06_policy_check_three_ways():
+    from agentkit.cases.support import REPLY_POLICY
+
     lab = exercises.load("f06")
     for _ in range(3):
-        assert lab.check("feedback_loop", reference("f06", "feedback_loop")).passed
+        assert lab.check("policy_check", reference("f06", "policy_check")).passed
 
-    def stub(client, task, check, max_revisions):
-        draft = ...
-        return draft
+    def stub(client, output):
+        problem = ...
+        return problem
 
-    assert lab.check("feedback_loop", stub).status == "not_attempted"
+    assert lab.check("policy_check", stub).status == "not_attempted"
+    verdict_type = reference("f06", "policy_check").__globals__["PolicyVerdict"]
 
-    def vague_feedback(client, task, check, max_revisions):  # never says what was wrong
-        messages = [{"role": "user", "content": task}]
-        for _ in range(max_revisions + 1):
-            draft = client.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=400, messages=messages).content[0].text
-            if check(draft) is None:
-                return draft
-            messages += [{"role": "assistant", "content": draft}, {"role": "user", "content": "Try again."}]
-        return None
+    def fails_open(client, output):  # only "contradicts" fails: an unsure model lets the reply ship
+        found = client.messages.parse(model=agentkit.FAST_MODEL, max_tokens=300, output_format=verdict_type,
+                                      messages=[{"role": "user", "content": f"{REPLY_POLICY}\n{output}"}]).parsed_output
+        return f"{found.verdict}: {found.evidence}" if found.verdict == "contradicts" else None
 
-    result = lab.check("feedback_loop", vague_feedback)
-    assert result.status == "wrong" and "did not send the check's problem back" in result.message
+    result = lab.check("policy_check", fails_open)
+    assert result.status == "wrong" and "fail closed" in result.message
 
-    def ships_the_last_draft(client, task, check, max_revisions):  # past the cap, ships what it has
-        messages, draft = [{"role": "user", "content": task}], None
-        for _ in range(max_revisions + 1):
-            draft = client.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=400, messages=messages).content[0].text
-            problem = check(draft)
-            if problem is None:
-                break
-            messages += [{"role": "assistant", "content": draft}, {"role": "user", "content": problem}]
-        return draft
+    def no_policy(client, output):  # the model never sees the policy
+        found = client.messages.parse(model=agentkit.FAST_MODEL, max_tokens=300, output_format=verdict_type,
+                                      messages=[{"role": "user", "content": output}]).parsed_output
+        return None if found.verdict == "follows" else found.evidence
 
-    result = lab.check("feedback_loop", ships_the_last_draft)
-    assert result.status == "wrong" and "no draft passed the check" in result.message
+    result = lab.check("policy_check", no_policy)
+    assert result.status == "wrong" and "was not told the policy" in result.message
 
 
 def test_f06_voucher_rule_has_hidden_spellings():
@@ -213,6 +207,7 @@ SHARED = {
     "ROLE = \"You answer customer emails for Northwind Clothing's delivery desk. Sign off as 'Northwind Support'.\"",
     'messages = [{"role": "user", "content": task}]',  # how every conversation starts
     "by_name = {t.name: t for t in tools}",  # the plan-by-hand cell's tool lookup
+    'verdict: Literal["follows", "contradicts", "unsure"]',  # PolicyVerdict, given in the lesson
 }
 
 
@@ -223,7 +218,7 @@ def test_no_reference_solution_is_printed_in_its_lesson(lesson):
     lab = exercises.load(lesson)
     for task, code in lab.solutions.items():
         lines = [line.strip() for line in textwrap.dedent(code).splitlines()]
-        working = [line for line in lines if len(line) > 25 and not line.startswith(("def ", '"', "import ", "from "))
+        working = [line for line in lines if len(line) > 25 and not line.startswith(("def ", "class ", '"', "import ", "from "))
                    and not line.endswith(("= ...", "(", ",")) and line not in SHARED]
         shown = [line for line in working if json.dumps(line)[1:-1] in text]
         assert not shown, f"{lesson}.{task}: the lesson shows the solution's line(s) {shown}"

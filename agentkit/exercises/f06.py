@@ -53,62 +53,76 @@ def _check_voucher_rule(answer: Any) -> Verdict:
     return passed("It catches the voucher and nothing else: a rule the reviewer taught, now free and instant.")
 
 
-# -- the feedback loop: draft, check, send the problem back, cap the revisions ----------------------------------
+# -- a model-based check that fails closed: follows / contradicts / unsure --------------------------------------
 
-def _loop_cases(rng: random.Random) -> list[tuple[str, int, int, str]]:
-    """(kind, passes_at, max_revisions, tracking number): the draft passes at attempt `passes_at` (-1: never)."""
-    cases = [("passes at once", 0, rng.randint(1, 3)), ("passes after one revision", 1, rng.randint(1, 3)),
-             ("passes after two revisions", 2, rng.randint(2, 3)), ("never passes", -1, rng.randint(1, 3)),
-             ("never passes, no revisions allowed", -1, 0), ("would pass one revision too late", 2, 1)]
-    return [(kind, at, cap, f"TRK-{rng.randrange(10000, 99999)}") for kind, at, cap in cases]
+_SENTENCES = {
+    "follows": ("We've refunded the shipping fee for the delay.", "Your tracking number is {track}.",
+                "We're sorry it is late; the shipping fee is back on your card."),
+    "contradicts": ("Shipping fees are never refunded.", "We cannot refund shipping for delays.",
+                    "The delivery fee stays, as the parcel did arrive."),
+    "unsure": ("We'll see what we can do about the fee.", "Someone may look at the shipping cost later.",
+               "The fee might be reviewed."),
+}
 
 
-def _check_feedback_loop(answer: Any) -> Verdict:
+def _policy_cases(rng: random.Random) -> list[tuple[str, str, str]]:
+    """(verdict, reply, evidence): every verdict at least once, in a shuffled order, names and ids perturbed."""
+    kinds = ["follows", "contradicts", "unsure", rng.choice(["follows", "contradicts", "unsure"])]
+    rng.shuffle(kinds)
+    cases = []
+    for kind in kinds:
+        evidence = rng.choice(_SENTENCES[kind]).format(track=f"TRK-{rng.randrange(10000, 99999)}")
+        reply = (f"Hi {rng.choice(['Sam', 'Kim', 'Lee', 'Ana'])}, order A-{rng.randrange(1000, 9999)} is delayed at "
+                 f"the depot. {evidence} Northwind Support")
+        cases.append((kind, reply, evidence))
+    return cases
+
+
+def _check_policy_check(answer: Any) -> Verdict:
+    from agentkit.cases.support import REPLY_POLICY
     from agentkit.exercises._transcript import run_recorded
 
-    fn = as_function(answer, "write_until_it_passes")
+    fn = as_function(answer, "policy_check")
     seed = random.randrange(1_000_000)
-    rng = random.Random(seed)
-    for kind, passes_at, cap, track in _loop_cases(rng):
-        order = f"A-{rng.randrange(1000, 9999)}"
-        task = f"Reply to Sam: where is order {order}?"
-        drafts = [f"Hi Sam, order {order} is on its way (draft {i + 1})." if i != passes_at else
-                  f"Hi Sam, order {order} is on its way; tracking {track} (draft {i + 1})." for i in range(cap + 2)]
-        problem = f"the reply must give the tracking number {track}"
-
-        def check(draft: str, track: str = track, problem: str = problem) -> str | None:
-            return None if isinstance(draft, str) and track in draft else problem
-
-        scenario = {"name": "f06_feedback_loop", "match": {"user": re.escape(task)}, "turns": drafts,
-                    "after": drafts[-1]}
-        run = run_recorded(fn, task, check, cap, scenarios=[scenario])
-        shown = f"in the case '{kind}' (max_revisions={cap}; check seed {seed})"
+    for kind, reply, evidence in _policy_cases(random.Random(seed)):
+        scenario = {"name": "f06_policy_check", "match": {"user": re.escape(reply)},
+                    "turns": [{"json": {"verdict": kind, "evidence": evidence}}]}
+        run = run_recorded(fn, reply, scenarios=[scenario])
+        shown = f"on the reply {reply!r}, judged {kind!r} (check seed {seed})"
+        if not run.requests:
+            return wrong(f"It made no model call {shown}: this check asks a model whether the reply follows the policy.")
+        sent = run.requests[0]
+        schema = (sent.get("output_config") or {}).get("format", {}).get("schema", {})
+        if not schema:
+            return wrong("Its request carried no output_config.format: read the verdict through structured outputs "
+                         "(client.messages.parse(..., output_format=PolicyVerdict)), not from the reply's text.")
+        if set(schema.get("properties", {})) != {"verdict", "evidence"}:
+            return wrong(f"Its output format has the fields {sorted(schema.get('properties', {}))}; use PolicyVerdict "
+                         "(verdict, evidence).")
         if run.error:
             return wrong(f"It raised {run.error} {shown}.")
-        calls = (passes_at if 0 <= passes_at <= cap else cap) + 1
-        if len(run.requests) != calls:
-            return wrong(f"It made {len(run.requests)} model calls {shown}; it should make {calls}: one draft, then "
-                         "one revision per failed check, and no more than max_revisions revisions.")
-        for i, sent in enumerate(run.requests[1:], 1):
-            messages = sent.get("messages", [])
-            if len(messages) < 3 or task not in json.dumps(messages[0]):
-                return wrong(f"Revision {i} {shown} did not continue the conversation: keep the task, the draft "
-                             "and the feedback in one message list.")
-            if messages[-2].get("role") != "assistant" or drafts[i - 1] not in json.dumps(messages[-2]):
-                return wrong(f"Revision {i} {shown} did not show the model its previous draft as the assistant's "
-                             "turn, so it cannot revise it.")
-            if messages[-1].get("role") != "user" or problem not in json.dumps(messages[-1]):
-                return wrong(f"Revision {i} {shown} did not send the check's problem back in the user turn: the "
-                             "model cannot fix what it is not told.")
-        want = drafts[passes_at] if 0 <= passes_at <= cap else None
-        got = run.value.strip() if isinstance(run.value, str) else run.value
-        if want is None and got is not None:
-            return wrong(f"It returned {got!r} {shown}, but no draft passed the check: return None, so nothing "
-                         "that failed the gate ships.")
-        if want is not None and got != want:
-            return wrong(f"It returned {got!r} {shown}; return the draft that passed the check.")
-    return passed("It revises from the check's problem, stops as soon as a draft passes, and stops at the cap "
-                  "without shipping a failing draft.")
+        if len(run.requests) != 1:
+            return wrong(f"It made {len(run.requests)} model calls {shown}; one verdict is one call.")
+        sent_text = json.dumps({"system": sent.get("system"), "messages": sent.get("messages")})
+        if json.dumps(reply)[1:-1] not in sent_text:
+            return wrong(f"The reply never reached the model {shown}: send it in the user message.")
+        if json.dumps(REPLY_POLICY)[1:-1] not in sent_text:
+            return wrong("The model was not told the policy (REPLY_POLICY): it cannot tell whether a reply follows a "
+                         "policy it has never seen.")
+        got = run.value
+        if kind == "follows":
+            if got is not None:
+                return wrong(f"It returned {got!r} {shown}; a reply that follows the policy passes: return None.")
+            continue
+        if not isinstance(got, str) or not got.strip():
+            why = ("an unsure verdict must not pass a reply: fail closed, so a person looks" if kind == "unsure" else
+                   "a reply that contradicts the policy fails")
+            return wrong(f"It returned {got!r} {shown}; {why}. Return a sentence.")
+        if evidence not in got:
+            return wrong(f"Its sentence {got!r} {shown} leaves out the evidence: quote the sentence the model found, so "
+                         "the agent (or the person) sees what to fix.")
+    return passed("It passes what follows the policy, fails what contradicts it, fails closed when the model is unsure, "
+                  "quotes the evidence, and reads the verdict through structured outputs.")
 
 
 EXERCISES = Exercises("f06", "Foundations 06 exercises", "F06 Guardrails", lesson_notebook="notebooks/06_*.ipynb", tasks=[
@@ -121,32 +135,44 @@ EXERCISES = Exercises("f06", "Foundations 06 exercises", "F06 Guardrails", lesso
                   "re.search(pattern, output, re.IGNORECASE) ignores case; the sentence you return should name "
                   "the rule, so the agent knows what to fix."),
                  probes=(("a reply",),)),
-    FunctionTask("feedback_loop", "The gate's feedback loop, with a cap", _check_feedback_loop,
-                 "a function write_until_it_passes(client, task, check, max_revisions) -> the passing draft, or None",
-                 ("Keep one message list. Call the model, read the draft's text, run check(draft): None means it "
-                  "passes. Hint 2 is about what to do when it fails.",
-                  "On a failure, append the draft as the assistant's turn and the problem as the next user turn, "
-                  "then call again. Hint 3 is about when to stop.",
-                  "A for loop over range(max_revisions + 1) makes one draft plus at most max_revisions revisions; "
-                  "return the draft as soon as it passes, and None after the loop."),
-                 probes=((None, "a task", lambda draft: None, 0),)),
+    FunctionTask("policy_check", "A model-based check that fails closed", _check_policy_check,
+                 "a function policy_check(client, output) -> None (passes) or a sentence (fails)",
+                 ("One client.messages.parse call with PolicyVerdict as the output format; the model must see the "
+                  "policy and the reply. Hint 2 is about the message.",
+                  "Put REPLY_POLICY and the output in the user message, in tags such as <policy> and <reply> so the "
+                  "model can tell them apart. Hint 3 is about the verdict.",
+                  "response.parsed_output has .verdict and .evidence (it is None when no verdict came back). Only "
+                  "'follows' passes (return None); anything else, no verdict included, returns a sentence that "
+                  "quotes the evidence."),
+                 probes=((None, "a reply"),)),
 ], solutions={
-    "feedback_loop": """
+    "policy_check": """
+        from typing import Literal
+
+        from pydantic import BaseModel
+
         import agentkit
+        from agentkit.cases.support import REPLY_POLICY
 
 
-        def write_until_it_passes(client, task, check, max_revisions):
-            "Draft, check, and revise from the check's problem; the passing draft, or None after the cap."
-            messages = [{"role": "user", "content": task}]
-            for attempt in range(max_revisions + 1):
-                response = client.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=400, messages=messages)
-                draft = "".join(block.text for block in response.content if block.type == "text")
-                problem = check(draft)
-                if problem is None:
-                    return draft
-                messages += [{"role": "assistant", "content": draft},
-                             {"role": "user", "content": f"This failed a check: {problem}. Revise it."}]
-            return None
+        class PolicyVerdict(BaseModel):
+            verdict: Literal["follows", "contradicts", "unsure"]
+            evidence: str
+
+
+        def policy_check(client, output):
+            "Ask a model whether the reply follows the policy; only a clear 'follows' passes."
+            response = client.messages.parse(
+                model=agentkit.FAST_MODEL, max_tokens=300, output_format=PolicyVerdict,
+                system="Decide whether the reply follows the policy. Quote the sentence that decides it.",
+                messages=[{"role": "user", "content": f"<policy>{REPLY_POLICY}</policy>\\n<reply>{output}</reply>"}])
+            found = response.parsed_output
+            problem = None
+            if found is None:
+                problem = f"no verdict came back (stop reason {response.stop_reason}): a person should look"
+            elif found.verdict != "follows":
+                problem = f'{found.verdict}: "{found.evidence}"'
+            return problem
     """,
     "voucher_rule": """
         import re
@@ -159,4 +185,4 @@ EXERCISES = Exercises("f06", "Foundations 06 exercises", "F06 Guardrails", lesso
                 problem = "offers a voucher, but this account is flagged for voucher abuse"
             return problem
     """,
-}, answers={"voucher_rule": "no_vouchers", "feedback_loop": "write_until_it_passes"})
+}, answers={"voucher_rule": "no_vouchers", "policy_check": "policy_check"})
