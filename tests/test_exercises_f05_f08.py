@@ -29,8 +29,11 @@ def _store(progress_db):
 
 
 def reference(lesson: str, task: str):
+    from agentkit.cases.support import POLICY_DOCS
+    from agentkit.memory import Knowledge
+
     lab = exercises.load(lesson)
-    namespace: dict = {}
+    namespace: dict = {"knowledge": Knowledge(POLICY_DOCS)}  # what lesson 05 defines before its citation task
     exec(compile(textwrap.dedent(lab.solutions[task]), f"<{lesson}.{task}>", "exec", dont_inherit=True), namespace)  # noqa: S102
     return namespace[lab.answers[task]]
 
@@ -232,3 +235,27 @@ def test_each_lesson_has_at_least_two_checked_exercises_and_one_calls_the_model(
     lab = exercises.load(lesson)
     # a task whose stub takes a client, or (08) a plan validator, the lesson's mechanism
     assert any("client" in t.expects or "plan_problems" in t.expects for t in lab.tasks)
+
+
+def test_the_older_exercises_call_their_stubs_not_attempted():
+    """The notebook stubs of the exercises kept from before (their references and wrong attempts are tested in
+    test_shaping.py and test_patterns_exercises.py)."""
+
+    def no_vouchers(output):
+        problem = ...
+        return problem
+
+    def tokens_per_fix(outcomes):
+        per_fix = ...
+        return per_fix
+
+    def no_placeholders(draft):
+        feedback = ...
+        return feedback
+
+    stubs = {("f05", "citation"): ..., ("f06", "voucher_rule"): no_vouchers, ("f07", "tokens_per_fix"): tokens_per_fix,
+             ("f07", "placeholder_check"): no_placeholders, ("f08", "aviator_plan"): ...}
+    for (lesson, task), stub in stubs.items():
+        assert exercises.load(lesson).check(task, stub).status == "not_attempted", (lesson, task)
+    for lesson, task in stubs:
+        assert exercises.load(lesson).check(task, reference(lesson, task)).passed, (lesson, task)
