@@ -619,14 +619,14 @@ class _Channel:
                 return  # the code closed or replaced the descriptor: the parent sees the record missing
 
 
-class _BlockedLog(list[object]):
+class _BlockedLog(list[str]):
     """The guards' record of refusals: each one goes to the parent as it happens."""
 
     def __init__(self, channel: _Channel) -> None:
         super().__init__()
         self._channel = channel
 
-    def append(self, text: object) -> None:
+    def append(self, text: str) -> None:
         super().append(text)
         if len(self) <= MAX_BLOCKED_RECORDS:
             self._channel.send({"kind": "blocked", "what": str(text)[:500]})
@@ -786,6 +786,7 @@ def main() -> None:
             pass
     end["blocked_count"] = len(blocked)
     channel.send(end)
+    os._exit(0)  # no interpreter shutdown (some 20 ms of module teardown): the report is sent, the streams flushed
 
 
 if __name__ == "__main__":

@@ -392,7 +392,7 @@ class Sandbox:
             status, cpu_s = child.reap()
             duration = time.perf_counter() - started
             if self.warm:  # the next run's interpreter starts now, while the caller works on this result
-                self.warm_up()
+                threading.Thread(target=self._start_spare, name="agentkit-sandbox-warm-up", daemon=True).start()
             return self._result(status, timed_out, duration, cpu_s, child.out_file, child.err_file,
                                 _parse_report(raw, overflow, self))
         finally:
@@ -407,13 +407,16 @@ class Sandbox:
         many seconds to wait for the worker to finish starting; returns whether
         it has.
         """
+        child = self._start_spare()
+        return child is not None and child.wait_ready(wait)
+
+    def _start_spare(self) -> _Child | None:
         with self._lock:
             if self._closed:
-                return False
+                return None
             if not self._spare:  # started under the lock (a few ms): two threads never start two
                 self._spare.append(_Child.start(self, warm=True))
-            child = self._spare[0]
-        return child.wait_ready(wait)
+            return self._spare[0]
 
     def close(self) -> None:
         """Stop the pre-started interpreter, if there is one, and start no more (runs still work, cold)."""
@@ -583,6 +586,7 @@ class _Child:
         self.out_file, self.err_file = files
         self._files = files
         self._reaped = False
+        self._fd_lock = threading.Lock()
         try:  # a descriptor that becomes readable when the process ends (Linux 5.3+), held before it can end
             self._pidfd: int | None = os.pidfd_open(proc.pid)  # type: ignore[attr-defined,unused-ignore]
         except (AttributeError, OSError):
@@ -626,12 +630,13 @@ class _Child:
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a pre-started interpreter to say it has started; returns whether it has."""
-        if not self._ready and self._ready_fd is not None:
-            readable, _, _ = select.select([self._ready_fd], [], [], max(timeout, 0.0))
-            if readable:
-                os.read(self._ready_fd, 1)  # one byte, or b"" if it died: either way it is not starting any more
-                self._ready = True
-        return self._ready
+        with self._fd_lock:  # close() in another thread waits: the descriptor cannot change under select
+            if not self._ready and self._ready_fd is not None:
+                readable, _, _ = select.select([self._ready_fd], [], [], max(timeout, 0.0))
+                if readable:
+                    os.read(self._ready_fd, 1)  # one byte, or b"" if it died: either way it is not starting any more
+                    self._ready = True
+            return self._ready
 
     def send(self, config: bytes) -> None:
         assert self.proc.stdin is not None
@@ -693,11 +698,12 @@ class _Child:
 
     def close(self) -> None:
         _LIVE.discard(self)
-        for name in ("_ready_fd", "_pidfd", "_report_fd"):
-            fd = getattr(self, name)
-            if fd is not None:
-                os.close(fd)
-                setattr(self, name, None)
+        with self._fd_lock:
+            for name in ("_ready_fd", "_pidfd", "_report_fd"):
+                fd = getattr(self, name)
+                if fd is not None:
+                    os.close(fd)
+                    setattr(self, name, None)
         if not self._reaped and self.proc.returncode is None:
             _kill_group(self.proc.pid)
             self.proc.wait()
