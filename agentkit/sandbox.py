@@ -12,7 +12,8 @@ that reaches the machine running the agent:
 
 What stands between the code and the machine (Linux; each layer is set up
 by trusted code in the child before the untrusted code starts, see
-`agentkit/_sandbox_child.py`):
+`agentkit/_sandbox_child.py`; `isolation()` says which this machine grants,
+and every result says which held for its run, in `SandboxResult.layers`):
 
 - **A separate process** (`python -I -S -B`, isolated mode) with an empty
   environment: no `ANTHROPIC_API_KEY` or any other variable of the parent.
@@ -21,19 +22,60 @@ by trusted code in the child before the untrusted code starts, see
   written (`file_size`), number of processes of its user (`processes`), open
   files (`open_files`). As root it runs as `nobody`, since the kernel does not
   apply the process limit to root.
-- **A real-time timeout** (`timeout`): the parent kills the whole process group.
-- **A fresh temporary directory**, the only place it may write (`files` from the
-  audit hook; `filesystem` from the kernel: Landlock, where the kernel has it,
-  allows reading the Python installation and nothing else). Deleted afterwards.
-- **No network** (`network`): a new network namespace (`unshare --net`, or
-  `unshare --user --net` without root) when the OS allows it; Landlock also
-  refuses TCP on kernels with ABI 4+. When neither is available the result says
-  `network_isolated=False`: the network is then NOT blocked, only the socket
-  module is refused by the Python guard.
+- **A PID namespace**: the run's first process is PID 1 of its own namespace,
+  and when it ends the kernel kills every process left in it, so nothing the
+  code starts outlives the run, whatever `max_processes` allows and even after
+  `setsid()`. The code cannot see or signal any process outside.
+- **An IPC namespace**: System V shared memory, semaphores and message queues
+  are the run's own, capped at `memory_mb`, and destroyed with the run: none
+  outlives it or carries data to the next one.
+- **A mount namespace with a private /tmp**: a tmpfs of `disk_mb` on /tmp
+  (also bound on /var/tmp and /dev/shm) holds the work folder, so the run has
+  one disk quota for everything it writes (`disk`), the host's /tmp is out of
+  its sight and untouched, and a fresh /proc shows only its own processes.
+  Deleted with the run.
+- **A network namespace** (`network`): no interface but a loopback that is
+  down; TCP, UDP and DNS go nowhere, and abstract Unix sockets are the
+  namespace's own. Landlock also refuses TCP on kernels with ABI 4+.
+- **A seccomp filter**: no Unix-domain sockets at all, no new user namespaces
+  (the usual first step of a kernel exploit), no io_uring (which can open
+  sockets without the system calls a filter sees). Unix sockets are closed by
+  seccomp rather than by a mount layout because the host's socket files live
+  in many places (/run, /var/run, /tmp, home folders, wherever a program put
+  one): hiding all of them means an empty root with the Python installation
+  bound in, more moving parts per run than one rule on `socket(AF_UNIX)`.
+- **Landlock** (`filesystem`), where the kernel has it: reading the Python
+  installation and using the work folder, nothing else.
+- **A real-time timeout** (`timeout`): the parent kills the whole process group
+  (and the PID namespace the rest).
 - **An import allow-list** (`imports`) and an **audit hook** (PEP 578) refusing
   process creation, sockets, `ctypes` and file access outside the directory.
 - **Capped output** (`output`): stdout/stderr are cut at `max_output_chars`, and
-  the answer is a small JSON value: whatever the code assigns to `result`.
+  the answer is a small JSON value (at most `MAX_RESULT_DEPTH` levels deep):
+  whatever the code assigns to `result`.
+
+`network_isolated` is True only when every way out is closed: the network
+namespace and the seccomp filter both held (a network namespace does not cover
+socket files). Where the machine lacks a layer (no user namespaces for a
+non-root user, a kernel without Landlock or seccomp, not Linux), the run goes
+on without it and `layers` / `isolation()["missing"]` say which is missing and
+what it leaves open: without the PID namespace a child that calls `setsid()`
+can outlive the run; without the IPC namespace shared memory can; without the
+private /tmp the code writes in a host folder, bounded per file only; without
+seccomp host Unix sockets are reachable.
+
+**The report is the parent's.** The child talks back through a pipe whose read
+end only the parent holds; the parent reads it while the code runs, at most
+`max_result_chars` + 200 kB, refuses a record nested deeper than
+`MAX_RESULT_DEPTH` before parsing it, and checks every record against a small
+schema. A record the code forged, broke, flooded or left out becomes a result
+with `limit="report"` ("the sandboxed code tampered with its report"), never
+an exception in the caller. The verdict comes from what the parent saw itself
+where it can: the real-time limit, the exit status, the CPU time the kernel
+counted (`cpu_s`, from `wait4`), the size of the output. What the guards
+refused (`blocked`) is sent the moment it happens, so code that later turns
+the guards off cannot take it back; what the layers achieved (`setup`) is sent
+before the code starts.
 
 The result names the limit that stopped the code (`SandboxResult.limit`, one
 of `LIMITS`) and carries the traceback of the code's own frames, which is what a
@@ -43,10 +85,10 @@ What this does NOT protect against, plainly: the Python guards (allow-list,
 audit hook) are an in-process restricted interpreter, and those are **not a
 security boundary**: module internals leak references (`random._os`), and a
 bug in C code gets past any check written in Python. The kernel layers
-(rlimits, user, Landlock, network namespace) are real but share the host's
+(namespaces, seccomp, rlimits, user, Landlock) are real but share the host's
 kernel: a kernel exploit escapes them, they do not limit disk I/O bandwidth,
 and CPU and memory pressure on a shared machine is only capped per run.
-Production systems that run untrusted code use a container with a seccomp
+Production systems that run untrusted code use a container with a full seccomp
 profile at least (gVisor for a user-space kernel), or a microVM per run
 (Firecracker, the microVM built for AWS Lambda), with no credentials
 inside and egress blocked at the network layer. Use this module for lessons
@@ -54,8 +96,12 @@ and for code you would accept running on your laptop; use those for
 anything users can send.
 
 Why hand-written: the standard library has `resource`, `subprocess` and
-audit hooks but no Landlock binding, and the child runs in isolated mode with
-the standard library only; the Landlock part is some 50 lines of system calls.
+audit hooks but no binding for Landlock, unshare (before Python 3.12),
+mount or seccomp, and the child runs in isolated mode with the standard
+library only; each is a few system calls through `ctypes`. The seccomp
+filter is a 20-odd-instruction BPF program built in `_sandbox_child.py`
+(PyPI's libseccomp bindings need the C library installed and cannot be
+imported in isolated mode; see the comment there).
 """
 
 from __future__ import annotations
@@ -82,7 +128,9 @@ from agentkit._sandbox_child import MAX_RESULT_DEPTH, json_too_deep
 
 __all__ = [
     "DEFAULT_ALLOWED_MODULES",
+    "LAYERS",
     "LIMITS",
+    "MAX_RESULT_DEPTH",
     "RetryRun",
     "Sandbox",
     "SandboxResult",

@@ -549,3 +549,20 @@ def test_a_forged_end_cannot_hide_what_the_guards_refused() -> None:
 def test_a_result_nested_990_deep_is_a_clear_error_not_a_recursion_error() -> None:
     result = run_code("x = []\nfor _ in range(990):\n    x = [x]\nresult = x")
     assert not result.ok and result.error_type == "ResultError" and "levels deep" in result.error
+
+
+USERNS = """import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+made = libc.unshare(0x10000000)  # CLONE_NEWUSER
+result = [made, os.strerror(ctypes.get_errno()) if made else None]
+"""
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["seccomp", "control: no seccomp"])
+def test_no_new_user_namespace_inside(seccomp: bool) -> None:
+    result = run_code(USERNS, allowed_modules={"ctypes", "os"}, seccomp=seccomp, **KERNEL_ONLY)
+    assert result.ok, result.feedback()
+    if seccomp:
+        assert result.result == [-1, os.strerror(1)]  # EPERM, from the filter
+    elif Path("/proc/sys/user/max_user_namespaces").read_text().strip() != "0":
+        assert result.result == [0, None]  # this machine lets an unprivileged user make one: the filter matters
