@@ -680,8 +680,7 @@ class _Child:
         """Wait up to `timeout` seconds for a pre-started interpreter to say it has started; returns whether it has."""
         with self._fd_lock:  # close() in another thread waits: the descriptor cannot change under select
             if not self._ready and self._ready_fd is not None:
-                readable, _, _ = select.select([self._ready_fd], [], [], max(timeout, 0.0))
-                if readable:
+                if _readable([self._ready_fd], timeout):
                     os.read(self._ready_fd, 1)  # one byte, or b"" if it died: either way it is not starting any more
                     self._ready = True
             return self._ready
@@ -696,7 +695,7 @@ class _Child:
 
     def _exited(self) -> bool:
         if self._pidfd is not None:
-            return bool(select.select([self._pidfd], [], [], 0)[0])
+            return bool(_readable([self._pidfd], 0))
         try:  # no pidfd (old kernel): peek at the exit without reaping it, so reap() still gets its rusage
             return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         except ChildProcessError:
@@ -716,7 +715,7 @@ class _Child:
             if left <= 0:
                 return bytes(data), False, True
             wait = left if self._pidfd is not None else min(left, 0.02)
-            readable = select.select(watch, [], [], wait)[0]
+            readable = _readable(watch, wait)
             if self._report_fd in readable:
                 chunk = os.read(self._report_fd, 65_536)
                 if not chunk:
@@ -727,7 +726,7 @@ class _Child:
                     data += chunk
             if (self._pidfd is not None and self._pidfd in readable) or (self._pidfd is None and self._exited()):
                 break
-        while select.select([self._report_fd], [], [], 0)[0]:  # what is left in the pipe, without waiting on
+        while _readable([self._report_fd], 0):  # what is left in the pipe, without waiting on
             chunk = os.read(self._report_fd, 65_536)  # a writer that outlived the run (no PID namespace)
             if not chunk:
                 break
@@ -769,6 +768,15 @@ _LIVE: set[_Child] = set()  # pre-started interpreters, stopped when the program
 def _stop_spares() -> None:
     for child in list(_LIVE):
         child.close()
+
+
+def _readable(fds: list[int], timeout: float) -> list[int]:
+    """Which of `fds` can be read (or hit end of file) within `timeout` seconds. poll(), not select(): a
+    notebook with over 1,024 open descriptors would make select() fail."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return [fd for fd, _ in poller.poll(max(timeout, 0.0) * 1000)]
 
 
 def _kill_group(pid: int) -> None:
