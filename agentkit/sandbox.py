@@ -636,7 +636,7 @@ class _Child:
         self._reaped = False
         self._fd_lock = threading.Lock()
         try:  # a descriptor that becomes readable when the process ends (Linux 5.3+), held before it can end
-            self._pidfd: int | None = os.pidfd_open(proc.pid)  # type: ignore[attr-defined,unused-ignore]
+            self._pidfd: int | None = os.pidfd_open(proc.pid)
         except (AttributeError, OSError):
             self._pidfd = None
         if self.warm:
