@@ -227,20 +227,22 @@ def _write_file(path: str, text: str) -> None:
 
 
 def enter_namespaces(wanted: list[str]) -> dict[str, object]:
-    """unshare(2) each namespace in `wanted` ("net", "ipc", "mnt", "pid"); {name: True, or why not}.
+    """unshare(2) each namespace in `wanted` ("net", "ipc", "mnt", "pid", "user"); {name: True, or why not}.
 
     Each is asked for on its own, so the record says which layer this machine
     lacks. Without root, a user namespace (this process mapped to its root)
     comes first: it is what lets an ordinary user create the others. The mount
     namespace is made private at once, so no mount made in it reaches the host.
     """
+    user = "user" in wanted or os.geteuid() != 0  # "user": ask for one even as root (how the tests reach this path)
+    wanted = [name for name in wanted if name != "user"]
     if not wanted:
         return {}
     if not sys.platform.startswith("linux"):
         return {name: "not Linux" for name in wanted}
     libc = _libc()
     done: dict[str, object] = {}
-    if os.geteuid() != 0:
+    if user:
         uid, gid = os.getuid(), os.getgid()
         if libc.unshare(_CLONE_NEWUSER) != 0:
             why = _errno_text("no root, and no user namespace to stand in for it")
@@ -666,8 +668,9 @@ def main() -> None:
     if config["private_tmp"]:
         if namespaces.get("mnt") is True:
             try:
-                private_tmp(workdir, config["disk_bytes"], config["read_dirs"] + config["data_dirs"],
-                            config["uid"] if root and config["drop_privileges"] else None)
+                # Owned by `nobody` when the run will become it; a user namespace's root stays itself and owns it.
+                owner = config["uid"] if root and config["drop_privileges"] and "user" not in namespaces else None
+                private_tmp(workdir, config["disk_bytes"], config["read_dirs"] + config["data_dirs"], owner)
                 setup["private_tmp"] = True
             except OSError as err:
                 setup["private_tmp"] = str(err)

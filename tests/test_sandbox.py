@@ -566,3 +566,19 @@ def test_no_new_user_namespace_inside(seccomp: bool) -> None:
         assert result.result == [-1, os.strerror(1)]  # EPERM, from the filter
     elif Path("/proc/sys/user/max_user_namespaces").read_text().strip() != "0":
         assert result.result == [0, None]  # this machine lets an unprivileged user make one: the filter matters
+
+
+def test_without_root_a_user_namespace_stands_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a learner's laptop does (no root): a user namespace first, the others inside it, every capability
+    # dropped since `nobody` is not mapped there. Reached as root by asking the child for the user namespace.
+    real = Sandbox._namespaces
+    monkeypatch.setattr(Sandbox, "_namespaces", lambda self: ["user", *real(self)])
+    result = run_code("import os\nresult = [os.getuid(), os.listdir('/tmp')]", allowed_modules={"os"}, **KERNEL_ONLY)
+    assert result.ok, result.feedback()
+    assert result.setup["namespaces"]["user"] is True and result.setup["capabilities_dropped"] is True
+    assert all(state is True for name, state in result.layers.items() if name != "landlock"), result.layers
+    uid, listing = result.result
+    assert uid == 0 and len(listing) == 1  # root of its own namespace only, in its own private /tmp
+    cap = run_code("import ctypes\nresult = ctypes.CDLL(None, use_errno=True).umount2(b'/tmp', 0)",
+                   allowed_modules={"ctypes"}, **KERNEL_ONLY)
+    assert cap.result == -1  # no capability left to take the private /tmp down
