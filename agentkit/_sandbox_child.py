@@ -27,11 +27,12 @@ code gets control:
    cannot raise them again): CPU seconds, address space, file size, open
    files, no core dumps.
 4. Pre-import the allowed modules the code names (their own dependencies load
-   now, from the standard library, before the file system is closed; `nobody`
-   may not read a Python installed under /root).
-5. If started as root: drop to the unprivileged user `nobody`, so the process
-   limit (RLIMIT_NPROC, which the kernel does not apply to root) holds and
-   ordinary file permissions apply. As a user namespace's root (no real root
+   now, from the standard library, before the file system is closed; the
+   run's user may not read a Python installed under /root).
+5. If started as root: drop to the run's own unprivileged user (a user id
+   the parent drew for this run), so the process limit (RLIMIT_NPROC, which
+   the kernel does not apply to root, and counts per user) holds for this run
+   alone and ordinary file permissions apply. As a user namespace's root (no real root
    to start with) every capability is dropped instead.
 6. Landlock (Linux 5.13+): a kernel rule set that leaves the process read
    access to the Python installation and full access to its work folder
@@ -333,7 +334,7 @@ def cap_shared_memory(max_bytes: int) -> None:
 
 
 def drop_capabilities() -> None:
-    """Drop every capability (for a user namespace's root, which cannot become `nobody`)."""
+    """Drop every capability (for a user namespace's root, which cannot become the run's user: it is not mapped)."""
     import ctypes
 
     number = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
@@ -668,7 +669,7 @@ def main() -> None:
     if config["private_tmp"]:
         if namespaces.get("mnt") is True:
             try:
-                # Owned by `nobody` when the run will become it; a user namespace's root stays itself and owns it.
+                # Owned by the run's user when the run will become it; a user namespace's root stays itself.
                 owner = config["uid"] if root and config["drop_privileges"] and "user" not in namespaces else None
                 private_tmp(workdir, config["disk_bytes"], config["read_dirs"] + config["data_dirs"], owner)
                 setup["private_tmp"] = True
@@ -708,7 +709,7 @@ def main() -> None:
     signal.signal(signal.SIGXCPU, on_sigxcpu)
 
     # Load what the code may use now, while the interpreter can still read its library: after the
-    # drop to `nobody` and Landlock it may not (here Python lives under /root).
+    # drop to the run's user and Landlock it may not (here Python lives under /root).
     allowed = set(config["allowed_modules"])
     for name in config["preload"] + (["ctypes", "struct"] if config["landlock"] or config["seccomp"] else []):
         try:
@@ -725,7 +726,7 @@ def main() -> None:
             os.setgid(config["uid"])
             os.setuid(config["uid"])
             setup["uid"] = os.getuid()
-        except OSError as err:  # e.g. root inside a user namespace where `nobody` is not mapped
+        except OSError as err:  # e.g. root inside a user namespace where the run's user is not mapped
             setup["uid_drop_failed"] = str(err)
     if os.getuid() == 0 and namespaces.get("user") is True:
         try:

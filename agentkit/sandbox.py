@@ -20,8 +20,11 @@ and every result says which held for its run, in `SandboxResult.layers`):
 - **OS resource limits** (`resource.setrlimit`, soft = hard so the code cannot
   raise them): CPU seconds (`cpu`), address space (`memory`), size of any file
   written (`file_size`), number of processes of its user (`processes`), open
-  files (`open_files`). As root it runs as `nobody`, since the kernel does not
-  apply the process limit to root.
+  files (`open_files`). As root it runs as a user of its own: an unused user
+  id drawn at random for each run (from `RUN_UIDS`), since the kernel does not
+  apply the process limit to root, and a user shared by every run (`nobody`)
+  would share that limit too: a busy machine's other runs would use up one
+  run's `max_processes`.
 - **A PID namespace**: the run's first process is PID 1 of its own namespace,
   and when it ends the kernel kills every process left in it, so nothing the
   code starts outlives the run, whatever `max_processes` allows and even after
@@ -131,6 +134,7 @@ __all__ = [
     "LAYERS",
     "LIMITS",
     "MAX_RESULT_DEPTH",
+    "RUN_UIDS",
     "RetryRun",
     "Sandbox",
     "SandboxResult",
@@ -171,7 +175,13 @@ _CHILD = Path(__file__).with_name("_sandbox_child.py")
 # What a pre-started interpreter loads while it waits (the rest loads when code imports it): few, so that
 # starting one in the background costs little CPU.
 _WARM_MODULES = frozenset({"math", "statistics", "json", "re", "collections", "datetime"})
-_NOBODY = 65534
+#: The user ids a run may get as root: far above any account or container range (subuids start at 100,000 and
+#: are handed out in blocks of 65,536), below the 32-bit limit. One drawn at random per run.
+RUN_UIDS = range(1_900_000_000, 2_000_000_000)
+
+
+def _run_uid() -> int:
+    return RUN_UIDS[int.from_bytes(os.urandom(4), "big") % len(RUN_UIDS)]
 _START_GRACE_S = 1.0  # extra real time for the interpreter to start on a busy machine, on top of `timeout`
 
 
@@ -240,7 +250,7 @@ LAYERS: dict[str, str] = {
     "network_namespace": "no network interface: TCP, UDP, DNS and abstract Unix sockets reach nothing",
     "seccomp": "no Unix-domain sockets (the host's socket files), no new user namespaces, no io_uring",
     "landlock": "the kernel refuses files outside the work folder and the Python installation",
-    "unprivileged": "runs as `nobody` (or, without root, with no capabilities)",
+    "unprivileged": "runs as a user of its own, not root (or, without root, with no capabilities)",
 }
 
 
@@ -292,7 +302,8 @@ def isolation() -> dict[str, Any]:
         **layers,
         "landlock_abi": _landlock_abi(),
         "network_blocked": layers["network_namespace"] is True and layers["seccomp"] is True,
-        "runs_as": "nobody (dropped from root)" if os.geteuid() == 0 else "the current user, in a user namespace",
+        "runs_as": "a user id of its own per run (dropped from root)" if os.geteuid() == 0
+        else "the current user, as root of a user namespace with no capabilities",
         "missing": {name: f"{why} (lost: {LAYERS[name]})" for name, why in layers.items() if why is not True},
     }
 
@@ -430,7 +441,7 @@ class Sandbox:
                 "guards": self.guards, "landlock": self.landlock and _landlock_abi() > 0, "read_dirs": _read_dirs(),
                 "data_dirs": _data_dirs(self.allowed_modules), "private_tmp": self.private_tmp and linux,
                 "seccomp": self.seccomp and linux,
-                "drop_privileges": True, "uid": _NOBODY, "preload": _imports_of(code, self.allowed_modules),
+                "drop_privileges": True, "uid": child.uid, "preload": _imports_of(code, self.allowed_modules),
             }
             started = time.perf_counter()
             child.send(json.dumps(config).encode())
@@ -628,8 +639,8 @@ class _Child:
     """One sandbox process: started (waiting for its config on stdin), fed once, then thrown away."""
 
     def __init__(self, proc: subprocess.Popen[bytes], workdir: str, files: list[Any], report_fd: int,
-                 ready_fd: int | None) -> None:
-        self.proc, self.workdir, self._report_fd = proc, workdir, report_fd
+                 ready_fd: int | None, uid: int) -> None:
+        self.proc, self.workdir, self._report_fd, self.uid = proc, workdir, report_fd, uid
         self.warm, self._ready_fd, self._ready = ready_fd is not None, ready_fd, ready_fd is None
         self.out_file, self.err_file = files
         self._files = files
@@ -650,10 +661,11 @@ class _Child:
         workdir = tempfile.mkdtemp(prefix="agentkit-sandbox-", dir=base)
         files = [tempfile.TemporaryFile() for _ in range(2)]  # stdout, stderr: outside workdir
         report_r, report_w = os.pipe()  # the parent keeps the read end: nothing written can be taken back
+        uid = _run_uid()
         ready_r, ready_w = os.pipe() if warm else (None, None)
         try:
             if os.geteuid() == 0:
-                os.chown(workdir, _NOBODY, _NOBODY)
+                os.chown(workdir, uid, uid)
             command = [box.python, "-I", "-S", "-B", str(_CHILD), "--report", str(report_w),
                        "--ns", ",".join(box._namespaces())]
             keep = [report_w]
@@ -674,7 +686,7 @@ class _Child:
         os.close(report_w)
         if ready_w is not None:
             os.close(ready_w)
-        return cls(proc, workdir, files, report_r, ready_r)
+        return cls(proc, workdir, files, report_r, ready_r, uid)
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a pre-started interpreter to say it has started; returns whether it has."""

@@ -570,7 +570,7 @@ def test_no_new_user_namespace_inside(seccomp: bool) -> None:
 
 def test_without_root_a_user_namespace_stands_in(monkeypatch: pytest.MonkeyPatch) -> None:
     # What a learner's laptop does (no root): a user namespace first, the others inside it, every capability
-    # dropped since `nobody` is not mapped there. Reached as root by asking the child for the user namespace.
+    # dropped since the run's user is not mapped there. Reached as root by asking the child for the user namespace.
     real = Sandbox._namespaces
     monkeypatch.setattr(Sandbox, "_namespaces", lambda self: ["user", *real(self)])
     result = run_code("import os\nresult = [os.getuid(), os.listdir('/tmp')]", allowed_modules={"os"}, **KERNEL_ONLY)
@@ -582,3 +582,14 @@ def test_without_root_a_user_namespace_stands_in(monkeypatch: pytest.MonkeyPatch
     cap = run_code("import ctypes\nresult = ctypes.CDLL(None, use_errno=True).umount2(b'/tmp', 0)",
                    allowed_modules={"ctypes"}, **KERNEL_ONLY)
     assert cap.result == -1  # no capability left to take the private /tmp down
+
+
+def test_each_run_has_a_user_of_its_own() -> None:
+    # RLIMIT_NPROC counts per user: with one user shared by every run, other runs on a busy machine would use
+    # up this run's max_processes (and runs could signal each other).
+    if os.geteuid() != 0:
+        pytest.skip("only root can hand each run a user of its own")
+    from agentkit.sandbox import RUN_UIDS
+
+    uids = [run_code("import os\nresult = os.getuid()", allowed_modules={"os"}, guards=False).result for _ in range(3)]
+    assert all(uid in RUN_UIDS for uid in uids) and len(set(uids)) == 3
