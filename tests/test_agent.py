@@ -512,6 +512,22 @@ def test_a_hanging_tool_cannot_outlive_the_run_deadline(in_thread):
     assert hung.is_error and hung.error_type == "timeout" and "deadline" in hung.output
 
 
+def test_a_hanging_async_tool_cannot_outlive_the_run_deadline():
+    @tool(timeout=60)
+    async def hang_async() -> str:
+        """Never returns."""
+        await asyncio.sleep(3600)
+        return "too late"
+
+    client = AsyncFakeClient([reply("", [("get_current_time", {"timezone": "UTC"})]), reply("", [("hang_async", {})]),
+                              reply("never asked")])
+    started = time.perf_counter()
+    result = asyncio.run(Agent(client, tools=[get_current_time, hang_async], deadline=2).arun("go"))
+    assert time.perf_counter() - started < 3.0
+    assert result.stop_reason is StopReason.DEADLINE and len(result.steps) == 2
+    assert result.tool_calls[1].error_type == "timeout" and "deadline" in result.tool_calls[1].output
+
+
 def test_an_api_error_keeps_the_completed_steps_and_the_run_can_continue():
     import anthropic
     import httpx2
