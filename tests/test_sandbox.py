@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -349,15 +349,18 @@ def _survivors(name: str, grace_s: float = 5.0) -> list[int]:
 
 
 # A child that leaves the run's session and process group, names itself (so the host can find it) and
-# waits; the run itself then ends normally, or sleeps into its timeout.
+# waits; once it says it is ready, the run ends normally, or sleeps into its timeout.
 ESCAPER = """import ctypes, os, time
+ready, told = os.pipe()
 pid = os.fork()
 if pid == 0:
     os.setsid()
     ctypes.CDLL(None).prctl(15, NAME.encode(), 0, 0, 0)  # PR_SET_NAME
+    os.write(told, b"1")
     time.sleep(60)
     os._exit(0)
-time.sleep(0.3)
+os.read(ready, 1)
+print("escaped child ready", flush=True)
 if SLEEP:
     time.sleep(60)
 result = 'parent done'
@@ -368,7 +371,8 @@ result = 'parent done'
 def test_no_process_of_a_run_survives_it(max_processes: int, sleep: bool) -> None:
     name = f"akesc{os.getpid() % 10000}{max_processes}{int(sleep)}"
     result = run_code(ESCAPER, inputs={"NAME": name, "SLEEP": sleep}, max_processes=max_processes,
-                      timeout=2.0 if sleep else 10.0, allowed_modules={"ctypes", "os", "time"}, **KERNEL_ONLY)
+                      timeout=5.0 if sleep else 30.0, allowed_modules={"ctypes", "os", "time"}, **KERNEL_ONLY)
+    assert "escaped child ready" in result.stdout, result.feedback()  # the escape was made before the run ended
     assert result.ok or result.limit == "timeout", result.feedback()
     assert result.layers["pid_namespace"] is True
     assert _survivors(name) == []
@@ -378,7 +382,7 @@ def test_without_the_pid_namespace_a_setsid_child_survives() -> None:
     # The control: the same escape, PID namespace off, does outlive the run (then the test kills it).
     name = f"akctl{os.getpid() % 10000}"
     result = run_code(ESCAPER, inputs={"NAME": name, "SLEEP": False}, max_processes=3, pid_namespace=False,
-                      allowed_modules={"ctypes", "os", "time"}, **KERNEL_ONLY)
+                      timeout=30.0, allowed_modules={"ctypes", "os", "time"}, **KERNEL_ONLY)
     alive = _processes_named(name)
     for pid in alive:
         os.kill(pid, 9)
@@ -394,58 +398,50 @@ result = 'sent'
 
 
 @pytest.fixture()
-def unix_listener(outside_dir: Path) -> Iterator[tuple[str, list[bytes]]]:
-    """A world-writable Unix socket on the host outside /tmp, and what it received."""
+def unix_listener(outside_dir: Path) -> Iterator[tuple[str, Callable[[], list[bytes]]]]:
+    """A world-writable Unix socket listening on the host outside /tmp, and a function that returns what
+    reached it. A connection is queued by the kernel as soon as connect() returns, so once the run is over
+    a non-blocking accept() sees every one that was made: no waiting."""
     import socket
-    import threading
 
     path = outside_dir / f"listen-{time.monotonic_ns()}.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     path.chmod(0o777)
     server.listen()
-    server.settimeout(0.2)
-    received: list[bytes] = []
-    stop = threading.Event()
+    server.setblocking(False)
 
-    def serve() -> None:
-        while not stop.is_set():
+    def received() -> list[bytes]:
+        got = []
+        while True:
             try:
                 conn, _ = server.accept()
-            except OSError:
-                continue
+            except BlockingIOError:
+                return got
             with conn:
-                conn.settimeout(2)
-                received.append(conn.recv(100) or b"(connected)")
+                conn.settimeout(30)
+                got.append(conn.recv(100) or b"(connected)")
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     yield str(path), received
-    stop.set()
-    thread.join(2)
     server.close()
     path.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("options", [KERNEL_ONLY, {}], ids=["kernel layers alone", "every layer"])
-def test_a_listener_on_a_host_unix_socket_receives_nothing(unix_listener: tuple[str, list[bytes]],
-                                                             options: dict[str, Any]) -> None:
+def test_a_listener_on_a_host_unix_socket_receives_nothing(
+        unix_listener: tuple[str, Callable[[], list[bytes]]], options: dict[str, Any]) -> None:
     path, received = unix_listener
     result = run_code(UNIX_CLIENT, inputs={"PATH": path}, allowed_modules={"socket"}, **options)
     assert not result.ok and result.limit == "network", result.feedback()
-    time.sleep(0.3)  # the listener polls every 0.2 s: a connection, had there been one, is in by now
-    assert received == []
+    assert received() == []
 
 
-def test_without_seccomp_the_unix_socket_is_reached(unix_listener: tuple[str, list[bytes]]) -> None:
+def test_without_seccomp_the_unix_socket_is_reached(unix_listener: tuple[str, Callable[[], list[bytes]]]) -> None:
     # The control: with the seccomp filter off (the network namespace does not cover socket files) the
     # same code gets through, which is what `network_isolated=False` then says.
     path, received = unix_listener
     result = run_code(UNIX_CLIENT, inputs={"PATH": path}, allowed_modules={"socket"}, seccomp=False, **KERNEL_ONLY)
-    deadline = time.monotonic() + 5
-    while not received and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert result.ok and received == [b"escaped"] and not result.network_isolated
+    assert result.ok and received() == [b"escaped"] and not result.network_isolated
 
 
 SHM = """import ctypes
@@ -499,11 +495,10 @@ def test_tmp_outside_the_run_is_untouched() -> None:
 def test_a_timeout_kills_what_the_code_started_too() -> None:
     # With the guards off and processes allowed, the code forks; the real-time limit ends both.
     name = f"aktmo{os.getpid() % 10000}"
-    code = ("import ctypes, os, time\npid = os.fork()\nif pid == 0:\n"
-            "    ctypes.CDLL(None).prctl(15, NAME.encode(), 0, 0, 0)\n    time.sleep(60)\ntime.sleep(60)")
-    result = run_code(code, inputs={"NAME": name}, timeout=0.5, guards=False, max_processes=64,
+    code = ESCAPER.replace("    os.setsid()\n", "")  # in the run's process group this time
+    result = run_code(code, inputs={"NAME": name, "SLEEP": True}, timeout=5.0, guards=False, max_processes=64,
                       allowed_modules={"ctypes", "os", "time"})
-    assert result.limit == "timeout"
+    assert result.limit == "timeout" and "escaped child ready" in result.stdout, result.feedback()
     assert _survivors(name) == []
 
 
