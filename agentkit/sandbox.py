@@ -363,8 +363,9 @@ class Sandbox:
     its System V shared memory; `file_size_mb`
     caps every file the code writes (and its captured output); `disk_mb` caps
     everything it writes together (its private /tmp is a tmpfs of that size);
-    `max_processes` caps processes of the sandbox's user (1: no new ones; and
-    whatever it is, every process of a run ends with it, in its PID namespace).
+    `max_processes` caps the run's processes (1: no new ones; as root each run
+    has a user of its own, which the limit counts; and whatever it is, every
+    process of a run ends with it, in its PID namespace).
     `guards=False` turns off the Python guards (allow-list and audit hook) to
     show what the OS layers hold on their own; `landlock`, `network_namespace`,
     `pid_namespace`, `ipc_namespace`, `private_tmp` and `seccomp` turn the
