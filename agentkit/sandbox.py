@@ -281,10 +281,15 @@ def _layers(setup: Mapping[str, Any], box: Sandbox) -> dict[str, Any]:
     }
 
 
-@functools.cache
-def _machine_setup() -> tuple[tuple[str, Any], ...]:
-    """The setup record of one run with every layer asked for: what this machine grants (cached)."""
-    return tuple(Sandbox(timeout=10).run("result = None").setup.items())
+_MACHINE_SETUP: dict[str, Any] = {}
+
+
+def _machine_setup() -> dict[str, Any]:
+    """The setup record of one run with every layer asked for: what this machine grants (kept once known; a
+    run too starved to report, on a very busy machine, is not taken as the machine's answer)."""
+    if not _MACHINE_SETUP:
+        _MACHINE_SETUP.update(Sandbox(timeout=30).run("result = None").setup)
+    return dict(_MACHINE_SETUP)
 
 
 def isolation() -> dict[str, Any]:
@@ -296,7 +301,7 @@ def isolation() -> dict[str, Any]:
     for Unix sockets (a network namespace does not cover socket files).
     `missing` names the layers this machine lacks and what that leaves open.
     """
-    setup = dict(_machine_setup())
+    setup = _machine_setup()
     layers = _layers(setup, Sandbox())
     return {
         **layers,
