@@ -78,7 +78,10 @@ where it can: the real-time limit, the exit status, the CPU time the kernel
 counted (`cpu_s`, from `wait4`), the size of the output. What the guards
 refused (`blocked`) is sent the moment it happens, so code that later turns
 the guards off cannot take it back; what the layers achieved (`setup`) is sent
-before the code starts.
+before the code starts. A well-formed end record is still the code's own word
+on its `result`, as the answer always is: what the code cannot do is hide a
+refusal, claim a layer held, escape a limit the parent measures, or make the
+caller raise.
 
 The result names the limit that stopped the code (`SandboxResult.limit`, one
 of `LIMITS`) and carries the traceback of the code's own frames, which is what a
