@@ -34,7 +34,6 @@ dependency. What the standard server leaves out, this module adds:
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
