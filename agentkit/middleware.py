@@ -109,6 +109,8 @@ class Attempt:
     cache_read_tokens: int = 0  # the part of input_tokens read from the prompt cache
     cost: float = 0.0  # US dollars, priced with agentkit.pricing.cost_of
     cached: bool = False  # answered by a ResponseCache, not the API
+    #: The response's usage block as plain data (`usage.model_dump()`), so a check can price it again elsewhere.
+    usage: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -242,7 +244,7 @@ class Ledger(anthropic.Middleware):
             self._record(Attempt(call_id, attempt, message.model, http.status_code, seconds,
                                  input_tokens=sent, output_tokens=usage.output_tokens or 0,
                                  cache_read_tokens=usage.cache_read_input_tokens or 0,
-                                 cost=cost_of(message.model, usage)))
+                                 cost=cost_of(message.model, usage), usage=usage.model_dump()))
         else:
             self._record(Attempt(call_id, attempt, model, http.status_code, seconds,
                                  retry_after=_retry_after(http.headers) if not http.is_success else 0.0))
