@@ -1,5 +1,5 @@
-"""The claims Lesson 4's notebook (notebooks/m1_l4_optimization_decisions.ipynb) makes in words, computed here
-through the kit the same way the notebook computes them."""
+"""The claims Lesson 4's notebooks (notebooks/m1_l4a_caching_routing_batching.ipynb and m1_l4b_reliability_fleet.ipynb)
+make in words, computed here through the kit the same way the notebooks compute them."""
 
 from __future__ import annotations
 

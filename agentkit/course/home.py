@@ -53,7 +53,9 @@ def course_map(root: Path | None = None) -> list[Entry]:
         bank = f"foundations_{number}"
         entries.append(Entry("Foundations", _title(foundation), foundation.relative_to(root).as_posix(),
                              bank if bank in quizzes else None, None))
-    lessons = {p.name.split("_")[1]: p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # "m1_l3_..." -> "l3"
+    lessons: dict[str, Path] = {}  # "m1_l3_..." -> "l3"; a lesson in parts ("m1_l4a_", "m1_l4b_") links its first
+    for p in sorted((root / "notebooks").glob("m1_l[0-9]*_*.ipynb")):
+        lessons.setdefault(p.name.split("_")[1][:2], p)
     labs = {p.name.split("_")[0]: p for p in (root / "labs").glob("l[0-9]_*.ipynb")}
     for k in sorted(set(lessons) | set(labs)):
         nb, lab = lessons.get(k), labs.get(k)

@@ -329,7 +329,7 @@ LAB = Lab(
     title="Lab 4: Meet the budget",
     lesson="M1 L4 Optimization Decisions",  # as quizzes/l4_optimization_decisions.yaml names it
     tasks=TASKS,
-    lesson_notebook="notebooks/*optimization_decisions*.ipynb",
+    lesson_notebook="notebooks/m1_l4[ab]_*.ipynb",  # the lesson is in two notebooks
     notes=NOTES,
     scenario=None,
 )
