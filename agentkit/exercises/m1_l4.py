@@ -255,8 +255,8 @@ EXERCISES = Exercises(
             expects='a function three_tiers(prompt) returning "easy", "hard" or "critical"',
             hints=("Which task did only the largest model get right? Read its message: what words mark that kind "
                    "of question?",
-                   "Check for those words first and return \"critical\"; then the refund words for \"hard\"; "
-                   "everything else is \"easy\".",
+                   "Test for those words first and send them to the critical tier; then the refund words to the hard "
+                   "tier; the rest is easy.",
                    "Lower-case the prompt once and test `any(word in text for word in (...))` for each tier, in "
                    "that order."),
             probes=(("Where is my order A1001?",),),

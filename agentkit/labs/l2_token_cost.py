@@ -324,7 +324,8 @@ TASKS = [
             "Only history needs thought.",
             "History at step n holds the exchanges of the steps before it: n - 1 of them. Each exchange is the "
             "user's input plus the model's output.",
-            "tools = tool_count * tokens_per_tool; history = (steps - 1) * (user_input_tokens + output_tokens).",
+            "Check your history figure against the step: step 10 carries the exchanges of the steps before it, and "
+            "an exchange has two parts. Then check tools: how many schemas does one call carry?",
         ),
     ),
     Task(
@@ -336,7 +337,8 @@ TASKS = [
             "Each step re-sends the stable parts plus a history one exchange longer than the step before.",
             "The fixed part (tools + system + user input) is the same on every step; multiply it by the steps. "
             "History adds 0 + 1 + 2 + ... + 9 exchanges.",
-            "sum(prefix + user_input + (n - 1) * exchange for n in range(1, 11)), where exchange = user input + output.",
+            "Add the two parts: the fixed part over all 10 steps, and the exchange times that series. Did you count "
+            "input only? Output is billed apart.",
         ),
     ),
     Task(
@@ -347,7 +349,8 @@ TASKS = [
         hints=(
             "Leverage here means: which bucket, summed over the whole run, sends the most tokens?",
             "Work out each bucket's total over 10 steps; three of them are a per-step figure times 10.",
-            "The growing bucket sums an arithmetic series: exchange * (0 + 1 + ... + 9) = exchange * 45.",
+            "Compare the growing bucket's total over 10 steps with the system prompt's and the tool schemas' "
+            "totals over the same steps; which is largest?",
         ),
     ),
     Task(
@@ -359,8 +362,8 @@ TASKS = [
             "A cache hit needs the start of the request to be exactly what an earlier request sent (and wrote).",
             "The API assembles tools, then system, then messages. A top-level cache_control puts the breakpoint on "
             "the last block of each request, so each request writes its whole prompt.",
-            "Step 10's request starts with everything step 9 sent. Only the turn that is new at step 10 has never "
-            "been written.",
+            "Write down what step 9 sent, in order. Which of step 10's buckets were already in it, and so written "
+            "to the cache by step 9?",
         ),
     ),
     Task(
@@ -372,8 +375,9 @@ TASKS = [
             "Without caching every input token of every step is paid at 1x. With the moving breakpoint each step "
             "pays 1.25x for what it writes and the read price for what it reads.",
             "Step 1 writes all of its input. Step n > 1 reads step n - 1's whole input and writes the difference.",
-            "writes = input of step 10 (everything is written exactly once); reads = inputs of steps 1-9. "
-            "savings = (total_input - 1.25 * writes - read_price * reads) * input_price_per_token.",
+            "Count how many tokens are written over the run (each one the first time it is sent) and how many are "
+            "read (each step's prefix from the step before); price each at its multiple of the input price and "
+            "compare with the uncached run.",
         ),
     ),
     Task(
@@ -385,7 +389,8 @@ TASKS = [
             "Growth at step n is (input_n - input_n-1) / input_n-1. Work it out for GROWING, step 2 to 10.",
             "In GROWING each step's tool output is 300 tokens longer than the one before, and every earlier "
             "output is sent again: the tool_outputs bucket grows faster and faster.",
-            "agentkit.costs.marginal_growth(GROWING) gives the nine growth figures; keep the steps above 0.15.",
+            "Number each growth figure by the step it belongs to (the first is step 2), then keep the steps over "
+            "0.15.",
         ),
     ),
 ]
