@@ -19,7 +19,10 @@ from agentkit.routing import Router, keyword_classifier
 ROOT = Path(__file__).resolve().parent.parent
 
 # written here independently of the lab and the case
-ROUTER = Router({"easy": FAST_MODEL, "hard": DEFAULT_MODEL}, keyword_classifier(["refund", "return"]))
+ROUTER = Router({"easy": FAST_MODEL, "hard": DEFAULT_MODEL}, keyword_classifier(["opened", "open", "assembled"]))
+#: The lesson's router (prompt caching on): shown in Lesson 4, so the lab's budget must ask for more than it.
+LESSON_ROUTER = Router({"easy": FAST_MODEL, "hard": DEFAULT_MODEL},
+                       keyword_classifier(["refund", "refunded", "return", "returning", "send back"]))
 GOOD = SupportConfig(router=ROUTER, cache_prompt=True)
 RESILIENT = SupportConfig(router=ROUTER, cache_prompt=True, fallback_model=FAST_MODEL)
 
@@ -193,3 +196,10 @@ def test_hints_stop_short_of_the_answer():
         for hint in task.hints:
             assert "SupportConfig(" not in hint and "fallback_model=" not in hint
             assert "keyword_classifier([" not in hint and "FAST_MODEL" not in hint
+
+
+def test_the_lessons_router_is_not_enough(lab):
+    # Lesson 4 shows this configuration; the lab must ask for more than the lesson prints
+    result = lab.check("meet_budget", SupportConfig(router=LESSON_ROUTER, cache_prompt=True))
+    assert result.status == "wrong"
+    assert "over the $" in result.message and "the fast model answers right on its own" in result.message
