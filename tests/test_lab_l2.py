@@ -167,6 +167,13 @@ def _lab_answers() -> dict[str, list[str]]:
     }
 
 
+def _shows(text: str, answer: str) -> bool:
+    """`answer` appears as itself: not as the start of a longer number or list ("2, 3, ..., 8" inside "..., 8, 9")."""
+    import re
+
+    return re.search(r"(?<![\d.,] )(?<![\d.])" + re.escape(answer) + r"(?![\d]|, \d)", text) is not None
+
+
 def _read_before_checks(path) -> str:
     """Everything a learner reads in a notebook: markdown, code and stored outputs, except the check cells' own
     verdicts (which say "not attempted" in a learner copy)."""
@@ -190,7 +197,7 @@ def test_no_lab_answer_is_printed_where_the_learner_reads(notebook):
     text = _read_before_checks(Path(__file__).resolve().parent.parent / notebook)
     for task, spellings in _lab_answers().items():
         for answer in spellings:
-            assert answer not in text, f"{notebook} shows {task}'s answer {answer!r}"
+            assert not _shows(text, answer), f"{notebook} shows {task}'s answer {answer!r}"
 
 
 def test_lab_hints_stop_short_of_the_reference_solution():
