@@ -135,3 +135,12 @@ def test_hints_stop_short_of_the_solution(lab):
         lines = [line.strip() for line in lab.solutions[task.id].splitlines() if len(line.strip()) > 15]
         for hint in task.hints:
             assert not any(line in hint for line in lines), (task.id, hint)
+
+
+def test_wrong_trigger_messages_never_show_a_lab_2_answer(lab):
+    from agentkit.costs import compression_due, marginal_growth
+    from agentkit.labs import l2_token_cost as l2
+
+    lab_answer = str(compression_due(marginal_growth(l2.GROWING)))
+    result = lab.check("due_steps", lambda inputs, t=0.15: [])
+    assert result.status == "wrong" and lab_answer not in result.message

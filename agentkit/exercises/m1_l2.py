@@ -15,21 +15,30 @@ import copy
 import functools
 import json
 import math
+from dataclasses import replace
 from typing import Any, Callable
 
-from agentkit.costs import COMPRESSION_TRIGGER, compression_due, measure_run, request_buckets, run_steps
+from agentkit.costs import (
+    COMPRESSION_TRIGGER, AgentProfile, compression_due, measure_run, request_buckets, run_steps,
+)
 from agentkit.course.lab import FunctionTask, Verdict, as_function, call_learner_code, passed, wrong
 from agentkit.exercises import Exercises
-from agentkit.labs.l2_token_cost import GROWING, MODEL, SCENARIO
+from agentkit.labs.l2_token_cost import MODEL
 from agentkit.pricing import cost_of, price_of
 
 
-#: Input-token sequences the growth exercise is checked on: the lab's two profiles, a run that shrinks
+#: The lesson's own agents (its booking agent, constant additions and growing lookups), never Lab 2's: a wrong
+#: attempt's message shows the right steps, and those must not be a lab answer.
+BOOKING = AgentProfile(system_prompt_tokens=2_800, tool_count=9, tokens_per_tool=400, user_input_tokens=600,
+                       output_tokens=500, steps=12)
+BOOKING_GROWING = replace(BOOKING, tool_output_tokens=600, tool_output_increase=350)
+
+#: Input-token sequences the growth exercise is checked on: the lesson's two profiles, a run that shrinks
 #: (a summary replaced a long output) and one that stays flat.
 GROWTH_CASES: tuple[tuple[list[int], float], ...] = (
-    ([s.input for s in run_steps(SCENARIO)], COMPRESSION_TRIGGER),
-    ([s.input for s in run_steps(GROWING)], COMPRESSION_TRIGGER),
-    ([s.input for s in run_steps(GROWING)], 0.20),
+    ([s.input for s in run_steps(BOOKING)], COMPRESSION_TRIGGER),
+    ([s.input for s in run_steps(BOOKING_GROWING)], COMPRESSION_TRIGGER),
+    ([s.input for s in run_steps(BOOKING_GROWING)], 0.20),
     ([4_000, 9_000, 6_000, 6_900, 6_900], COMPRESSION_TRIGGER),
 )
 
