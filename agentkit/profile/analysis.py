@@ -1,0 +1,207 @@
+"""One trace's profile, and many traces': the kit's cost and latency analyses run on an adapted trace.
+
+`profile_spans(spans)` takes one trace's spans (already read, in any vocabulary) and returns a `TraceProfile`:
+the cost anatomy as `agentkit.costs.RunCosts` (steps, tokens, dollars, growth, the compression and
+compounding alerts), the latency `agentkit.latency.Breakdown` (seven components, gaps) and the
+`agentkit.latency.diagnose` verdict. `Profile` gathers many of them with percentiles over the traces.
+Every number comes from those analyses; this module only feeds them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+
+from agentkit import latency
+from agentkit.costs import BUCKETS, RunCosts, StepCost, _reconcile  # _reconcile: the costs module's own scaling
+from agentkit.pricing import UnknownModelError, UsageError, cost_of
+from agentkit.profile.adapt import BUCKET_PREFIX, assemble
+from agentkit.profile.reader import Problem, RawSpan
+from agentkit.profile.vocabulary import KIT_NAMES
+from agentkit.tracing import Trace
+
+__all__ = ["TraceProfile", "Profile", "profile_spans", "ModelCall", "LARGE_TRACE_SPANS"]
+
+#: Above this many spans in one trace the latency breakdown is skipped (its attribution compares every span with
+#: every cut point, so a 10,000-span trace would take minutes); the costs are still reported.
+LARGE_TRACE_SPANS = 3000
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One model call as the trace recorded it: the model it was priced by, and whether it could be."""
+
+    span: str
+    model: str | None
+    priced: bool
+    buckets_recorded: bool
+    model_source: str  # "response" or "request"
+
+
+@dataclass
+class TraceProfile:
+    """What one trace shows: costs, latency components, the diagnosis, and the problems met reading it."""
+
+    trace_id: str
+    spans: int
+    costs: RunCosts | None  # None when the trace has no model spans
+    calls: list[ModelCall]
+    breakdown: latency.Breakdown | None
+    diagnosis: latency.Diagnosis | None
+    problems: list[Problem] = field(default_factory=list)
+    trace: Trace | None = None  # kept for the waterfall; dropped on long files except for the traces shown
+    time_scale: float = 1.0
+
+    @property
+    def buckets_known(self) -> bool:
+        """True when every model call recorded its prompt, so input splits into the four buckets."""
+        return bool(self.calls) and all(c.buckets_recorded for c in self.calls)
+
+    @property
+    def unpriced(self) -> list[str]:
+        """Models with no price row (reported, never guessed)."""
+        return sorted({str(c.model) for c in self.calls if not c.priced})
+
+    @property
+    def wall_s(self) -> float:
+        return self.breakdown.wall_s if self.breakdown else 0.0
+
+    def row(self) -> dict[str, Any]:
+        """One flat row for the traces table and the percentiles."""
+        c = self.costs
+        row: dict[str, Any] = {
+            "trace_id": self.trace_id, "spans": self.spans, "model_calls": len(self.calls),
+            "steps": len(c.steps) if c else 0,
+            "input_tokens": c.input_tokens if c else 0, "output_tokens": c.output_tokens if c else 0,
+            "cache_read_tokens": c.cache_read_tokens if c else 0, "cache_write_tokens": c.cache_write_tokens if c else 0,
+            "cost_usd": c.cost if c else 0.0, "unpriced_calls": sum(not x.priced for x in self.calls),
+            "wall_s": self.wall_s,
+        }
+        if self.breakdown is not None:
+            row.update(self.breakdown.seconds)
+            row["gaps_s"] = self.breakdown.unaccounted_s
+        row["diagnosis"] = ", ".join(self.diagnosis.shapes) if self.diagnosis and not self.diagnosis.healthy else (
+            "healthy" if self.diagnosis else "")
+        return row
+
+
+def _model_of(attrs: Any) -> tuple[str | None, str]:
+    response = attrs.get(KIT_NAMES["response_model"])
+    if isinstance(response, str) and response:
+        return response, "response"
+    request = attrs.get(KIT_NAMES["request_model"])
+    return (request if isinstance(request, str) and request else None), "request"
+
+
+def _tokens(attrs: Any, name: str) -> int:
+    value = attrs.get(KIT_NAMES[name])
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _costs(models: Sequence[ReadableSpan], where: str, problems: list[Problem]) -> tuple[RunCosts | None, list[ModelCall]]:
+    """The model calls priced one by one with `agentkit.pricing.cost_of`, gathered as the costs module's RunCosts."""
+    if not models:
+        return None, []
+    steps: list[StepCost] = []
+    calls: list[ModelCall] = []
+    used: Counter[str] = Counter()
+    for span in models:
+        a = span.attributes or {}
+        model, source = _model_of(a)
+        read, write = _tokens(a, "cache_read_tokens"), _tokens(a, "cache_write_tokens")
+        whole = _tokens(a, "input_tokens")
+        if whole and whole < read + write:
+            problems.append(Problem(f"{where}, span {span.name!r}", f"input tokens ({whole}) are fewer than its cache "
+                                                                     f"reads + writes ({read + write}): read as uncached input"))
+            whole = whole + read + write
+        write_1h = min(_tokens(a, "cache_write_1h_tokens"), write)
+        usage = {"input_tokens": max(whole - read - write, 0), "output_tokens": _tokens(a, "output_tokens"),
+                 "cache_read_input_tokens": read, "cache_creation_input_tokens": write,
+                 "cache_creation": {"ephemeral_1h_input_tokens": write_1h, "ephemeral_5m_input_tokens": write - write_1h}}
+        priced = True
+        dollars = 0.0
+        if model is None:
+            priced = False
+            problems.append(Problem(f"{where}, span {span.name!r}", "no model recorded: the call is unpriced"))
+        else:
+            try:
+                dollars = cost_of(model, usage)
+            except (UnknownModelError, UsageError):
+                priced = False
+        if model is not None and source == "request":
+            problems.append(Problem(f"{where}, span {span.name!r}", f"no response model recorded: priced by the "
+                                                                     f"requested model {model}"))
+        estimate = {name: int(a.get(BUCKET_PREFIX + name, 0) or 0) for name in BUCKETS}
+        recorded = any(BUCKET_PREFIX + name in a for name in BUCKETS)
+        steps.append(StepCost(
+            step=len(steps) + 1, model=model or "(none)", estimate=estimate,
+            tokens=_reconcile(estimate, whole) if recorded else dict.fromkeys(BUCKETS, 0),
+            input_tokens=whole, uncached_input_tokens=usage["input_tokens"], cache_read_tokens=read,
+            cache_write_tokens=write, output_tokens=usage["output_tokens"], cost=dollars))
+        calls.append(ModelCall(span.name, model, priced, recorded, source))
+        used[model or "(none)"] += 1
+    return RunCosts(steps=steps, model=used.most_common(1)[0][0]), calls
+
+
+def profile_spans(spans: Iterable[RawSpan], trace_id: str = "", *, keep_trace: bool = True) -> TraceProfile:
+    """The profile of one trace's spans (prepared with `adapt.prepare`)."""
+    assembled = assemble(spans, trace_id)
+    trace = assembled.trace
+    where = f"trace {trace_id[:16]}" if trace_id else "trace"
+    problems = list(assembled.problems)
+    models = assembled.model_calls
+    costs, calls = _costs(models, where, problems)
+    if not models:
+        problems.append(Problem(where, "no model spans (none with a gen_ai.operation.name, openinference.span.kind or "
+                                       "traceloop/llm.request.type that says it is a model call): no tokens or "
+                                       "dollars; latency is still reported"))
+    unpriced = sorted({c.model or "(none)" for c in calls if not c.priced and c.model})
+    if unpriced:
+        problems.append(Problem(where, f"no price for {', '.join(unpriced)}: those calls are unpriced (dollars cover "
+                                       "the priced calls only; add a dated, sourced row to agentkit/data/models.yaml)"))
+    breakdown = diagnosis = None
+    if len(trace) > LARGE_TRACE_SPANS:
+        problems.append(Problem(where, f"{len(trace):,} spans: over {LARGE_TRACE_SPANS:,}, so the latency breakdown "
+                                       "and diagnosis are skipped for this trace (costs are reported)"))
+    elif len(trace):
+        breakdown = latency.breakdown(trace)
+        diagnosis = latency.diagnose(trace)
+    return TraceProfile(trace_id=trace_id, spans=len(trace), costs=costs, calls=calls, breakdown=breakdown,
+                        diagnosis=diagnosis, problems=problems, trace=trace if keep_trace else None,
+                        time_scale=trace.time_scale)
+
+
+@dataclass
+class Profile:
+    """Many traces profiled: one `TraceProfile` each (most without their spans), file problems, and totals."""
+
+    traces: list[TraceProfile]
+    problems: list[Problem] = field(default_factory=list)
+    spans_read: int = 0
+    bytes_read: int = 0
+    source: str = ""
+    more_problems: int = 0  # problems past the stored limit, counted only
+
+    def table(self) -> Any:
+        """One row per trace (a pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame([t.row() for t in self.traces])
+
+    def percentiles(self, columns: Sequence[str] = ("wall_s", "cost_usd", "input_tokens")) -> dict[str, dict[str, float]]:
+        """p50 / p95 / p99 of each column over the traces, with `agentkit.latency.percentiles`."""
+        out: dict[str, dict[str, float]] = {}
+        rows = [t.row() for t in self.traces]
+        for col in columns:
+            values = [r[col] for r in rows if col in r and (col != "wall_s" or r["wall_s"] > 0)]
+            if values:
+                out[col] = latency.percentiles(values)
+        return out
+
+    @property
+    def model_traces(self) -> list[TraceProfile]:
+        return [t for t in self.traces if t.costs is not None]
