@@ -304,17 +304,17 @@ def _read(f: Any, p: Path, problems: list[Problem], max_bytes: int, stats: dict[
             break
         line_no += 1
         read += len(raw)
+        if b"\x00" in raw:
+            problems.append(Problem(f"line {line_no}", "binary data (NUL bytes), not JSON text: stopped reading here "
+                                                       "(is the file cut short or not a trace?)"))
+            stats["stopped_at_line"] = line_no
+            break
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n") and read < max_bytes:  # skip the rest of the line
                 raw = f.readline(MAX_LINE_BYTES)
                 read += len(raw)
             problems.append(Problem(f"line {line_no}", f"longer than {MAX_LINE_BYTES >> 20} MiB: skipped"))
             continue
-        if b"\x00" in raw:
-            problems.append(Problem(f"line {line_no}", "binary data (NUL bytes), not JSON text: stopped reading here "
-                                                       "(is the file cut short or not a trace?)"))
-            stats["stopped_at_line"] = line_no
-            break
         text = raw.strip()
         if not text:
             continue
