@@ -100,28 +100,31 @@ def _add_profile(sub: argparse._SubParsersAction) -> None:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from agentkit.profile import DEFAULT_MAX_BYTES, TraceFileError, profile_file, text_report, write_csv, write_html
+    from agentkit.profile import DEFAULT_MAX_BYTES, StepWriter, TraceFileError, profile_file, text_report, write_html
 
     limit = DEFAULT_MAX_BYTES if args.max_bytes is None else int(args.max_bytes)
     if limit <= 0:
         print("error: --max-bytes must be a positive number of bytes", file=sys.stderr)
         return 2
+    steps = StepWriter(args.csv) if args.csv else None  # written trace by trace: every step, nothing held
     try:
-        report = profile_file(args.trace_file, max_bytes=limit)
+        report = profile_file(args.trace_file, max_bytes=limit, on_trace=steps.add if steps else None)
     except TraceFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if steps is not None:
+            steps.close()
     print(text_report(report))
-    if args.csv:
-        rows = write_csv(report, args.csv)
-        print(f"\n{rows:,} steps written to {args.csv}")
+    if steps is not None:
+        print(f"\n{steps.rows:,} steps written to {args.csv}")
     if args.html:
         import matplotlib
 
         matplotlib.use("Agg")
         write_html(report, args.html)
         print(f"HTML report written to {args.html}")
-    return 0 if report.traces else 1
+    return 0 if report.trace_count else 1
 
 
 #: Every command: a function that adds its subparser. Extend by appending.

@@ -373,7 +373,7 @@ def test_many_traces_give_percentiles(tmp_path):
                                               gen_ai__operation__name="chat", gen_ai__response__model="claude-sonnet-5-5",
                                               gen_ai__usage__input_tokens=100 * (i + 1), gen_ai__usage__output_tokens=10))))
     report = profile_file(_write(tmp_path / "many.jsonl", *lines))
-    assert len(report.traces) == 20
+    assert report.trace_count == 20 and len(report.traces) <= 7 and len(report.rows) == 20
     p = report.percentiles()
     import numpy as np
 

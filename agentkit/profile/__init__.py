@@ -23,13 +23,13 @@ from agentkit.profile.analysis import LARGE_TRACE_SPANS, ModelCall, Profile, Tra
 from agentkit.profile.export import OTLPJsonFileExporter, otlp_json, write_otlp_json
 from agentkit.profile.profiler import profile_file, profile_trace, profile_traces
 from agentkit.profile.reader import DEFAULT_MAX_BYTES, Problem, RawSpan, TraceFileError, read_spans
-from agentkit.profile.report import text_report, trace_text, write_csv, write_html
+from agentkit.profile.report import StepWriter, step_rows, text_report, trace_text, write_csv, write_html
 from agentkit.profile.vocabulary import normalize, vocabulary
 
 __all__ = [
     "profile_file", "profile_trace", "profile_traces", "profile_spans",
     "Profile", "TraceProfile", "ModelCall", "Problem", "RawSpan", "TraceFileError",
-    "text_report", "trace_text", "write_csv", "write_html",
+    "text_report", "trace_text", "write_csv", "write_html", "StepWriter", "step_rows",
     "OTLPJsonFileExporter", "otlp_json", "write_otlp_json",
     "read_spans", "normalize", "vocabulary", "DEFAULT_MAX_BYTES", "LARGE_TRACE_SPANS",
 ]

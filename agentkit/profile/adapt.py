@@ -10,6 +10,7 @@ instrumentations (the SDK's own span and OpenInference's or OpenLLMetry's) count
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,8 @@ def prepare(raw: RawSpan, problems: list[Problem]) -> RawSpan:
     attrs, wrong = normalize(raw.attributes)
     for message in wrong:
         problems.append(Problem(raw.where(), message))
-    if attrs.get(KIT_NAMES["operation"]) == "chat" and any(is_content(k) for k in attrs):
+    has_content = any(is_content(k) for k in attrs)
+    if has_content and attrs.get(KIT_NAMES["operation"]) == "chat":
         request = request_of(attrs)
         if request is not None:
             model = attrs.get(KIT_NAMES["response_model"]) or attrs.get(KIT_NAMES["request_model"])
@@ -53,7 +55,7 @@ def prepare(raw: RawSpan, problems: list[Problem]) -> RawSpan:
             else:
                 for name in BUCKETS:
                     attrs[BUCKET_PREFIX + name] = buckets[name]
-    raw.attributes = {k: v for k, v in attrs.items() if not is_content(k)}
+    raw.attributes = {k: v for k, v in attrs.items() if not is_content(k)} if has_content else attrs
     return raw
 
 
@@ -164,9 +166,16 @@ def _readable(s: RawSpan, parent: str | None, recorded_parent: str | None) -> Re
     # A parent not in the file (a remote caller) is kept as recorded: the Trace view treats it as a root.
     parent_ctx = SpanContext(trace_id, _to_int(recorded_parent), is_remote=parent is None) if recorded_parent else None
     events = [Event(name, attrs, timestamp) for name, timestamp, attrs in s.events]
-    status = Status(StatusCode.ERROR, s.status_message or None) if s.status == "ERROR" else (
-        Status(StatusCode.OK) if s.status == "OK" else Status(StatusCode.UNSET))
+    status = Status(StatusCode.ERROR, s.status_message or None) if s.status == "ERROR" else _STATUSES[s.status]
     attrs: dict[str, Any] = s.attributes
     return ReadableSpan(name=s.name, context=context, parent=parent_ctx, resource=_RESOURCE, attributes=attrs,
                         events=events, status=status, start_time=s.start_ns, end_time=s.end_ns,
-                        instrumentation_scope=InstrumentationScope(s.scope or "unknown"))
+                        instrumentation_scope=_scope(s.scope or "unknown"))
+
+
+_STATUSES = {"OK": Status(StatusCode.OK), "UNSET": Status(StatusCode.UNSET)}
+
+
+@functools.lru_cache(maxsize=256)
+def _scope(name: str) -> InstrumentationScope:
+    return InstrumentationScope(name)

@@ -24,7 +24,7 @@ from agentkit.profile.reader import Problem, RawSpan
 from agentkit.profile.vocabulary import KIT_NAMES
 from agentkit.tracing import Trace
 
-__all__ = ["TraceProfile", "Profile", "profile_spans", "ModelCall", "LARGE_TRACE_SPANS"]
+__all__ = ["TraceProfile", "Profile", "profile_spans", "ModelCall", "LARGE_TRACE_SPANS", "DETAILED_TRACES", "MAX_ROWS"]
 
 #: Above this many spans in one trace the latency breakdown is skipped (its attribution compares every span with
 #: every cut point, so a 10,000-span trace would take minutes); the costs are still reported.
@@ -175,33 +175,71 @@ def profile_spans(spans: Iterable[RawSpan], trace_id: str = "", *, keep_trace: b
                         time_scale=trace.time_scale)
 
 
+#: Traces kept with every detail (steps, latency, the spans for a waterfall): the first few, then only the
+#: slowest and the most expensive so far. Every trace keeps one row of figures; percentiles use them all.
+DETAILED_TRACES = 5
+#: Rows kept for the traces table (the CSV, written while streaming, has every step of every trace).
+MAX_ROWS = 2000
+_MEASURES = ("wall_s", "cost_usd", "input_tokens")
+
+
 @dataclass
 class Profile:
-    """Many traces profiled: one `TraceProfile` each (most without their spans), file problems, and totals."""
+    """Many traces profiled: a few in full (`traces`), a row of figures for the first `MAX_ROWS`, three measures
+    of every trace for the percentiles, the problems met, and what was read."""
 
-    traces: list[TraceProfile]
+    traces: list[TraceProfile] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    measures: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in _MEASURES})
+    trace_count: int = 0
+    model_trace_count: int = 0
+    total_cost: float = 0.0
     problems: list[Problem] = field(default_factory=list)
     spans_read: int = 0
     bytes_read: int = 0
     source: str = ""
     more_problems: int = 0  # problems past the stored limit, counted only
+    slowest: TraceProfile | None = None
+    costliest: TraceProfile | None = None
+
+    def add(self, tp: TraceProfile) -> None:
+        """Count one profiled trace in; keep it in full only while it is among the first, the slowest or the
+        most expensive (the others give up their steps and spans, so memory stays flat on a long file)."""
+        row = tp.row()
+        self.trace_count += 1
+        if tp.costs is not None:
+            self.model_trace_count += 1
+            self.total_cost += tp.costs.cost
+        for m in _MEASURES:
+            if m != "wall_s" or tp.breakdown is not None:
+                self.measures[m].append(float(row[m]))
+        if len(self.rows) < MAX_ROWS:
+            self.rows.append(row)
+        cost = tp.costs.cost if tp.costs else 0.0
+        before = (self.slowest, self.costliest)
+        if self.slowest is None or tp.wall_s > self.slowest.wall_s:
+            self.slowest = tp
+        if self.costliest is None or cost > (self.costliest.costs.cost if self.costliest.costs else 0.0):
+            self.costliest = tp
+        self.traces.append(tp)
+        if self.trace_count > DETAILED_TRACES:
+            keep = {id(x) for x in (self.slowest, self.costliest)} | {id(x) for x in self.traces[:DETAILED_TRACES]}
+            if any(x is not None and id(x) not in keep for x in before) or id(tp) not in keep:
+                self.traces = [x for x in self.traces if id(x) in keep]
 
     def table(self) -> Any:
-        """One row per trace (a pandas DataFrame)."""
+        """One row per trace (the first `MAX_ROWS`), a pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame([t.row() for t in self.traces])
+        return pd.DataFrame(self.rows)
 
-    def percentiles(self, columns: Sequence[str] = ("wall_s", "cost_usd", "input_tokens")) -> dict[str, dict[str, float]]:
-        """p50 / p95 / p99 of each column over the traces, with `agentkit.latency.percentiles`."""
-        out: dict[str, dict[str, float]] = {}
-        rows = [t.row() for t in self.traces]
-        for col in columns:
-            values = [r[col] for r in rows if col in r and (col != "wall_s" or r["wall_s"] > 0)]
-            if values:
-                out[col] = latency.percentiles(values)
-        return out
+    def percentiles(self, columns: Sequence[str] = _MEASURES) -> dict[str, dict[str, float]]:
+        """p50 / p95 / p99 of each measure over every trace, with `agentkit.latency.percentiles`."""
+        return {col: latency.percentiles(self.measures[col]) for col in columns if self.measures.get(col)}
 
-    @property
-    def model_traces(self) -> list[TraceProfile]:
-        return [t for t in self.traces if t.costs is not None]
+    def detailed(self) -> list[TraceProfile]:
+        """The traces to show in full: all of them when there are few, else the slowest and the most expensive."""
+        if self.trace_count <= DETAILED_TRACES:
+            return list(self.traces)
+        out = [x for x in (self.slowest, self.costliest) if x is not None]
+        return out[:1] if len(out) == 2 and out[0] is out[1] else out

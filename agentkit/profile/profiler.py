@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -33,11 +33,11 @@ MAX_PROBLEMS = 200
 
 
 class _Collector:
-    """The profiles and problems so far, keeping the spans of only the first and the slowest trace."""
+    """The profile so far, and the problems (the first `MAX_PROBLEMS` word for word, the rest counted)."""
 
-    def __init__(self, source: str) -> None:
-        self.profile = Profile(traces=[], source=source)
-        self.slowest: TraceProfile | None = None
+    def __init__(self, source: str, on_trace: Callable[[TraceProfile], None] | None = None) -> None:
+        self.profile = Profile(source=source)
+        self.on_trace = on_trace
 
     def problem(self, p: Problem) -> None:
         if len(self.profile.problems) < MAX_PROBLEMS:
@@ -48,23 +48,22 @@ class _Collector:
     def add(self, tp: TraceProfile) -> None:
         for p in tp.problems:
             self.problem(p)
-        first = not self.profile.traces
-        self.profile.traces.append(tp)
-        if self.slowest is None or tp.wall_s > self.slowest.wall_s:
-            if self.slowest is not None and self.slowest is not self.profile.traces[0]:
-                self.slowest.trace = None
-            self.slowest = tp
-        elif not first:
-            tp.trace = None
+        if self.on_trace is not None:
+            self.on_trace(tp)  # every trace in full, before the profile lets most of it go
+        self.profile.add(tp)
 
 
 def _flush(collector: _Collector, trace_id: str, spans: list[RawSpan]) -> None:
     collector.add(profile_spans(spans, trace_id))
 
 
-def profile_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Profile:
-    """Profile every trace in a file (see the module docstring). Problems are in `Profile.problems`."""
-    collector = _Collector(str(path))
+def profile_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 on_trace: Callable[[TraceProfile], None] | None = None) -> Profile:
+    """Profile every trace in a file (see the module docstring). Problems are in `Profile.problems`.
+
+    `on_trace(trace_profile)` is called with each trace's full profile as soon as it is done (the command writes
+    its CSV rows there, so the CSV has every step however many traces the file holds)."""
+    collector = _Collector(str(path), on_trace)
     problems: list[Problem] = []
     stats: dict[str, int] = {}
     open_traces: dict[str, list[RawSpan]] = {}
@@ -117,7 +116,7 @@ def profile_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_B
         finish(tid)
     collector.profile.spans_read = count
     collector.profile.bytes_read = stats.get("bytes_read", 0)
-    if not collector.profile.traces:
+    if not collector.profile.trace_count:
         collector.problem(Problem("file", "no spans found: is this an OTLP JSON trace file?"))
     return collector.profile
 
@@ -153,7 +152,7 @@ def profile_trace(trace: Trace | Iterable[ReadableSpan]) -> Profile:
         collector.profile.spans_read += len(raws)
     for p in problems:
         collector.problem(p)
-    if not collector.profile.traces:
+    if not collector.profile.trace_count:
         collector.problem(Problem("trace", "no spans: run the agent inside `with agentkit.capture() as trace:`"))
     return collector.profile
 
@@ -162,7 +161,8 @@ def profile_traces(traces: Iterable[Trace]) -> Profile:
     """Profile many captured traces together (percentiles over runs)."""
     collector = _Collector("captured traces")
     for trace in traces:
-        for tp in profile_trace(trace).traces:
+        for tid, raws in _by_trace(trace.spans, []):
+            tp = profile_spans(raws, tid)
             collector.add(tp)
             collector.profile.spans_read += tp.spans
     return collector.profile

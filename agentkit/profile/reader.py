@@ -100,30 +100,34 @@ def _id(value: Any, size: int) -> str | None:
 
 def _value(v: Any) -> Any:
     """An OTLP AnyValue as a Python value (int64 arrives as a JSON string, per the protobuf mapping)."""
-    if not isinstance(v, dict) or not v:
+    if not isinstance(v, dict):
         return None
-    (kind, inner), = list(v.items())[:1]
-    if kind in ("stringValue", "string_value"):
-        return inner
-    if kind in ("intValue", "int_value"):
-        try:
-            return int(inner)
-        except (TypeError, ValueError):
-            return inner  # left as is: the vocabulary reports a token count that is not a number
-    if kind in ("doubleValue", "double_value"):
-        try:
-            return float(inner)
-        except (TypeError, ValueError):
+    for kind, inner in v.items():  # an AnyValue has one field
+        if kind in _STRING:
             return inner
-    if kind in ("boolValue", "bool_value"):
-        return inner
-    if kind in ("arrayValue", "array_value"):
-        return tuple(_value(x) for x in (inner or {}).get("values", []))
-    if kind in ("kvlistValue", "kvlist_value"):
-        return {kv.get("key"): _value(kv.get("value")) for kv in (inner or {}).get("values", [])}
-    if kind in ("bytesValue", "bytes_value"):
-        return inner
+        if kind in _INT:
+            try:
+                return int(inner)
+            except (TypeError, ValueError):
+                return inner  # left as is: the vocabulary reports a token count that is not a number
+        if kind in _DOUBLE:
+            try:
+                return float(inner)
+            except (TypeError, ValueError):
+                return inner
+        if kind in _ARRAY:
+            return tuple(_value(x) for x in (inner or {}).get("values", []))
+        if kind in _KVLIST:
+            return {kv.get("key"): _value(kv.get("value")) for kv in (inner or {}).get("values", [])}
+        return inner  # boolValue, bytesValue (base64 text)
     return None
+
+
+_STRING = frozenset(("stringValue", "string_value"))
+_INT = frozenset(("intValue", "int_value"))
+_DOUBLE = frozenset(("doubleValue", "double_value"))
+_ARRAY = frozenset(("arrayValue", "array_value"))
+_KVLIST = frozenset(("kvlistValue", "kvlist_value"))
 
 
 def _attributes(items: Any) -> dict[str, Any]:
@@ -131,8 +135,9 @@ def _attributes(items: Any) -> dict[str, Any]:
         return {str(k): tuple(v) if isinstance(v, list) else v for k, v in items.items()}
     out: dict[str, Any] = {}
     for kv in items or ():
-        if isinstance(kv, dict) and isinstance(kv.get("key"), str):
-            out[kv["key"]] = _value(kv.get("value"))
+        key = kv.get("key") if isinstance(kv, dict) else None
+        if isinstance(key, str):
+            out[key] = _value(kv.get("value"))
     return out
 
 

@@ -10,7 +10,7 @@ import csv
 import html
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,7 @@ from agentkit.costs import BUCKETS, COMPOUNDING_ALERT, COMPRESSION_TRIGGER, plot
 from agentkit.latency import COMPONENT_LABELS, COMPONENTS
 from agentkit.profile.analysis import Profile, TraceProfile
 
-__all__ = ["text_report", "trace_text", "write_csv", "write_html", "STEP_COLUMNS", "DETAILED_TRACES"]
-
-#: Traces printed in full; past this, the slowest and the most expensive are, and the rest are in the table.
-DETAILED_TRACES = 5
+__all__ = ["text_report", "trace_text", "write_csv", "write_html", "step_rows", "StepWriter", "STEP_COLUMNS"]
 
 STEP_COLUMNS = ["trace_id", "step", "span", "model", "priced", "input_tokens", "uncached_input_tokens",
                 "cache_read_tokens", "cache_write_tokens", "output_tokens", "cost_usd", "input_growth",
@@ -93,30 +90,24 @@ def trace_text(tp: TraceProfile) -> str:
 
 
 def _chosen(profile: Profile) -> list[TraceProfile]:
-    traces = profile.traces
-    if len(traces) <= DETAILED_TRACES:
-        return list(traces)
-    slowest = max(traces, key=lambda t: t.wall_s)
-    costliest = max(traces, key=lambda t: t.costs.cost if t.costs else 0.0)
-    return [slowest] + ([costliest] if costliest is not slowest else [])
+    return profile.detailed()
 
 
 def text_report(profile: Profile) -> str:
     """The whole report: per trace (all, or the slowest and the costliest of many), percentiles, problems."""
-    out = [f"Profile of {profile.source}: {len(profile.traces):,} traces, {profile.spans_read:,} spans"]
+    out = [f"Profile of {profile.source}: {profile.trace_count:,} traces, {profile.spans_read:,} spans"]
     chosen = _chosen(profile)
-    if len(chosen) < len(profile.traces):
+    if len(chosen) < profile.trace_count:
         out.append(f"(showing the slowest and the most expensive trace in full; --csv writes every step)")
     for tp in chosen:
         out += ["", trace_text(tp)]
-    if len(profile.traces) > 1:
-        out += ["", f"Across {len(profile.traces):,} traces (p50 / p95 / p99):"]
+    if profile.trace_count > 1:
+        out += ["", f"Across {profile.trace_count:,} traces (p50 / p95 / p99):"]
         labels = {"wall_s": "wall clock (s)", "cost_usd": "cost ($)", "input_tokens": "input tokens"}
         for col, p in profile.percentiles().items():
             fmt = "{:,.4f}" if col == "cost_usd" else "{:,.2f}" if col == "wall_s" else "{:,.0f}"
             out.append(f"  {labels[col]:<16} " + " / ".join(fmt.format(p[k]) for k in ("p50", "p95", "p99")))
-        total = sum(t.costs.cost for t in profile.traces if t.costs)
-        out.append(f"  total cost ${total:.4f} over {len(profile.model_traces):,} traces with model calls")
+        out.append(f"  total cost ${profile.total_cost:.4f} over {profile.model_trace_count:,} traces with model calls")
     if profile.problems:
         out += ["", f"Problems ({len(profile.problems) + profile.more_problems:,}; what could be read is reported above):"]
         out += [f"  {p}" for p in profile.problems]
@@ -125,8 +116,9 @@ def text_report(profile: Profile) -> str:
     return "\n".join(out)
 
 
-def _step_rows(profile: Profile) -> Iterable[dict[str, Any]]:
-    for tp in profile.traces:
+def step_rows(traces: Iterable[TraceProfile]) -> Iterator[dict[str, Any]]:
+    """One CSV row per step (model call) of each trace."""
+    for tp in traces:
         if tp.costs is None:
             continue
         growth = [None, *tp.costs.growth()]
@@ -142,16 +134,35 @@ def _step_rows(profile: Profile) -> Iterable[dict[str, Any]]:
             yield row
 
 
+class StepWriter:
+    """A CSV of steps written trace by trace (pass `.add` as `profile_file(on_trace=...)`): every step of every
+    trace, with nothing held back in memory."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = Path(path).open("w", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._file, fieldnames=STEP_COLUMNS)
+        self._writer.writeheader()
+        self.rows = 0
+
+    def add(self, tp: TraceProfile) -> None:
+        for row in step_rows([tp]):
+            self._writer.writerow(row)
+            self.rows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def write_csv(profile: Profile, path: str | os.PathLike[str]) -> int:
-    """One row per step (model call) of every trace; returns the rows written."""
-    n = 0
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=STEP_COLUMNS)
-        writer.writeheader()
-        for row in _step_rows(profile):
-            writer.writerow(row)
-            n += 1
-    return n
+    """One row per step of the traces the profile kept in full (all of them for a short file; for a long one,
+    use `StepWriter` while profiling); returns the rows written."""
+    writer = StepWriter(path)
+    try:
+        for tp in profile.traces:
+            writer.add(tp)
+    finally:
+        writer.close()
+    return writer.rows
 
 
 def _svg(fig: Any) -> str:
@@ -218,7 +229,7 @@ def write_html(profile: Profile, path: str | os.PathLike[str]) -> Path:
     matplotlib.use("Agg", force=False)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Agent profile: "
              f"{html.escape(Path(profile.source).name)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>Agent profile</h1><p>{html.escape(profile.source)}: {len(profile.traces):,} traces, "
+             f"<h1>Agent profile</h1><p>{html.escape(profile.source)}: {profile.trace_count:,} traces, "
              f"{profile.spans_read:,} spans.</p>"]
     shown = [t for t in _chosen(profile) if t.trace is not None] or [t for t in profile.traces if t.trace is not None][:1]
     for tp in shown:
@@ -229,17 +240,17 @@ def write_html(profile: Profile, path: str | os.PathLike[str]) -> Path:
         if tp.costs is not None:
             chart = plot_buckets(tp.costs.steps, title="Input per step, by bucket") if tp.buckets_known else _token_chart(tp)
             parts.append(f"<figure class='buckets'>{_svg(chart)}</figure>")
-            rows = [r for r in _step_rows(Profile([tp]))]
+            rows = list(step_rows([tp]))
             parts.append(_table(rows, [c for c in STEP_COLUMNS if c != "trace_id"]))
         parts.append(f"<pre>{html.escape(trace_text(tp))}</pre></section>")
-    if len(profile.traces) > 1:
+    if profile.trace_count > 1:
         parts.append("<h2>All traces</h2>")
-        rows = [t.row() for t in profile.traces[:2000]]
+        rows = profile.rows
         cols = ["trace_id", "spans", "model_calls", "input_tokens", "output_tokens", "cost_usd", "wall_s", "gaps_s",
                 "diagnosis"]
         parts.append(_table(rows, cols))
-        if len(profile.traces) > 2000:
-            parts.append(f"<p>(first 2,000 of {len(profile.traces):,}; the CSV has every step)</p>")
+        if profile.trace_count > len(rows):
+            parts.append(f"<p>(the first {len(rows):,} of {profile.trace_count:,}; the CSV has every step)</p>")
         pct = profile.percentiles()
         parts.append(_table([{"measure": k, **{q: v for q, v in p.items()}} for k, p in pct.items()],
                             ["measure", "p50", "p95", "p99"]))

@@ -134,6 +134,17 @@ def _plan() -> tuple[tuple[str, tuple[FieldName, ...]], ...]:
     return tuple((field, v.fields[field]) for field in KIT_NAMES)
 
 
+@functools.lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    """Every name in the table: a span none of whose attributes is here needs no renaming."""
+    return frozenset(_field_of())
+
+
+@functools.lru_cache(maxsize=1)
+def _field_of() -> dict[str, str]:
+    return {n.name: field for field, names in _plan() for n in names}
+
+
 def _drop(out: dict[str, Any], kit: str, name: str) -> None:
     """A kit-named attribute with a wrong-typed value is removed, so no analysis reads it as it stands."""
     if kit == name:
@@ -149,8 +160,14 @@ def normalize(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
     """
     out = dict(attributes)
     problems: list[str] = []
+    if _known().isdisjoint(attributes):
+        return out, problems
     vocab = vocabulary()
+    field_of = _field_of()
+    wanted = {field_of[name] for name in _known().intersection(attributes)}
     for field, names in _plan():
+        if field not in wanted:
+            continue
         kit = KIT_NAMES[field]
         for entry in names:
             if entry.name not in attributes:
