@@ -82,7 +82,7 @@ def trace_text(tp: TraceProfile) -> str:
         lines.append(f"    {'gaps (no span covers them)':<28} {b.unaccounted_s:8.2f}"
                      + (f"  {b.unaccounted_s / b.wall_s:4.0%}" if b.wall_s else ""))
     if tp.diagnosis is not None:
-        lines.append("  Diagnosis: " + ("healthy: " + str(tp.diagnosis) if tp.diagnosis.healthy else ""))
+        lines.append("  Diagnosis: " + (str(tp.diagnosis) if tp.diagnosis.healthy else "what the waterfall shows"))
         for f in tp.diagnosis.findings:
             lines.append(f"    {f.shape}: {f.evidence}")
             lines.append(f"      -> {f.advice}")
