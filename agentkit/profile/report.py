@@ -95,7 +95,7 @@ def _chosen(profile: Profile) -> list[TraceProfile]:
 
 def text_report(profile: Profile) -> str:
     """The whole report: per trace (all, or the slowest and the costliest of many), percentiles, problems."""
-    out = [f"Profile of {profile.source}: {profile.trace_count:,} traces, {profile.spans_read:,} spans"]
+    out = [f"Profile of {Path(profile.source).name}: {profile.trace_count:,} traces, {profile.spans_read:,} spans"]
     chosen = _chosen(profile)
     if len(chosen) < profile.trace_count:
         out.append(f"(showing the slowest and the most expensive trace in full; --csv writes every step)")
