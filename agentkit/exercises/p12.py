@@ -171,7 +171,7 @@ def _reference_trim(messages: list[dict[str, Any]], keep_last: int = 1) -> list[
     return out
 
 
-def _results(messages: list[Any]) -> list[tuple[int, str, Any]]:
+def _results(messages: list[Any]) -> list[tuple[int, Any, Any]]:
     return [(i, b.get("tool_use_id"), b.get("content")) for i, m in enumerate(messages)
             if isinstance(m, dict) and isinstance(m.get("content"), list)
             for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]

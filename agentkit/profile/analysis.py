@@ -98,7 +98,11 @@ def _model_of(attrs: Any) -> tuple[str | None, str]:
 
 
 def _tokens(attrs: Any, name: str) -> int:
-    value = attrs.get(KIT_NAMES[name])
+    return _tokens_at(attrs, KIT_NAMES[name])
+
+
+def _tokens_at(attrs: Any, key: str) -> int:
+    value = attrs.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -119,7 +123,8 @@ def _costs(models: Sequence[ReadableSpan], where: str, problems: list[Problem]) 
                                                                      f"reads + writes ({read + write}): read as uncached input"))
             whole = whole + read + write
         write_1h = min(_tokens(a, "cache_write_1h_tokens"), write)
-        usage = {"input_tokens": max(whole - read - write, 0), "output_tokens": _tokens(a, "output_tokens"),
+        uncached, output = max(whole - read - write, 0), _tokens(a, "output_tokens")
+        usage: dict[str, Any] = {"input_tokens": uncached, "output_tokens": output,
                  "cache_read_input_tokens": read, "cache_creation_input_tokens": write,
                  "cache_creation": {"ephemeral_1h_input_tokens": write_1h, "ephemeral_5m_input_tokens": write - write_1h}}
         priced = True
@@ -135,13 +140,13 @@ def _costs(models: Sequence[ReadableSpan], where: str, problems: list[Problem]) 
         if model is not None and source == "request":
             problems.append(Problem(f"{where}, span {span.name!r}", f"no response model recorded: priced by the "
                                                                      f"requested model {model}"))
-        estimate = {name: int(a.get(BUCKET_PREFIX + name, 0) or 0) for name in BUCKETS}
+        estimate = {name: _tokens_at(a, BUCKET_PREFIX + name) for name in BUCKETS}
         recorded = any(BUCKET_PREFIX + name in a for name in BUCKETS)
         steps.append(StepCost(
             step=len(steps) + 1, model=model or "(none)", estimate=estimate,
             tokens=_reconcile(estimate, whole) if recorded else dict.fromkeys(BUCKETS, 0),
-            input_tokens=whole, uncached_input_tokens=usage["input_tokens"], cache_read_tokens=read,
-            cache_write_tokens=write, output_tokens=usage["output_tokens"], cost=dollars))
+            input_tokens=whole, uncached_input_tokens=uncached, cache_read_tokens=read,
+            cache_write_tokens=write, output_tokens=output, cost=dollars))
         calls.append(ModelCall(span.name, model, priced, recorded, source))
         used[model or "(none)"] += 1
     return RunCosts(steps=steps, model=used.most_common(1)[0][0]), calls

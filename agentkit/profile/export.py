@@ -41,7 +41,7 @@ def _hex_ids(node: Any) -> None:
 
 def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
     """The spans as one OTLP/JSON `ExportTraceServiceRequest` (a dict ready for json.dumps)."""
-    from google.protobuf import json_format
+    from google.protobuf import json_format  # type: ignore[import-untyped]  # protobuf ships no type stubs
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     doc: dict[str, Any] = json_format.MessageToDict(encode_spans(spans))

@@ -28,6 +28,10 @@ _BUCKET_LABELS = {"tools": "tool schemas", "system": "system prompt", "history":
                   "tool_outputs": "tool outputs", "user_input": "user input"}
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _pct(x: float) -> str:
     return "n/a" if x == float("inf") else f"{x:+.0%}"
 
@@ -35,14 +39,14 @@ def _pct(x: float) -> str:
 def trace_text(tp: TraceProfile) -> str:
     """One trace: steps, tokens and dollars, growth and the two alerts, buckets, latency with gaps, diagnosis."""
     unit = "s" if tp.time_scale == 1.0 else "simulated s"
-    lines = [f"Trace {tp.trace_id[:16] or '(captured)'}: {tp.spans} spans, {len(tp.calls)} model calls"
-             + (f", {tp.breakdown.tool_calls} tool calls" if tp.breakdown else "")]
+    lines = [f"Trace {tp.trace_id[:16] or '(captured)'}: {_n(tp.spans, 'span')}, {_n(len(tp.calls), 'model call')}"
+             + (f", {_n(tp.breakdown.tool_calls, 'tool call')}" if tp.breakdown else "")]
     c = tp.costs
     if c is None:
         lines.append("  Cost: no model spans, so no tokens or dollars.")
     else:
         unpriced = tp.unpriced
-        lines.append(f"  Cost: {len(c.steps)} steps, ${c.cost:.4f}"
+        lines.append(f"  Cost: {_n(len(c.steps), 'step')}, ${c.cost:.4f}"
                      + (f" (unpriced: {', '.join(unpriced)}; not counted)" if unpriced else "")
                      + f", ${c.cost_per_step:.4f} per step on average")
         lines.append(f"  Tokens: {c.input_tokens:,} input (of which {c.cache_read_tokens:,} cache reads, "
@@ -95,7 +99,7 @@ def _chosen(profile: Profile) -> list[TraceProfile]:
 
 def text_report(profile: Profile) -> str:
     """The whole report: per trace (all, or the slowest and the costliest of many), percentiles, problems."""
-    out = [f"Profile of {Path(profile.source).name}: {profile.trace_count:,} traces, {profile.spans_read:,} spans"]
+    out = [f"Profile of {Path(profile.source).name}: {_n(profile.trace_count, 'trace')}, {_n(profile.spans_read, 'span')}"]
     chosen = _chosen(profile)
     if len(chosen) < profile.trace_count:
         out.append(f"(showing the slowest and the most expensive trace in full; --csv writes every step)")
@@ -212,13 +216,14 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
             text = f"{v:,.4f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
             cells.append(f"<td>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            "</div>")
 
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}
-.alert{color:#a00;font-weight:bold}figure{margin:0 0 1.5em}svg{max-width:100%;height:auto}"""
+.scroll{overflow-x:auto}figure{margin:0 0 1.5em}svg{max-width:100%;height:auto}"""
 
 
 def write_html(profile: Profile, path: str | os.PathLike[str]) -> Path:
@@ -229,8 +234,8 @@ def write_html(profile: Profile, path: str | os.PathLike[str]) -> Path:
     matplotlib.use("Agg", force=False)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Agent profile: "
              f"{html.escape(Path(profile.source).name)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>Agent profile</h1><p>{html.escape(profile.source)}: {profile.trace_count:,} traces, "
-             f"{profile.spans_read:,} spans.</p>"]
+             f"<h1>Agent profile</h1><p>{html.escape(Path(profile.source).name)}: {_n(profile.trace_count, 'trace')}, "
+             f"{_n(profile.spans_read, 'span')}.</p>"]
     shown = [t for t in _chosen(profile) if t.trace is not None] or [t for t in profile.traces if t.trace is not None][:1]
     for tp in shown:
         assert tp.trace is not None
