@@ -236,6 +236,13 @@ def test_a_truncated_line_is_named_and_the_rest_is_profiled(tmp_path):
     assert report.traces[0].costs is not None and report.traces[0].costs.input_tokens == 2000
 
 
+def test_a_truncated_first_line_is_named_too(tmp_path):
+    good = json.dumps(_export(_model_span()))
+    report = profile_file(_write(tmp_path / "t.jsonl", good[:100], good))
+    assert "line 1: not valid JSON" in _messages(report)
+    assert report.traces[0].costs is not None and report.traces[0].costs.input_tokens == 1000
+
+
 def test_a_span_with_no_end_time_is_named_and_drawn_to_the_traces_end(tmp_path):
     root = _span(span="a1a1a1a1a1a1a1a1", name="invoke_agent", start=0 + 1, end=None,
                  gen_ai__operation__name="invoke_agent")

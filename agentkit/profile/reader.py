@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -80,9 +81,10 @@ class RawSpan:
 # ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)  # a trace id repeats on every span of its trace, a parent id on every child
 def _id(value: Any, size: int) -> str | None:
     """A trace (size 16) or span (size 8) id as lowercase hex, from hex, 0x-hex or base64; None if unusable."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value:  # (unhashable values never reach the cache: ids are strings)
         return None
     text = value[2:] if value.startswith("0x") else value
     if len(text) == size * 2:
@@ -327,12 +329,16 @@ def _read(f: Any, p: Path, problems: list[Problem], max_bytes: int, stats: dict[
             try:
                 doc = json.loads(text)
                 mode = "lines"
-            except json.JSONDecodeError:
+            except json.JSONDecodeError as err:
                 if text[:1] not in (b"{", b"["):
                     raise TraceFileError(
                         f"{p}: line {line_no} is not JSON ({text[:40]!r}...). The profiler reads OTLP JSON (the "
                         "Collector's file exporter, one export per line) and the kit's console spans.") from None
-                mode = "document"
+                if text not in (b"{", b"["):  # a one-line export cut short: the file is one export per line
+                    mode = "lines"
+                    problems.append(Problem(f"line {line_no}", _short_error(err, len(text)) + "; skipped"))
+                    continue
+                mode = "document"  # pretty-printed: a value spread over lines
                 pending, pending_start, pending_bytes = [raw], line_no, len(raw)
                 continue
             yield from _spans_of(doc, line_no, problems)
