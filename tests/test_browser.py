@@ -8,7 +8,9 @@ find the attempt in the progress store. Another opens the course home
 (`START_HERE.ipynb`, as the README's command does), follows its link to a lab, runs a check there and
 sees it recorded on the home page. Another does the same for the
 guardrails lesson's human-approval panel: reject without feedback (refused),
-reject with feedback, and the decision reaches the kernel.
+reject with feedback, and the decision reaches the kernel. Another opens the HTML page of
+`python -m agentkit profile --html` straight from disk: the waterfall and bucket chart render, nothing is
+fetched, and the console shows no errors.
 
 Without Chromium or Playwright the test skips with the reason, unless
 `AGENTKIT_REQUIRE_BROWSER=1` (set by `.ci/run`), where it fails instead.

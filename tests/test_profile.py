@@ -393,3 +393,24 @@ def test_many_traces_give_percentiles(tmp_path):
 
 def test_problem_reads_as_where_and_what():
     assert str(Problem("line 3", "skipped")) == "line 3: skipped"
+
+
+def test_the_kits_own_agent_with_prompt_caching_matches_measure_run(tmp_path):
+    """The coding-agent case (20 steps, prompt caching on): the profile of its captured trace, in process and through
+    an OTLP JSON file, gives measure_run's tokens, cache reads and writes, and dollars, step by step."""
+    import agentkit
+    from agentkit.cases.coding_agent import run_case
+    from agentkit.tracing import capture
+
+    with capture() as trace:
+        run = run_case(agentkit.client(quiet=True, scenarios=["coding_agent"]), cache=True)
+    want = run.costs
+    for report in (profile_trace(trace), profile_file(write_otlp_json(trace.spans, tmp_path / "coding.jsonl"))):
+        tp = report.traces[0]
+        assert tp.costs is not None and len(tp.costs.steps) == len(want.steps)
+        for got, expected in zip(tp.costs.steps, want.steps):
+            assert (got.input_tokens, got.cache_read_tokens, got.cache_write_tokens, got.output_tokens) == (
+                expected.input_tokens, expected.cache_read_tokens, expected.cache_write_tokens, expected.output_tokens)
+            assert got.cost == pytest.approx(expected.cost, rel=1e-9)
+        assert tp.costs.cache_read_tokens > 0 and tp.costs.cache_write_tokens > 0
+        assert tp.costs.compression_due() == want.compression_due()
