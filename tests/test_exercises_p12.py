@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import textwrap
 
-from agentkit import exercises
+from agentkit import exercises, profile
 from agentkit.exercises import p12
 
 
 def _solution(task: str):
     lab = exercises.load("p12")
-    namespace = {"TRIMMED": p12.TRIMMED}
+    namespace = {"TRIMMED": p12.TRIMMED, "profile": profile, "p12": p12}
     exec(textwrap.dedent(lab.solutions[task]), namespace)
     return namespace[lab.answers[task]]
 
@@ -20,10 +20,10 @@ def test_largest_bucket():
     lab = exercises.load("p12")
     assert lab.check("largest_bucket", _solution("largest_bucket")).status == "passed"
     assert lab.check("largest_bucket", ...).status == "not_attempted"
-    wrong = lab.check("largest_bucket", "system")
+    wrong = lab.check("largest_bucket", "history")
     assert wrong.status == "wrong" and "Input by bucket" in wrong.message
-    assert "tool_outputs" not in wrong.message  # never the expected value
-    assert lab.check("largest_bucket", "tool outputs").status == "passed"  # the report's own words
+    assert "system" not in wrong.message  # never the expected value
+    assert lab.check("largest_bucket", "system prompt").status == "passed"  # the report's own words
 
 
 def test_trim_old_results():

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import copy
 import random
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from agentkit.costs import BUCKETS, COMPRESSION_TRIGGER, RunCosts, StepCost, _reconcile, request_buckets
 from agentkit.course.lab import FunctionTask, Task, Verdict, as_function, as_name, call_learner_code, passed, wrong
 from agentkit.exercises import Exercises
 
-__all__ = ["EXERCISES", "SERVICES", "TOOLS", "QUESTION", "SYSTEM", "release_notes", "run_release_agent", "TRIMMED"]
+__all__ = ["EXERCISES", "SERVICES", "TOOLS", "QUESTION", "SYSTEM", "release_notes", "run_release_agent", "TRIMMED",
+           "teammate_trace"]
 
 SERVICES = ("api", "billing", "search")
 QUESTION = "Which of our services changed a rate limit in the November release?"
@@ -130,18 +133,82 @@ def _reference_run(seed: int, trim: Callable[[list[Any]], list[Any]] | None = No
 # -- exercise 1: which bucket ------------------------------------------------------------------------------------
 
 
+_TEAM_SYSTEM = [
+    "You are the billing assistant of Example Cloud. Follow the policy below exactly.",
+    *[f"Policy {i}: {rule}" for i, rule in enumerate([
+        "Refunds above 50 dollars need a human approver; say so and stop.",
+        "Never quote a price that is not in the price list tool's answer.",
+        "Invoices are issued on the first working day of the month, in the account's currency.",
+        "A failed payment is retried after 3, 5 and 7 days before the account is suspended.",
+        "Credits expire twelve months after they are granted, unless the contract says otherwise.",
+        "Taxes follow the billing address, not the user's location.",
+    ] * 12, start=1)],
+]
+
+
+def teammate_trace(folder: str | Path | None = None, steps: int = 5) -> Path:
+    """Write the trace file a teammate exported from their billing agent, and return its path.
+
+    Their stack is older OpenLLMetry: `gen_ai.system`, `gen_ai.usage.prompt_tokens`, the prompt flattened into
+    `gen_ai.prompt.{i}.*` and tool spans marked `traceloop.span.kind = tool`. The token counts are the kit's
+    estimates of the recorded prompt, as an instrumentation that counts them itself would write.
+    """
+    import json
+
+    from agentkit.models import DEFAULT_MODEL
+    from agentkit.tokens import count_tokens
+
+    out = Path(folder or tempfile.mkdtemp()) / "teammate_billing_agent.jsonl"
+    system = "\n".join(_TEAM_SYSTEM)
+    messages: list[tuple[str, str]] = [("system", system), ("user", "Why was invoice INV-2291 higher than last month?")]
+    trace_id, clock, spans = "5eed" * 8, 1_767_000_000_000_000_000, []
+
+    def attrs(d: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": str(v)}}
+                for k, v in d.items()]
+
+    for step in range(1, steps + 1):
+        prompt = {f"gen_ai.prompt.{i}.{f}": v for i, (role, text) in enumerate(messages)
+                  for f, v in (("role", role), ("content", text))}
+        tokens_in = sum(count_tokens(text, DEFAULT_MODEL) for _, text in messages)
+        reply = f"Checking line items, step {step}." if step < steps else "The increase is the new storage tier."
+        spans.append({"traceId": trace_id, "spanId": f"{step:016x}", "name": "anthropic.chat",
+                      "startTimeUnixNano": str(clock), "endTimeUnixNano": str(clock + 1_400_000_000),
+                      "attributes": attrs({"llm.request.type": "chat", "gen_ai.system": "Anthropic",
+                                           "gen_ai.request.model": DEFAULT_MODEL, "gen_ai.response.model": DEFAULT_MODEL,
+                                           "gen_ai.usage.prompt_tokens": tokens_in,
+                                           "gen_ai.usage.completion_tokens": count_tokens(reply, DEFAULT_MODEL),
+                                           **prompt})})
+        clock += 1_450_000_000
+        messages.append(("assistant", reply))
+        if step < steps:
+            spans.append({"traceId": trace_id, "spanId": f"{100 + step:016x}", "name": "lookup_invoice.tool",
+                          "startTimeUnixNano": str(clock), "endTimeUnixNano": str(clock + 200_000_000),
+                          "attributes": attrs({"traceloop.span.kind": "tool", "traceloop.entity.name": "lookup_invoice"})})
+            clock += 250_000_000
+            messages.append(("user", f"Line {step}: storage {step * 10} GB, {step * 2}.00 USD"))
+    out.write_text(json.dumps({"resourceSpans": [{"resource": {"attributes": attrs({"service.name": "billing-agent"})},
+                                                  "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.anthropic"},
+                                                                  "spans": spans}]}]}) + "\n", encoding="utf-8")
+    return out
+
+
 def _check_largest_bucket(answer: Any) -> Verdict:
+    from agentkit.profile import profile_file
+
     name = as_name(answer, BUCKETS, aliases={"tool outputs": "tool_outputs", "tool output": "tool_outputs",
                                              "tool schemas": "tools", "system prompt": "system",
                                              "user input": "user_input"})
-    totals = _reference_run(seed=0).bucket_totals()
+    costs = profile_file(teammate_trace()).traces[0].costs
+    assert costs is not None
+    totals = costs.bucket_totals()
     want = max(totals, key=totals.__getitem__)
-    if name == want:
-        return passed(f"Right: over the run it holds {totals[want] / sum(totals.values()):.0%} of the input, and "
-                      "every step sends all of it again. That is the bucket to cut.")
     share = totals[name] / sum(totals.values())
-    return wrong(f"{name} holds {share:.0%} of the run's input. Read the profile's 'Input by bucket over the task' "
-                 "line again: which share is largest?")
+    if name == want:
+        return passed(f"Right: it holds {share:.0%} of their agent's input, sent again on every step. Unlike your "
+                      "agent's tool outputs, it never changes: prompt caching (Module 1, lesson 2) is the fix there.")
+    return wrong(f"{name} holds {share:.0%} of their agent's input. Profile the file and read the 'Input by bucket "
+                 "over the task' line: which share is largest?")
 
 
 # -- exercise 2: trim old tool results ---------------------------------------------------------------------------
@@ -228,11 +295,12 @@ _PROBE = ([{"role": "user", "content": "probe"}],)
 
 EXERCISES = Exercises("p12_profile_your_agent", "Lesson 12 exercises", "12 Profile your own agent",
                       lesson_notebook="notebooks/12_*.ipynb", tasks=[
-    Task("largest_bucket", "The bucket the profile points at", _check_largest_bucket,
+    Task("largest_bucket", "The bucket a teammate's profile points at", _check_largest_bucket,
          "the name of one bucket, such as \"history\"",
-         ("The profile's 'Input by bucket over the task' line splits the whole run's input into five parts.",
-          "Compare the five percentages; the names are tools, system, history, tool_outputs and user_input.",
-          "It is the bucket that holds what fetch_release_notes returned: each step re-sends all of it.")),
+         ("Profile the file as you profiled your own: profile.profile_file(path), then profile.text_report(...).",
+          "The 'Input by bucket over the task' line splits their whole run's input into five parts; the names are "
+          "tools, system, history, tool_outputs and user_input.",
+          "Compare the five percentages and give the name of the largest.")),
     FunctionTask("trim_old_results", "Keep only the latest tool results", _check_trim_old_results,
                  "a function trim_old_results(messages) -> list of messages",
                  ("Find the user messages that carry tool_result blocks; all but the last of them are old.",
@@ -243,7 +311,8 @@ EXERCISES = Exercises("p12_profile_your_agent", "Lesson 12 exercises", "12 Profi
                  probes=(_PROBE,)),
 ], solutions={
     "largest_bucket": """
-        largest_bucket = "tool_outputs"
+        print(profile.text_report(profile.profile_file(p12.teammate_trace())))
+        largest_bucket = "system"
     """,
     "trim_old_results": """
         def trim_old_results(messages):

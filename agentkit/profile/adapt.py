@@ -27,7 +27,7 @@ from agentkit.profile.vocabulary import KIT_NAMES, normalize
 from agentkit.trace_context import SIM_SECONDS_ATTRIBUTE, SIM_TIME_SCALE_ATTRIBUTE, STEP_ATTRIBUTE
 from agentkit.tracing import Trace, span_kind
 
-__all__ = ["prepare", "assemble", "Assembled", "BUCKET_PREFIX", "OPEN_ATTRIBUTE", "DUPLICATE_ATTRIBUTE"]
+__all__ = ["prepare", "assemble", "Assembled", "BUCKET_PREFIX", "OPEN_ATTRIBUTE", "DUPLICATE_ATTRIBUTE", "SYNTHETIC_ROOT"]
 
 #: Per-bucket token estimates counted from a span's recorded prompt: `agentkit.profile.bucket.<bucket>`.
 BUCKET_PREFIX = "agentkit.profile.bucket."
@@ -35,6 +35,9 @@ BUCKET_PREFIX = "agentkit.profile.bucket."
 OPEN_ATTRIBUTE = "agentkit.profile.open"
 #: Set on the second sighting of a model call already counted (its span id of the one counted).
 DUPLICATE_ATTRIBUTE = "agentkit.profile.duplicate_of"
+#: The name and mark of the root added over a trace whose spans have no common parent.
+SYNTHETIC_ROOT = "(trace: no root span recorded)"
+SYNTHETIC_ATTRIBUTE = "agentkit.profile.synthetic_root"
 _RESOURCE = Resource({})  # one shared resource: Resource.create() runs detectors for every span
 
 
@@ -151,6 +154,23 @@ def assemble(spans: Iterable[RawSpan], trace_id: str = "") -> Assembled:
             s.attributes[STEP_ATTRIBUTE] = step
         elif not has_steps and op == "execute_tool" and step:
             s.attributes[STEP_ATTRIBUTE] = step
+    # Spans with no parent in the file (several roots: the agent loop itself was not traced) get one synthetic root
+    # over the whole trace, so the time between them reads as gaps in the latency breakdown and the diagnosis.
+    ids = {s.span_id for s in spans}
+    roots = [s for s in spans if s.parent_id is None or s.parent_id not in ids]
+    if len(roots) > 1:
+        root_id = format(int(spans[0].trace_id[:16], 16) ^ 0x5EED, "016x")
+        while root_id in ids:
+            root_id = format((int(root_id, 16) + 1) % (1 << 64) or 1, "016x")
+        first = min(s.start_ns for s in spans)
+        end = max(s.end_ns or s.start_ns for s in spans)
+        for r in roots:
+            r.parent_id = root_id
+        spans.append(RawSpan(spans[0].trace_id, root_id, None, SYNTHETIC_ROOT, first, end,
+                             {SYNTHETIC_ATTRIBUTE: True}, scope="agentkit.profile"))
+        problems.append(Problem(f"trace {spans[0].trace_id[:16]}", f"{len(roots)} spans have no parent in the file "
+                                "(the agent loop itself was not traced): they are drawn under one synthetic root, "
+                                "so the time between them shows as gaps"))
     scale = next((float(v) for s in spans for v in [s.attributes.get(SIM_TIME_SCALE_ATTRIBUTE)]
                   if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0), 1.0)
     ids = {s.span_id for s in spans}
