@@ -40,12 +40,13 @@ AGENT = textwrap.dedent('''
     if which == "openinference":
         from openinference.instrumentation.anthropic import AnthropicInstrumentor
         AnthropicInstrumentor().instrument(tracer_provider=provider)
-    elif which == "openllmetry":
+    elif which in ("openllmetry", "both_openllmetry"):
         from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
         AnthropicInstrumentor().instrument(tracer_provider=provider)
     # The ecosystem runs turn the SDK's own spans off, so their trace holds only the instrumentation's spans;
-    # "both" keeps them on, so the same call is seen twice and must be counted once.
-    sdk_spans = which in ("kit", "both")
+    # "both" keeps them on, so the same call is seen twice and must be counted once (OpenInference's span nests the
+    # SDK's; OpenLLMetry's sits beside it, the same response id on both).
+    sdk_spans = which in ("kit", "both", "both_openllmetry")
     if which == "both":
         from openinference.instrumentation.anthropic import AnthropicInstrumentor
         AnthropicInstrumentor().instrument(tracer_provider=provider)
@@ -94,10 +95,10 @@ def _run_totals(usage: list[dict]) -> tuple[int, int, float]:
 def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
     return {which: (_run(which, folder / f"{which}.jsonl"), folder / f"{which}.jsonl")
-            for which in ("kit", "openinference", "openllmetry", "both")}
+            for which in ("kit", "openinference", "openllmetry", "both", "both_openllmetry")}
 
 
-@pytest.mark.parametrize("which", ["kit", "openinference", "openllmetry", "both"])
+@pytest.mark.parametrize("which", ["kit", "openinference", "openllmetry", "both", "both_openllmetry"])
 def test_each_instrumentation_gives_the_runs_own_tokens_and_dollars(runs, which):
     usage, path = runs[which]
     report = profile_file(path)
@@ -241,6 +242,16 @@ def test_a_truncated_first_line_is_named_too(tmp_path):
     report = profile_file(_write(tmp_path / "t.jsonl", good[:100], good))
     assert "line 1: not valid JSON" in _messages(report)
     assert report.traces[0].costs is not None and report.traces[0].costs.input_tokens == 1000
+
+
+def test_spans_with_no_common_root_get_one_and_their_gaps_are_measured(tmp_path):
+    first = _model_span(span="0000000000000001", start=1_000_000_000, end=2_000_000_000)
+    second = _model_span(span="0000000000000002", start=5_000_000_000, end=6_000_000_000)
+    report = profile_file(_write(tmp_path / "t.jsonl", json.dumps(_export(first, second))))
+    tp = report.traces[0]
+    assert "2 spans have no parent in the file" in _messages(report)
+    assert tp.breakdown is not None and tp.breakdown.unaccounted_s == pytest.approx(3.0)
+    assert tp.diagnosis is not None and "wide_gaps" in tp.diagnosis
 
 
 def test_a_span_with_no_end_time_is_named_and_drawn_to_the_traces_end(tmp_path):
