@@ -115,8 +115,10 @@ def course_map(root: Path | None = None) -> list[Entry]:
     for stem, bank in CAPSTONES.items():
         capstone = root / "notebooks" / f"{stem}.ipynb"
         if capstone.exists():
+            ex, tasks = _exercise_tasks([f"p{stem[:2]}"])
             entries.append(Entry("Capstone", _title(capstone), capstone.relative_to(root).as_posix(),
-                                 bank if bank in quizzes else None, None))
+                                 bank if bank in quizzes else None, None, exercises=ex,
+                                 minutes=lesson_minutes(capstone, tasks)))
     return entries
 
 
