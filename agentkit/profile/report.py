@@ -181,6 +181,42 @@ def _svg(fig: Any) -> str:
     return text[:start] + text[end + len("</metadata>"):] if 0 <= start < end else text
 
 
+def _gap_intervals(trace: Any) -> list[tuple[float, float]]:
+    """Stretches of the trace (in the waterfall's seconds) that no span below the root covers: the gaps."""
+    df = trace.to_dataframe()
+    if df.empty:
+        return []
+    lo, hi = float(df["start"].min()), float(df["end"].max())
+    covered = sorted(zip(df.loc[df["depth"] > 0, "start"], df.loc[df["depth"] > 0, "end"]))
+    gaps, cursor = [], lo
+    for a, b in covered:
+        if a > cursor:
+            gaps.append((cursor, float(a)))
+        cursor = max(cursor, float(b))
+    if hi > cursor:
+        gaps.append((cursor, hi))
+    return [(a, b) for a, b in gaps if b - a >= 0.01 * (hi - lo)]
+
+
+def _waterfall(tp: TraceProfile) -> Any:
+    """The trace's waterfall (`Trace.waterfall`) with its gaps shaded: the time the latency breakdown calls gaps."""
+    from matplotlib.patches import Patch
+
+    assert tp.trace is not None
+    fig = tp.trace.waterfall()
+    ax = fig.axes[0]
+    gaps = _gap_intervals(tp.trace)
+    for a, b in gaps:
+        ax.axvspan(a, b, color="#f4cccc", alpha=0.6, zorder=0, linewidth=0)
+    if gaps:
+        legend = ax.get_legend()
+        handles = list(legend.legend_handles) if legend is not None else []
+        handles.append(Patch(color="#f4cccc", label="gap (no span)"))
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(handles), fontsize=8,
+                  frameon=False, borderaxespad=0.2)
+    return fig
+
+
 def _token_chart(tp: TraceProfile) -> Any:
     """Input (uncached, cache reads, cache writes) and output per step, for traces that kept no prompt contents."""
     import matplotlib.pyplot as plt
@@ -241,7 +277,8 @@ def write_html(profile: Profile, path: str | os.PathLike[str]) -> Path:
         assert tp.trace is not None
         parts.append(f"<section class='trace'><h2>Trace {html.escape(tp.trace_id[:16])}</h2>")
         parts.append(f"<figure id='waterfall-{html.escape(tp.trace_id[:16])}' class='waterfall'>"
-                     f"{_svg(tp.trace.waterfall())}<figcaption>Waterfall: one bar per span.</figcaption></figure>")
+                     f"{_svg(_waterfall(tp))}<figcaption>Waterfall: one bar per span; shaded stretches are gaps no span "
+                     "covers.</figcaption></figure>")
         if tp.costs is not None:
             chart = plot_buckets(tp.costs.steps, title="Input per step, by bucket") if tp.buckets_known else _token_chart(tp)
             parts.append(f"<figure class='buckets'>{_svg(chart)}</figure>")
