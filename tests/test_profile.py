@@ -425,3 +425,15 @@ def test_the_kits_own_agent_with_prompt_caching_matches_measure_run(tmp_path):
             assert got.cost == pytest.approx(expected.cost, rel=1e-9)
         assert tp.costs.cache_read_tokens > 0 and tp.costs.cache_write_tokens > 0
         assert tp.costs.compression_due() == want.compression_due()
+
+
+def test_a_trace_too_big_for_the_latency_attribution_still_gets_its_costs(tmp_path):
+    from agentkit.profile import LARGE_TRACE_SPANS
+
+    spans = [_span(span="f" * 16, name="invoke_agent", start=1, end=10**12, gen_ai__operation__name="invoke_agent")]
+    spans += [_model_span(span=f"{i + 1:016x}", parent="f" * 16, start=(i + 1) * 10**8, end=(i + 1) * 10**8 + 5 * 10**7)
+              for i in range(LARGE_TRACE_SPANS)]
+    report = profile_file(_write(tmp_path / "big.jsonl", json.dumps(_export(*spans))))
+    tp = report.traces[0]
+    assert tp.breakdown is None and "latency breakdown and diagnosis are skipped" in _messages(report)
+    assert tp.costs is not None and tp.costs.input_tokens == 1000 * LARGE_TRACE_SPANS
