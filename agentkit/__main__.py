@@ -118,7 +118,11 @@ def _profile(args: argparse.Namespace) -> int:
     finally:
         if steps is not None:
             steps.close()
-    print(text_report(report))
+    try:
+        print(text_report(report))
+    except BrokenPipeError:  # `... | head`: the reader has seen enough
+        sys.stderr.close()
+        return 0
     if steps is not None:
         print(f"\n{steps.rows:,} steps written to {args.csv}")
     if args.html:
