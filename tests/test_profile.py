@@ -56,11 +56,14 @@ AGENT = textwrap.dedent('''
               "input_schema": {"type": "object", "properties": {"expression": {"type": "string"}},
                                "required": ["expression"]}}]
     messages = [{"role": "user", "content": "What is 1234 * 5678? Use the calculator."}]
+    # A long system prompt and a top-level cache_control: later steps read the cache, so the profile must get
+    # each vocabulary's cache counts (and whether its input count includes them) right to match the run's dollars.
+    system = "Be brief. " + " ".join(f"Rule {i}: answer in plain words and cite the tool's result." for i in range(300))
     usage = []
     with tracer.start_as_current_span("invoke_agent calc", attributes={"gen_ai.operation.name": "invoke_agent"}):
         for _ in range(4):
-            reply = client.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=400, system="Be brief.",
-                                           tools=tools, messages=messages)
+            reply = client.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=400, system=system,
+                                           tools=tools, messages=messages, cache_control={"type": "ephemeral"})
             u = reply.usage
             usage.append({"model": reply.model, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
                           "cache_read_input_tokens": u.cache_read_input_tokens or 0,
@@ -106,6 +109,9 @@ def test_each_instrumentation_gives_the_runs_own_tokens_and_dollars(runs, which)
     tp = report.traces[0]
     want_in, want_out, want_cost = _run_totals(usage)
     assert len(usage) >= 2  # a real loop: at least one tool round
+    assert sum(u["cache_read_input_tokens"] for u in usage) > 0 and tp.costs.cache_read_tokens == sum(
+        u["cache_read_input_tokens"] for u in usage)
+    assert tp.costs.cache_write_tokens == sum(u["cache_creation_input_tokens"] for u in usage)
     assert tp.costs is not None and len(tp.costs.steps) == len(usage)
     assert tp.costs.input_tokens == want_in
     assert tp.costs.output_tokens == want_out
