@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentkit.costs import BUCKETS, COMPRESSION_TRIGGER, RunCosts, StepCost, _reconcile, request_buckets
+from agentkit.costs import BUCKETS, COMPRESSION_TRIGGER, RunCosts, measure_run
 from agentkit.course.lab import FunctionTask, Task, Verdict, as_function, as_name, call_learner_code, passed, wrong
 from agentkit.exercises import Exercises
 
@@ -107,17 +107,13 @@ def run_release_agent(client: Any, fetch: Callable[[str], str], *, trim: Callabl
 
 
 def _costs(requests: list[dict[str, Any]], usages: list[Any]) -> RunCosts:
-    """The run's cost anatomy, with agentkit.costs: each request split into buckets, scaled to the API's count."""
-    from agentkit.pricing import cost_of
+    """The run's cost anatomy from `agentkit.costs.measure_run`, its steps shaped as the agent's (index, request,
+    response.usage): the analysis is the course's, only the run is a raw-SDK loop."""
+    from types import SimpleNamespace
 
-    steps = []
-    for i, (request, usage) in enumerate(zip(requests, usages), start=1):
-        whole = usage.input_tokens + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
-        estimate = request_buckets(request)
-        steps.append(StepCost(i, request["model"], estimate, _reconcile(estimate, whole), whole, usage.input_tokens,
-                              usage.cache_read_input_tokens or 0, usage.cache_creation_input_tokens or 0,
-                              usage.output_tokens, cost_of(request["model"], usage)))
-    return RunCosts(steps, requests[0]["model"])
+    steps = [SimpleNamespace(index=i, request=request, response=SimpleNamespace(usage=usage))
+             for i, (request, usage) in enumerate(zip(requests, usages), start=1)]
+    return measure_run(SimpleNamespace(steps=steps, model=requests[0]["model"]))
 
 
 def _reference_run(seed: int, trim: Callable[[list[Any]], list[Any]] | None = None) -> RunCosts:
