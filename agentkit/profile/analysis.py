@@ -107,7 +107,11 @@ def _tokens_at(attrs: Any, key: str) -> int:
 
 
 def _costs(models: Sequence[ReadableSpan], where: str, problems: list[Problem]) -> tuple[RunCosts | None, list[ModelCall]]:
-    """The model calls priced one by one with `agentkit.pricing.cost_of`, gathered as the costs module's RunCosts."""
+    """The model calls priced one by one with `agentkit.pricing.cost_of`, gathered as the costs module's RunCosts.
+
+    Not `costs.measure_run`: it prices a whole run at one model and refuses an unknown one, while a foreign trace
+    may mix models and must report an unknown one as unpriced. Growth, the alerts and bucket totals are still
+    RunCosts' own, and the bucket split is `request_buckets` scaled by the costs module's `_reconcile`."""
     if not models:
         return None, []
     steps: list[StepCost] = []
