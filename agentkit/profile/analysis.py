@@ -156,8 +156,12 @@ def _costs(models: Sequence[ReadableSpan], where: str, problems: list[Problem]) 
     return RunCosts(steps=steps, model=used.most_common(1)[0][0]), calls
 
 
-def profile_spans(spans: Iterable[RawSpan], trace_id: str = "", *, keep_trace: bool = True) -> TraceProfile:
-    """The profile of one trace's spans (prepared with `adapt.prepare`)."""
+def profile_spans(spans: Iterable[RawSpan], trace_id: str = "", *, keep_trace: bool = True,
+                  diagnose: bool = True) -> TraceProfile:
+    """The profile of one trace's spans (prepared with `adapt.prepare`).
+
+    `diagnose=False` leaves the diagnosis for later (`Profile.add` runs it if the trace turns out to be one it
+    shows): on a long file most traces are only counted, and the diagnosis is a fifth of the work."""
     assembled = assemble(spans, trace_id)
     trace = assembled.trace
     where = f"trace {trace_id[:16]}" if trace_id else "trace"
@@ -178,7 +182,7 @@ def profile_spans(spans: Iterable[RawSpan], trace_id: str = "", *, keep_trace: b
                                        "and diagnosis are skipped for this trace (costs are reported)"))
     elif len(trace):
         breakdown = latency.breakdown(trace)
-        diagnosis = latency.diagnose(trace)
+        diagnosis = latency.diagnose(trace) if diagnose else None
     return TraceProfile(trace_id=trace_id, spans=len(trace), costs=costs, calls=calls, breakdown=breakdown,
                         diagnosis=diagnosis, problems=problems, trace=trace if keep_trace else None,
                         time_scale=trace.time_scale)
@@ -211,6 +215,11 @@ class Profile:
     slowest: TraceProfile | None = None
     costliest: TraceProfile | None = None
 
+    @property
+    def wants_diagnosis(self) -> bool:
+        """Whether the next trace's diagnosis will be read (its row is still kept); else `add` runs it if shown."""
+        return len(self.rows) < MAX_ROWS
+
     def add(self, tp: TraceProfile) -> None:
         """Count one profiled trace in; keep it in full only while it is among the first, the slowest or the
         most expensive (the others give up their steps and spans, so memory stays flat on a long file)."""
@@ -235,6 +244,8 @@ class Profile:
             keep = {id(x) for x in (self.slowest, self.costliest)} | {id(x) for x in self.traces[:DETAILED_TRACES]}
             if any(x is not None and id(x) not in keep for x in before) or id(tp) not in keep:
                 self.traces = [x for x in self.traces if id(x) in keep]
+        if tp.diagnosis is None and tp.breakdown is not None and tp.trace is not None and any(x is tp for x in self.traces):
+            tp.diagnosis = latency.diagnose(tp.trace)  # left for later by the streaming reader: shown, so needed now
 
     def table(self) -> Any:
         """One row per trace (the first `MAX_ROWS`), a pandas DataFrame."""

@@ -54,7 +54,7 @@ class _Collector:
 
 
 def _flush(collector: _Collector, trace_id: str, spans: list[RawSpan]) -> None:
-    collector.add(profile_spans(spans, trace_id))
+    collector.add(profile_spans(spans, trace_id, diagnose=collector.profile.wants_diagnosis))
 
 
 def profile_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
