@@ -443,3 +443,19 @@ def test_a_trace_too_big_for_the_latency_attribution_still_gets_its_costs(tmp_pa
     tp = report.traces[0]
     assert tp.breakdown is None and "latency breakdown and diagnosis are skipped" in _messages(report)
     assert tp.costs is not None and tp.costs.input_tokens == 1000 * LARGE_TRACE_SPANS
+
+
+def test_many_captured_runs_profile_together():
+    import agentkit
+    from agentkit.profile import profile_traces
+    from agentkit.tracing import capture
+
+    client = agentkit.client(seed=5, quiet=True)
+    traces = []
+    for prompt in ("hi", "hello there", "good morning to you"):
+        with capture() as trace:
+            client.messages.create(model=agentkit.FAST_MODEL, max_tokens=60, messages=[{"role": "user", "content": prompt}])
+        traces.append(trace)
+    report = profile_traces(traces)
+    assert report.trace_count == 3 and set(report.percentiles()) == {"wall_s", "cost_usd", "input_tokens"}
+    assert report.total_cost == pytest.approx(sum(profile_trace(t).total_cost for t in traces))
