@@ -96,11 +96,17 @@ _EXPORTS: dict[str, str] = {
     "keyword_classifier": "agentkit.routing",
     "RateLimits": "agentkit.fleet",
     "RunProfile": "agentkit.fleet",
+    "FleetReport": "agentkit.fleet",
+    "RunTiming": "agentkit.fleet",
     "profiles_from": "agentkit.fleet",
     "simulate": "agentkit.fleet",
     "run_batch": "agentkit.batching",
     "Budget": "agentkit.economics",
     "drill": "agentkit.resilience",
+    # profiling any agent's trace file (lesson 12; `python -m agentkit profile`)
+    "profile_file": "agentkit.profile",
+    "profile_trace": "agentkit.profile",
+    "OTLPJsonFileExporter": "agentkit.profile",
 }
 
 __all__ = sorted(_EXPORTS)

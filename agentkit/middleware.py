@@ -120,6 +120,8 @@ class Attempt:
     streamed: bool = False  # a streamed call: priced from the usage its events carried
     #: the request headers as sent, credentials masked (agentkit.redact.redact_headers): name -> value
     headers: tuple[tuple[str, str], ...] = ()
+    #: The response's usage block as plain data (`usage.model_dump()`), so a check can price it again elsewhere.
+    usage: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -277,7 +279,7 @@ class Ledger(anthropic.Middleware):
             self._record(Attempt(call_id, attempt, name, http.status_code if seen.complete else None, seconds,
                                  input_tokens=sent, output_tokens=int(usage.get("output_tokens") or 0),
                                  cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0), cost=cost,
-                                 streamed=True, headers=headers))
+                                 streamed=True, headers=headers, usage=dict(usage) if usage else None))
 
         return done
 
@@ -292,7 +294,8 @@ class Ledger(anthropic.Middleware):
             self._record(Attempt(call_id, attempt, message.model, http.status_code, seconds,
                                  input_tokens=sent, output_tokens=usage.output_tokens or 0,
                                  cache_read_tokens=usage.cache_read_input_tokens or 0,
-                                 cost=cost_of(message.model, usage), headers=self._headers(request)))
+                                 cost=cost_of(message.model, usage), headers=self._headers(request),
+                                 usage=usage.model_dump()))
         else:
             self._record(Attempt(call_id, attempt, model, http.status_code, seconds,
                                  retry_after=_retry_after(http.headers) if not http.is_success else 0.0,

@@ -80,25 +80,37 @@ def _title(path: Path) -> str:
     return path.stem
 
 
+#: Lessons after Module 1 that use everything before them: notebook stem -> quiz id.
+CAPSTONES: dict[str, str] = {"12_profile_your_agent": "profile_your_agent"}
+
+
 def course_map(root: Path | None = None) -> list[Entry]:
     """Every lesson in course order, with its quiz and lab when they exist."""
     root = root or course_dir()
     quizzes = {p.stem for p in (root / "quizzes").glob("*.yaml")}
     entries: list[Entry] = []
     for foundation in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if foundation.stem in CAPSTONES:
+            continue
         number = foundation.name[:2]
         bank = f"foundations_{number}"
         ex, tasks = _exercise_tasks([f"f{number}", f"p{number}"])
         entries.append(Entry("Foundations", _title(foundation), foundation.relative_to(root).as_posix(),
                              bank if bank in quizzes else None, None, exercises=ex,
                              minutes=lesson_minutes(foundation, tasks)))
-    lessons = {p.name.split("_")[1]: p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # "m1_l3_..." -> "l3"
+    lessons: dict[str, list[Path]] = {}  # "m1_l3_..." -> "l3"; a lesson in parts ("m1_l4a_", "m1_l4b_") has several
+    for p in sorted((root / "notebooks").glob("m1_l[0-9]*_*.ipynb")):
+        lessons.setdefault(p.name.split("_")[1][:2], []).append(p)
     labs = {p.name.split("_")[0]: p for p in (root / "labs").glob("l[0-9]_*.ipynb")}
     for k in sorted(set(lessons) | set(labs)):
-        nb, lab = lessons.get(k), labs.get(k)
+        parts, lab = lessons.get(k, []), labs.get(k)
         quiz = next((q for q in sorted(quizzes) if q.startswith(f"{k}_")), None)
-        title = _title(nb) if nb else f"M1 · {k.upper()} (lab only: the lesson is not written yet)"
         ex, tasks = _exercise_tasks([f"m1_{k}"])
+        for part in parts[:-1]:  # the earlier parts of a lesson in parts; its quiz, lab and exercises sit with the last
+            entries.append(Entry("Module 1: Profiling agent performance", _title(part), part.relative_to(root).as_posix(),
+                                 None, None, minutes=lesson_minutes(part)))
+        nb = parts[-1] if parts else None
+        title = _title(nb) if nb else f"M1 · {k.upper()} (lab only: the lesson is not written yet)"
         entries.append(Entry("Module 1: Profiling agent performance", title, nb.relative_to(root).as_posix() if nb else None,
                              quiz, lab.relative_to(root).as_posix() if lab else None, lab.stem if lab else None,
                              exercises=ex, minutes=lesson_minutes(nb, tasks) if nb else None))
@@ -106,6 +118,13 @@ def course_map(root: Path | None = None) -> list[Entry]:
         taker = root / "quizzes" / "module1_quizzes.ipynb"
         entries.append(Entry("Module 1: Profiling agent performance", "Module 1 test (15 questions, 70% to pass)",
                              taker.relative_to(root).as_posix() if taker.exists() else None, "module1_test", None))
+    for stem, bank in CAPSTONES.items():
+        capstone = root / "notebooks" / f"{stem}.ipynb"
+        if capstone.exists():
+            ex, tasks = _exercise_tasks([f"p{stem[:2]}"])
+            entries.append(Entry("Capstone", _title(capstone), capstone.relative_to(root).as_posix(),
+                                 bank if bank in quizzes else None, None, exercises=ex,
+                                 minutes=lesson_minutes(capstone, tasks)))
     return entries
 
 
