@@ -314,27 +314,26 @@ def make_chart(title: str, labels: list[str], values: list[float]) -> dict:
     return {"file": f"chart-{slug}.png", "bars": len(values)}
 
 
+# Each role with a handoff schema gets it through structured outputs (`output_config.format`, set by `Team`),
+# so the prompts say what to hand on, never "reply in JSON". The scenarios match these prompts' first words.
 RESEARCHER_SYSTEM = ("You are a research agent specialised in market analysis for a brochure team. Find market "
-                     "trends with web_search. Reply with JSON only: "
-                     '{"findings": [{"claim": "...", "figure": "...", "source": "..."}]}.')
+                     "trends with web_search and hand on at least two findings, each with its figure and source.")
 DESIGNER_SYSTEM = ("You are the graphic designer of a brochure team. Make the charts the brochure needs from the "
-                   "product sheet with make_chart. Reply with JSON only: "
-                   '{"charts": [{"title": "...", "file": "....png", "caption": "..."}]}.')
+                   "product sheet with make_chart and hand on each chart's title, .png file and caption.")
 WRITER_SYSTEM = ("You are the copywriter of a brochure team. Turn the research and the charts you are given into "
-                 "the brochure. Reply with JSON only: "
-                 '{"headline": "...", "body": "...", "charts": ["....png"], "sources": ["..."]}.')
+                 "the brochure: a headline, the body, the chart files you use and your sources.")
 LOOSE_WRITER_SYSTEM = WRITER_SYSTEM + " You may search the web yourself to double-check facts."
 MANAGER_SYSTEM = ("You are the managing editor of a brochure team. Delegate research, design and writing to your "
-                  "reports with the delegate tool, in whatever order the work needs, and reply with the writer's "
-                  "brochure JSON.")
+                  "reports with the delegate tool, in whatever order the work needs, and hand on the writer's "
+                  "brochure.")
 EDITOR_SYSTEM = ("You are the editor-in-chief of a brochure team with a research lead. Delegate research, design "
-                 "and writing with the delegate tool and reply with the writer's brochure JSON.")
+                 "and writing with the delegate tool and hand on the writer's brochure.")
 RESEARCH_LEAD_SYSTEM = ("You lead research for a brochure team. Delegate searching to the web researcher and "
-                        "checking to the fact checker, and reply with the checked findings JSON.")
-WEB_RESEARCHER_SYSTEM = ("You are a web researcher. Search the web for market facts and reply with JSON only: "
-                         '{"findings": [{"claim": "...", "figure": "...", "source": "..."}]}.')
-FACT_CHECKER_SYSTEM = ("You are a fact checker. Verify each finding you are given against its source and reply "
-                       'with the findings that hold, as JSON only: {"findings": [...]}.')
+                        "checking to the fact checker, and hand on the checked findings.")
+WEB_RESEARCHER_SYSTEM = ("You are a web researcher. Search the web for market facts and hand on at least two "
+                         "findings, each with its figure and source.")
+FACT_CHECKER_SYSTEM = ("You are a fact checker. Verify each finding you are given against its source and hand on "
+                       "the findings that hold.")
 COPY_SYSTEMS = {
     "punchy": "You write short, punchy ad taglines for the Aurora e-bike. Read the others' messages and improve.",
     "calm": "You write calm, reassuring ad taglines for the Aurora e-bike. Read the others' messages and improve.",
