@@ -582,28 +582,34 @@ def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> A
         for d, names in layers.items():
             for i, name in enumerate(names):
                 pos[name] = ((i + 1) / (len(names) + 1), 1 - d / (max(layers) + 1 or 1))
+    boxes: dict[str, Any] = {}
+    for name, (x, y) in pos.items():
+        if name in ran:
+            boxes[name] = ax.text(x, y, name, ha="center", va="center", fontsize=11, zorder=3,
+                                  bbox=dict(boxstyle="round,pad=0.45", facecolor="#eef2f8", edgecolor="#3b78c2"))
+        else:
+            boxes[name] = ax.text(x, y, f"{name}\n(never ran)", ha="center", va="center", fontsize=10, zorder=3,
+                                  color="#777777", bbox=dict(boxstyle="round,pad=0.45", facecolor="white",
+                                                             edgecolor="#999999", linestyle="--"))
     edge_set = {(e.source, e.target) for e in topo.edges}
     for kind, (colour, style) in _EDGE_STYLE.items():
         for a, b in topo.edges_of(kind):
             # Two-way pairs (a delegation and the handoff back) curve apart, so both arrows show.
             rad = 0.25 if kind == "message" else (0.18 if (b, a) in edge_set else 0.0)
-            ax.annotate("", xy=pos[b], xytext=pos[a], arrowprops=dict(
-                arrowstyle="-|>", color=colour, linestyle=style, lw=1.4, shrinkA=16, shrinkB=16,
+            # Clipped to the two boxes (patchA/patchB), so every arrowhead ends at the edge of its box; drawn after
+            # the boxes (zorder), whose outlines are only placed when they draw.
+            ax.annotate("", xy=pos[b], xytext=pos[a], zorder=4, arrowprops=dict(
+                arrowstyle="-|>", color=colour, linestyle=style, lw=1.5, mutation_scale=16, shrinkA=2, shrinkB=2,
+                patchA=boxes[a].get_bbox_patch(), patchB=boxes[b].get_bbox_patch(),
                 connectionstyle=f"arc3,rad={rad}"))
-    for name, (x, y) in pos.items():
-        if name in ran:
-            ax.text(x, y, name, ha="center", va="center", fontsize=11,
-                    bbox=dict(boxstyle="round,pad=0.45", facecolor="#eef2f8", edgecolor="#3b78c2"))
-        else:
-            ax.text(x, y, f"{name}\n(never ran)", ha="center", va="center", fontsize=10, color="#777777",
-                    bbox=dict(boxstyle="round,pad=0.45", facecolor="white", edgecolor="#999999", linestyle="--"))
     from matplotlib.lines import Line2D
 
     present = [k for k in _EDGE_STYLE if topo.edges_of(k)]
     ax.legend(handles=[Line2D([], [], color=_EDGE_STYLE[k][0], linestyle=cast(Any, _EDGE_STYLE[k][1]), label=k) for k in present],
               loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(present) or 1, fontsize=10, frameon=False)
     ax.set_xlim(0, 1)
-    ax.set_ylim(min((y for _, y in pos.values()), default=0.0) - 0.2, 1.15)
+    ys = [y for _, y in pos.values()] or [0.5]
+    ax.set_ylim(min(ys) - 0.25, max(ys) + 0.2)
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=12)
