@@ -92,7 +92,7 @@ class Transcript:
             content = nxt.get("content") if nxt else None
             answered = {b.get("tool_use_id") for b in content if isinstance(b, dict)
                         and b.get("type") == "tool_result"} if isinstance(content, list) else set()
-            missing += [t for t in asked if t not in answered]
+            missing += [str(t) for t in asked if t not in answered]
         return missing
 
 

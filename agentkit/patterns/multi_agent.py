@@ -358,19 +358,25 @@ def run_parallel(team: Team, branches: Sequence[str], combiner: str, brief: str,
 
     with _team_span("parallel"):
         outcomes = _in_parallel([partial(branch, name) for name in branches])
-        parallel = [o if isinstance(o, RoleRun) else o.run for o in outcomes if isinstance(o, RoleRun) or o.run]
-        failed = [o for o in outcomes if isinstance(o, HandoffError)]
+        parallel: list[RoleRun] = []
+        failed: list[HandoffError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, RoleRun):
+                parallel.append(outcome)
+            else:
+                failed.append(outcome)
+                if outcome.run is not None:
+                    parallel.append(outcome.run)
         if failed:
             return _stopped("parallel", parallel, Cost.parallel(r.cost for r in parallel), failed[0])
         runs = {r.role.name: r for r in parallel}
         try:
             last = team.run_role(combiner, prompt_for(combiner, runs), receiver="team")
         except HandoffError as error:
-            if on_error == "raise":
+            if on_error == "raise" or error.run is None:
                 raise
-            done = [*parallel, *([error.run] if error.run else [])]
-            tail = error.run.cost if error.run else Cost.sequential([])
-            return _stopped("parallel", done, Cost.parallel(r.cost for r in parallel) + tail, error)
+            done = [*parallel, error.run]
+            return _stopped("parallel", done, Cost.parallel(r.cost for r in parallel) + error.run.cost, error)
     cost = Cost.parallel(r.cost for r in parallel) + last.cost
     return TeamRun("parallel", [*parallel, last], last.output or last.text, cost)
 
