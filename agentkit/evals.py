@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
+from agentkit.jsontext import extract_json
 from agentkit.models import FAST_MODEL
 from agentkit.pricing import cost_of
 
@@ -297,13 +298,13 @@ _PAIR_SYSTEM = ("You are an evaluator comparing two responses to one task. Answe
 def parse_verdict(text: str, model: type[BaseModel] = Verdict) -> Any:
     """Read a judge reply as `model` (validated with pydantic); a clear `JudgeError` if it is not.
 
-    A judge that wraps its JSON in a ```json fence is forgiven; anything else that is not a
+    A judge that wraps its JSON in a ```json fence, or adds a sentence after it, is forgiven; anything else that is not a
     JSON object, or is missing a field, or has a score outside 1-5, is an error that quotes
     the reply (also kept on the exception as `.reply`)."""
-    raw = text.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", raw, re.DOTALL)
-    if fenced:
-        raw = fenced.group(1)
+    try:
+        raw = extract_json(text)  # a ```json fence, or JSON followed by a sentence of prose, is forgiven
+    except ValueError:
+        raw = text.strip()  # no JSON object in it: json.loads below says where it fails
     shown = text if len(text) <= 200 else text[:197] + "..."
     try:
         data = json.loads(raw)

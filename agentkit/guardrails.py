@@ -27,6 +27,7 @@ from typing import Any, Callable, Literal, Sequence
 from pydantic import BaseModel, ValidationError
 
 from agentkit.evals import Judge, JudgeError
+from agentkit.jsontext import extract_json
 
 __all__ = ["Check", "max_length", "forbidden", "required", "json_schema", "JudgeCheck", "Decision", "HumanApproval",
            "approval_widget", "LayerEvent", "GateResult", "QualityGate", "GateError"]
@@ -59,8 +60,8 @@ def max_length(limit: int, field_name: str | None = None) -> Check:
         text = output
         if field_name is not None:
             try:
-                text = str(json.loads(output).get(field_name, ""))
-            except (json.JSONDecodeError, AttributeError):
+                text = str(json.loads(extract_json(output)).get(field_name, ""))
+            except (ValueError, AttributeError):  # json.JSONDecodeError is a ValueError
                 return None  # not JSON: json_schema reports that, once
         return None if len(text) <= limit else f"{field_name or 'output'} is {len(text)} characters; the limit is {limit}"
 
@@ -89,7 +90,11 @@ def json_schema(model: type[BaseModel]) -> Check:
 
     def test(output: str) -> str | None:
         try:
-            model.model_validate_json(output)
+            text = extract_json(output)  # a fenced reply, or JSON followed by prose, is read too
+        except ValueError:
+            text = output  # no JSON in it at all: pydantic's own message says so
+        try:
+            model.model_validate_json(text)
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(map(str, first["loc"])) or "output"

@@ -159,3 +159,11 @@ def test_rubric_needs_all_five_levels():
     with pytest.raises(ValueError, match="each score 1-5"):
         Rubric("x", {1: "a", 5: "b"})
     assert "5: specific" in ESSAY_RUBRIC.text()
+
+
+def test_parse_verdict_reads_json_followed_by_prose():
+    from agentkit.evals import parse_verdict
+
+    fenced = parse_verdict('```json\n{"score": 4, "reason": "clear"}\n```')
+    trailing = parse_verdict('{"score": 4, "reason": "clear"}\n\nI weighed clarity most.')
+    assert fenced.score == trailing.score == 4

@@ -151,3 +151,17 @@ def test_the_approval_widget_records_one_decision():
     assert approve.disabled and reject.disabled and "Rejected: Remove the voucher." in status.value
     approve.click()  # disabled buttons still fire on_click in Python; the panel must not decide twice
     assert len(decisions) == 1
+
+
+def test_json_checks_read_a_fenced_reply_and_json_followed_by_prose():
+    from pydantic import BaseModel
+
+    from agentkit.guardrails import json_schema, max_length
+
+    class Reply(BaseModel):
+        answer: str
+
+    for output in ('```json\n{"answer": "yes"}\n```', '{"answer": "yes"}\nHope that helps!', 'Here: {"answer": "yes"}'):
+        assert json_schema(Reply)(output) is None, output
+        assert max_length(3, "answer")(output) is None and max_length(2, "answer")(output) is not None
+    assert "Invalid JSON" in json_schema(Reply)("no JSON here")

@@ -32,6 +32,7 @@ import jsonschema
 import pydantic
 from opentelemetry import trace
 
+from agentkit.jsontext import extract_json
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL
 from agentkit.sandbox import run_code
 from agentkit.patterns.measure import Cost, Meter
@@ -198,32 +199,6 @@ def critic(client: Any, *, meter: Meter, system: str, model: str = FAST_MODEL, m
         return Feedback(verdict.ok and not verdict.problems, tuple(verdict.problems), "critic", cost)
 
     return check
-
-
-def extract_json(text: str) -> str:
-    """The first JSON object or array in a model's reply, as JSON text.
-
-    Accepts a bare value, a value inside a ```json fence, and a value with prose before or after it
-    ("Here it is: {...} Let me know if ..."). The standard library's `json.JSONDecoder.raw_decode` reads one
-    value and reports where it ended, which is exactly "the JSON, and nothing after it"; a regex cannot
-    balance nested braces. Raises ValueError when no complete JSON object or array is there.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"expected the reply's text (a str), got {type(text).__name__}")
-    fenced = re.search(r"```(?:json)?[ \t]*\n(.*?)```", text, re.DOTALL)
-    candidates = [fenced.group(1)] if fenced else []
-    candidates.append(text)
-    decoder = json.JSONDecoder()
-    for candidate in candidates:
-        for start, char in enumerate(candidate):
-            if char not in "{[":
-                continue
-            try:
-                _, end = decoder.raw_decode(candidate, start)
-            except json.JSONDecodeError:
-                continue
-            return candidate[start:end]
-    raise ValueError("no complete JSON object or array in the reply")
 
 
 def schema_check(schema: type[pydantic.BaseModel] | Mapping[str, Any]) -> Check:
