@@ -190,7 +190,8 @@ EXERCISES = Exercises("f11", "Foundations 11 exercises", "F11 Production", lesso
          "a number of US dollars",
          ("A month's bill is the cost of one run, times the runs a day, times the days in a month (30 here). "
           "(Next: lab.hint('monthly_cost', 2).)",
-          "The cost of one run is in the per-run table above: one of its columns already adds the three sources.",
+          "The cost of one run is in the per-run table (production.research_run_costs()): one of its columns "
+          "already adds the three sources.",
           "production.monthly_cost(per_run, runs_per_day=...) returns a dict; the monthly figure is one of its keys.")),
     Task("biggest_bucket", "The cost source to attack first", _check_bucket, "one of 'LLM', 'API' or 'infra'",
          ("Attack the source that costs the most across the run, not the one with the most rows. "
@@ -220,10 +221,12 @@ EXERCISES = Exercises("f11", "Foundations 11 exercises", "F11 Production", lesso
                  probes=((None, "", [], 1.0, 1),)),
 ], solutions={
     "monthly_cost": """
+        table = production.research_run_costs()  # the offline run's per-step cost table
         per_run = table["total $"].sum()
         monthly_at_5000 = production.monthly_cost(per_run, runs_per_day=5_000)["per month"]
     """,
     "biggest_bucket": """
+        table = production.research_run_costs()
         totals = table[["LLM $", "API $", "infra $"]].sum()
         first_bucket = totals.idxmax().removesuffix(" $")
     """,
