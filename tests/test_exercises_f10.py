@@ -45,46 +45,52 @@ def test_partition_by_endpoint_three_ways():
     assert result.status == "wrong" and "original order" in result.message
 
 
-def _stub_map(client, lines, schema):
-    report = ...
-    return report
+def _stub_map(client, partitions, schema):
+    worst = ...
+    return worst
 
 
-def _json_in_prose(client, lines, schema):
-    reply = client.messages.create(model=agentkit.FAST_MODEL, max_tokens=400, system="Reply in JSON.",
-                                   messages=[{"role": "user", "content": "\n".join(lines)}])
-    return schema.model_validate_json(reply.content[0].text)
+def _parse(client, lines, schema):
+    return client.messages.parse(model=agentkit.FAST_MODEL, max_tokens=400, output_format=schema,
+                                 messages=[{"role": "user", "content": "\n".join(lines)}]).parsed_output
 
 
-def _first_lines_only(client, lines, schema):
-    """Trims the partition "to save tokens": the model never sees most of it."""
-    reply = client.messages.parse(model=agentkit.FAST_MODEL, max_tokens=400, output_format=schema,
-                                  messages=[{"role": "user", "content": "\n".join(lines[:10])}])
-    return reply.parsed_output
+def _json_in_prose(client, partitions, schema):
+    reports = {}
+    for name, lines in partitions.items():
+        reply = client.messages.create(model=agentkit.FAST_MODEL, max_tokens=400, system="Reply in JSON.",
+                                       messages=[{"role": "user", "content": "\n".join(lines)}])
+        reports[name] = schema.model_validate_json(reply.content[0].text)
+    return max(reports, key=lambda n: reports[n].p95_ms)
 
 
-def _one_call_per_line(client, lines, schema):
-    out = None
-    for line in lines[:3]:
-        out = client.messages.parse(model=agentkit.FAST_MODEL, max_tokens=100, output_format=schema,
-                                    messages=[{"role": "user", "content": line}]).parsed_output
-    return out
+def _everything_in_one_call(client, partitions, schema):
+    """No map at all: one call over every partition's lines."""
+    everything = [line for lines in partitions.values() for line in lines]
+    _parse(client, everything, schema)
+    return next(iter(partitions))
 
 
-def _returns_a_dict(client, lines, schema):
-    reply = client.messages.parse(model=agentkit.FAST_MODEL, max_tokens=400, output_format=schema,
-                                  messages=[{"role": "user", "content": "\n".join(lines)}])
-    return reply.parsed_output.model_dump()
+def _trimmed(client, partitions, schema):
+    """Sends each partition's first ten lines "to save tokens"."""
+    reports = {name: _parse(client, lines[:10], schema) for name, lines in partitions.items()}
+    return max(reports, key=lambda n: reports[n].p95_ms)
 
 
-def test_map_step_three_ways():
+def _reduce_by_errors(client, partitions, schema):
+    """Maps right, reduces on the wrong field."""
+    reports = {name: _parse(client, lines, schema) for name, lines in partitions.items()}
+    return max(reports, key=lambda n: (reports[n].errors, n))
+
+
+def test_map_reduce_three_ways():
     lab = exercises.load("f10")
-    result = lab.check("map_step", _reference(lab, "map_step"))
+    result = lab.check("map_reduce", _reference(lab, "map_reduce"))
     assert result.passed, result.message
-    assert lab.check("map_step", _stub_map).status == "not_attempted"
-    for wrong_fn, message in [(_json_in_prose, "no structured output"), (_first_lines_only, "leaves out"),
-                              (_one_call_per_line, "3 model calls"), (_returns_a_dict, "returned a dict")]:
-        result = lab.check("map_step", wrong_fn)
+    assert lab.check("map_reduce", _stub_map).status == "not_attempted"
+    for wrong_fn, message in [(_json_in_prose, "no structured output"), (_everything_in_one_call, "one call per partition"),
+                              (_trimmed, "leaves out"), (_reduce_by_errors, "higher p95_ms")]:
+        result = lab.check("map_reduce", wrong_fn)
         assert result.status == "wrong" and message in result.message, (wrong_fn.__name__, result.message)
 
 

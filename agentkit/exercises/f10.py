@@ -2,8 +2,9 @@
 
 1. ``partition_by_endpoint``: the split of a data-driven decomposition, a pure function, judged against the
    reference on the lesson's weeks and on seeded, shuffled logs with endpoints the lesson never shows.
-2. ``map_step``: the map step the learner writes with the plain SDK: one model call per partition, all of the
-   partition's lines and nothing else, the reply through structured outputs, returned as a validated object.
+2. ``map_reduce``: a map-reduce the learner writes with the plain SDK: one model call per partition, with all of
+   that partition's lines and nothing else, the reply through structured outputs; then a reduce in code that
+   names the slowest partition.
    Graded offline on the requests sent (`_transcript.run_recorded`) against scenarios built here from seeded
    partitions: the scripted report is computed with pandas from the same lines, never compared as wording.
 """
@@ -107,12 +108,27 @@ def _truth(lines: list[str]) -> dict[str, Any]:
 
 
 def _map_case(seed: int | None) -> dict[str, Any]:
-    lines = list(ex.LOGS[3]) if seed is None else _random_lines(seed)
-    report = _truth(lines)
-    marker = re.escape(lines[len(lines) // 2])  # a line from the middle: the request must carry the partition
-    return {"label": "week 3 of the lesson" if seed is None else f"a hidden partition (seed {seed})",
-            "lines": lines, "report": report,
-            "scenarios": [{"name": f"f10_map_{seed}", "match": {"user": marker}, "turns": [{"json": report}]}]}
+    """Named partitions (the lesson's weeks, or seeded ones), each with the report its scenario answers."""
+    if seed is None:
+        partitions = {f"week{w}": list(ex.LOGS[w]) for w in ex.LOG_WEEKS}
+        label = "the lesson's four weeks"
+    else:
+        rng = random.Random(seed)
+        partitions = {f"{rng.choice(['shard', 'day', 'region'])}-{seed % 89}-{i}": _random_lines(seed * 10 + i)
+                      for i in range(rng.randint(2, 5))}
+        label = f"hidden partitions (seed {seed})"
+    reports: dict[str, dict[str, Any]] = {}
+    seen: set[int] = set()
+    for name, lines in partitions.items():
+        report = _truth(lines)
+        while report["p95_ms"] in seen:  # one clear worst partition
+            report["p95_ms"] += 1
+        seen.add(report["p95_ms"])
+        reports[name] = report
+    scenarios = [{"name": f"f10_map_{seed}_{name}", "match": {"user": re.escape(lines[len(lines) // 2])},
+                  "turns": [{"json": reports[name]}]} for name, lines in partitions.items()]
+    worst = max(reports, key=lambda name: reports[name]["p95_ms"])
+    return {"label": label, "partitions": partitions, "reports": reports, "worst": worst, "scenarios": scenarios}
 
 
 def _sent_text(body: dict[str, Any]) -> str:
@@ -126,47 +142,54 @@ def _sent_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _judge_map(fn: Any, case: dict[str, Any]) -> str | None:
-    t = run_recorded(fn, list(case["lines"]), _Report, scenarios=case["scenarios"])
+def _judge_map_reduce(fn: Any, case: dict[str, Any]) -> str | None:
+    partitions: dict[str, list[str]] = case["partitions"]
+    t = run_recorded(fn, {k: list(v) for k, v in partitions.items()}, _Report, scenarios=case["scenarios"])
     label = case["label"]
     if t.calls == 0:
         return f"On {label} it never called the model." if not t.error else f"On {label} it raised {t.error[:200]}."
-    if t.calls > 1:
-        return f"On {label} it made {t.calls} model calls; a map step is one call per partition."
-    body = t.requests[0]
-    fmt = (body.get("output_config") or {}).get("format") or {}
-    if fmt.get("type") != "json_schema":
-        return ("Its request asks for no structured output. Use client.messages.parse(..., output_format=schema) "
-                "(or output_config={'format': {'type': 'json_schema', ...}}), so the reply is data the reduce "
-                "step can read.")
-    if set((fmt.get("schema") or {}).get("properties") or {}) != set(_Report.model_fields):
-        return "Its output format is not the `schema` it was given; build it from that argument."
-    sent = _sent_text(body)
-    missing = [line for line in case["lines"] if line not in sent]
-    if missing:
-        return (f"On {label} the request leaves out {len(missing)} of the partition's {len(case['lines'])} lines "
-                f"(for example {missing[0]!r}); send the whole partition, one line per line.")
+    for body in t.requests:
+        fmt = (body.get("output_config") or {}).get("format") or {}
+        if fmt.get("type") != "json_schema":
+            return ("A map request asks for no structured output. Use client.messages.parse(..., output_format=schema) "
+                    "(or output_config={'format': {'type': 'json_schema', ...}}), so the reduce step reads data.")
+        if set((fmt.get("schema") or {}).get("properties") or {}) != set(_Report.model_fields):
+            return "A map request's output format is not the `schema` it was given; build it from that argument."
+    if t.calls != len(partitions):
+        return f"On {label} it made {t.calls} model calls for {len(partitions)} partitions; map is one call per partition."
+    covered: list[str] = []
+    for n, body in enumerate(t.requests, 1):
+        sent = _sent_text(body)
+        holds = [name for name, lines in partitions.items() if any(line in sent for line in lines)]
+        if len(holds) != 1:
+            return (f"On {label} request {n} carries lines of {len(holds)} partitions; each map call gets one "
+                    "partition's lines and nothing else.")
+        missing = [line for line in partitions[holds[0]] if line not in sent]
+        if missing:
+            return (f"On {label} request {n} leaves out {len(missing)} of its partition's {len(partitions[holds[0]])} "
+                    f"lines (for example {missing[0]!r}); send the whole partition.")
+        covered.append(holds[0])
+    if sorted(covered) != sorted(partitions):
+        return f"On {label} some partitions were sent twice and others never."
     if t.error:
         return f"On {label} it raised {t.error[:200]}."
-    value = t.value
-    if isinstance(value, dict):
-        return "It returned a dict; return the validated object, an instance of `schema`."
-    if not isinstance(value, _Report):
-        return f"It returned {type(value).__name__} {value!r:.60}; return the parsed reply, an instance of `schema`."
-    if value.model_dump() != case["report"]:
-        return f"On {label} it returned {value.model_dump()}, which is not what the model answered."
+    if t.value not in partitions:
+        return f"It returned {t.value!r:.60}; return the name (a key of `partitions`) of the worst partition."
+    if t.value != case["worst"]:
+        return (f"On {label} it returned {t.value!r}, but another partition's report has a higher p95_ms. The reduce "
+                "step picks the partition whose report says it was slowest.")
     return None
 
 
-def _check_map_step(answer: Any) -> Verdict:
-    fn = as_function(answer, "map_step")
+def _check_map_reduce(answer: Any) -> Verdict:
+    fn = as_function(answer, "map_reduce")
     seed = random.SystemRandom().randrange(1, 10_000)
     for case in (_map_case(None), _map_case(seed), _map_case(seed + 1)):
-        problem = _judge_map(fn, case)
+        problem = _judge_map_reduce(fn, case)
         if problem:
             return wrong(problem)
-    return passed("One structured call per partition, the whole partition sent, the report returned as data: "
-                  "on the lesson's week and two hidden partitions.")
+    return passed("One structured call per partition with only its lines, and a reduce that reads the reports: "
+                  "right on the lesson's weeks and two sets of hidden partitions.")
 
 
 EXERCISES = Exercises("f10_decomposition", "Lesson 10 exercises", "F10 Decomposing big work", lesson_notebook="notebooks/10_*.ipynb", tasks=[
@@ -179,14 +202,15 @@ EXERCISES = Exercises("f10_decomposition", "Lesson 10 exercises", "F10 Decomposi
                   "A dict's setdefault(key, default) returns the list for a key, creating it the first time; "
                   "append each line to its endpoint's list."),
                  probes=((["2026-10-05T00:00 GET /api/cart 200 93ms"],),)),
-    FunctionTask("map_step", "The map step of a map-reduce", _check_map_step,
-                 "a function map_step(client, lines, schema) -> an instance of schema",
-                 ("One model call per partition: it gets every line of that partition and must come back as data "
-                  "the reduce step can read. (Next: lab.hint('map_step', 2).)",
-                  "client.messages.parse(model=..., max_tokens=..., system=..., messages=[...], output_format=schema) "
-                  "sends the schema as structured outputs and validates the reply.",
-                  "Put '\\n'.join(lines) in the user message; the validated object is the reply's parsed_output."),
-                 probes=((None, [], None),)),
+    FunctionTask("map_reduce", "Map, then reduce", _check_map_reduce,
+                 "a function map_reduce(client, partitions, schema) -> the name of the slowest partition",
+                 ("Two phases. Map: the same model call once per partition, each seeing only its own lines, each "
+                  "coming back as data. Reduce: plain code over those reports. (Next: lab.hint('map_reduce', 2).)",
+                  "Loop over partitions.items(); for each, client.messages.parse(..., output_format=schema) with "
+                  "that partition's lines in the user message. Keep the parsed reports in a dict by name.",
+                  "The reduce is max() over the dict's keys, with a key function that reads each report's p95_ms; "
+                  "skip a partition whose parsed_output is None."),
+                 probes=((None, {}, None),)),
 ], solutions={
     "partition_by_endpoint": """
         def partition_by_endpoint(lines):
@@ -196,18 +220,20 @@ EXERCISES = Exercises("f10_decomposition", "Lesson 10 exercises", "F10 Decomposi
                 partitions.setdefault(line.split()[2], []).append(line)
             return partitions
     """,
-    "map_step": """
+    "map_reduce": """
         import agentkit
 
-        def map_step(client, lines, schema):
-            "The map step: one partition of log lines in, one validated report out."
-            reply = client.messages.parse(
-                model=agentkit.FAST_MODEL, max_tokens=400,
-                system="You analyse one partition of access logs: the slowest endpoint by p95 latency, "
-                       "and the endpoint with the most 5xx errors.",
-                messages=[{"role": "user", "content": "\\n".join(lines)}],
-                output_format=schema,
-            )
-            return reply.parsed_output
+        def map_reduce(client, partitions, schema):
+            "Map: one structured report per partition. Reduce: the name of the slowest partition."
+            reports = {}
+            for name, lines in partitions.items():
+                reply = client.messages.parse(
+                    model=agentkit.FAST_MODEL, max_tokens=400, output_format=schema,
+                    system="Report on these access-log lines: slowest endpoint by p95, most 5xx errors.",
+                    messages=[{"role": "user", "content": "\\n".join(lines)}],
+                )
+                if reply.parsed_output is not None:
+                    reports[name] = reply.parsed_output
+            return max(reports, key=lambda name: reports[name].p95_ms)
     """,
-}, answers={"partition_by_endpoint": "partition_by_endpoint", "map_step": "map_step"})
+}, answers={"partition_by_endpoint": "partition_by_endpoint", "map_reduce": "map_reduce"})

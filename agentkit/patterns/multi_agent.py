@@ -13,16 +13,21 @@ first:
 - `run_all_to_all`: every agent reads every message and posts to the others,
   round after round.
 
-**Handoffs are typed**: what one agent passes on is JSON validated against a
-pydantic model at every handoff (`handoff`), so a malformed handoff stops
-with a `HandoffError` that names the sender, the receiver and the field,
-instead of confusing the next agent.
+**Handoffs are typed**: a role with an `output` schema gets it through structured
+outputs (`output_config.format`, never "reply in JSON" in a prompt), and what it
+passes on is validated against the pydantic model at every handoff (`handoff`),
+limits included that the API cannot enforce. A malformed handoff raises a
+`HandoffError` that names the sender, the receiver and the field, instead of
+confusing the next agent; with ``on_error="stop"`` the run ends there and the
+`TeamRun` reports the failed step (`error`, `describe()`).
 
 **Tracing shows the topology.** Every agent run is an ``invoke_agent {name}``
 span (from `agentkit.Agent`); a handoff is a ``handoff {from} -> {to}`` span;
 a delegation nests the specialist's span under the manager's; an all-to-all
 message is an ``agentkit.message`` event. `topology(trace)` reads the team's
-shape back from the spans and `draw_topology` draws it.
+shape back from the spans and `draw_topology` draws it (a partial run too: an
+agent a handoff named but that never ran is drawn as such). `timeline` lays a
+sequential or parallel run out in the seconds its cost adds up.
 
 **Costs add up the way the work ran** (`agentkit.patterns.measure.Cost`):
 sequential work adds seconds, parallel work waits only for the slowest branch.
