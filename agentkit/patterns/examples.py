@@ -448,9 +448,28 @@ def week_findings(week: int) -> dict:
             "most_errors": worst_errors, "errors": int(errors.max()) if len(errors) else 0}
 
 
+class WeekFinding(pydantic.BaseModel):
+    """What a log analyst finds in one week: the slowest endpoint by p95 latency, and the one with most 5xx errors."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    week: int
+    slowest: str
+    p95_ms: int
+    most_errors: str | None
+    errors: int
+
+
+class LogFindings(pydantic.BaseModel):
+    """What a log analyst hands on (through structured outputs): one finding per week it read, and a summary."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    weeks: list[WeekFinding]
+    summary: str
+
+
 DECOMPOSITION_SYSTEMS = {
-    "log_analyst": "You are a log analyst. Read the logs you are asked about with read_logs and report, as JSON, "
-                   "the slowest endpoint by p95 latency and the endpoint with the most 5xx errors.",
+    "log_analyst": "You are a log analyst. Read the logs you are asked about with read_logs and report, for each "
+                   "week, the slowest endpoint by p95 latency and the endpoint with the most 5xx errors.",
     "log_aggregator": "You combine weekly log findings into one short incident report for the month.",
     "frontend": "You are the frontend engineer of a feature team. Reply with your part in two sentences.",
     "database": "You are the database engineer of a feature team. Reply with your part in two sentences.",
@@ -500,7 +519,7 @@ def decomposition_roles(files: dict[str, str] | None = None) -> list:
     """The roles lesson 10 uses; `files` is the codebase the refactorers edit (each scoped to one directory)."""
     from agentkit.patterns.multi_agent import Role
 
-    roles = [Role(name, system, (read_logs,) if name == "log_analyst" else ())
+    roles = [Role(name, system, (read_logs,), LogFindings) if name == "log_analyst" else Role(name, system)
              for name, system in DECOMPOSITION_SYSTEMS.items() if name != "refactorer"]
     if files is not None:
         for directory in sorted({"/".join(p.split("/")[:2]) + "/" for p in files}):
