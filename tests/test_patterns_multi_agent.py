@@ -228,3 +228,9 @@ def test_extract_json_names_a_reply_with_no_json():
     assert extract_json('{not json} but {"ok": true} is') == '{"ok": true}'
     with pytest.raises(ValueError, match="no complete JSON"):
         extract_json("I could not find anything {")
+
+
+def test_timeline_of_a_failed_parallel_run_keeps_the_branches_side_by_side(team):
+    failed = M.run_parallel(team, ["researcher", "designer"], "writer", ex.BAD_BRIEF, on_error="stop")
+    rows = M.timeline(failed)
+    assert {name for name, _, _ in rows} == {"researcher", "designer"} and all(start == 0.0 for _, start, _ in rows)

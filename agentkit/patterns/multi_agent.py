@@ -641,9 +641,11 @@ def timeline(run: TeamRun) -> list[tuple[str, float, float]]:
             rows.append((r.role.name, t, r.cost.seconds))
             t += r.cost.seconds
         return rows
-    branches = run.runs[:-1] if run.ok else run.runs
+    # The combiner ran if the run succeeded, or if its own handoff (to the team) is what failed.
+    combined = bool(run.runs) and (run.ok or (run.error or "").startswith(f"{run.runs[-1].role.name} -> team:"))
+    branches = run.runs[:-1] if combined else run.runs
     rows = [(r.role.name, 0.0, r.cost.seconds) for r in branches]
-    if run.ok and run.runs:
+    if combined:
         last = run.runs[-1]
         rows.append((last.role.name, max((r.cost.seconds for r in branches), default=0.0), last.cost.seconds))
     return rows
