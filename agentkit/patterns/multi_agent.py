@@ -51,7 +51,7 @@ from opentelemetry import trace
 from agentkit.agent import CURRENT_STEP, Agent, RunResult
 from agentkit.models import DEFAULT_MODEL
 from agentkit.patterns.measure import Cost, Meter
-from agentkit.patterns.reflection import extract_json
+from agentkit.jsontext import extract_json
 from agentkit.tools import Tool, ToolError, as_tool, tool
 
 __all__ = [
