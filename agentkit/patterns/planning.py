@@ -37,7 +37,7 @@ from opentelemetry import trace
 from agentkit.models import DEFAULT_MODEL
 from agentkit.sandbox import run_code
 from agentkit.patterns.measure import Cost, Meter
-from agentkit.jsontext import extract_json
+from agentkit.patterns.reflection import extract_json
 from agentkit.tools import Tool, as_tool
 
 __all__ = [
