@@ -118,3 +118,20 @@ def test_mixed_functional_with_a_temporal_backend_nests_in_the_trace(setup):
     assert "decompose backend" in names and names.count("invoke_agent backend_tester") == 1
     inner = sum(r.cost.seconds for r in run.runs if r.role.name.startswith(("api_", "backend_")))
     assert run.cost.seconds == pytest.approx(inner)  # the three backend phases are the critical path
+
+
+def test_on_error_stop_makes_an_invalid_handoff_a_failed_step():
+    from agentkit.patterns import multi_agent as M
+    from agentkit.patterns.measure import Meter
+
+    meter = Meter()
+    client = agentkit.client(scenarios=["patterns_multi_agent"], middleware=[meter], quiet=True)
+    brochure_team = M.Team(client, ex.brochure_roles(), meter=meter)
+    work = [D.Subtask("research", ex.BAD_BRIEF, "researcher"),
+            D.Subtask("design", ex.BAD_BRIEF, "designer")]
+    with pytest.raises(M.HandoffError):
+        D.run_decomposed(brochure_team, work)
+    run = D.run_decomposed(brochure_team, work, on_error="stop")
+    assert not run.ok and list(run.errors) == ["research"]
+    assert run.outputs["research"].startswith("FAILED STEP: researcher -> team")
+    assert run.outputs["design"].startswith('{"charts"') and run.cost.calls == 4
