@@ -235,3 +235,19 @@ def test_a_timezone_argument_is_an_iana_name(c):
                 "timezone": {"type": "string", "description": "an IANA timezone name, such as Europe/Paris"}}}}
     (use,) = [b for b in ask(c, "What time is it in Auckland right now?", tools=[tool]).content if b.type == "tool_use"]
     assert use.input == {"timezone": "Pacific/Auckland"}
+
+
+def test_bounds_the_sdk_moves_into_descriptions_are_kept(c):
+    """`messages.parse` sends a pydantic bound as "{maximum: 5, minimum: 1}" in the field's description (the SDK's
+    transform_schema); a model keeps to it, and so does the offline one, so the SDK's own validation passes."""
+    import pydantic
+
+    class Grade(pydantic.BaseModel):
+        score: int = pydantic.Field(ge=1, le=5)
+        reason: str
+
+    reply = c.messages.parse(model=DEFAULT_MODEL, max_tokens=200, output_format=Grade,
+                             messages=user("Grade this essay, which cites 48 sources and has 12 sections."))
+    assert 1 <= reply.parsed_output.score <= 5
+    assert extract.with_described_constraints({"type": "integer", "description": "x\n\n{maximum: 5, minimum: 1}"}) \
+        == {"type": "integer", "description": "x\n\n{maximum: 5, minimum: 1}", "maximum": 5, "minimum": 1}

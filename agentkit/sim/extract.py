@@ -310,6 +310,33 @@ class _Picker:
         return list(self._nouns)
 
 
+# The SDK's `transform_schema` moves constraints that structured outputs do not enforce (minimum, maximum,
+# minLength, ...) out of the schema and into the field's description, as "{maximum: 5, minimum: 1}". A model reads
+# them there and keeps to them; so does the simulator.
+_DESCRIBED = re.compile(r"\{\s*((?:\w+:\s*[^,{}]+,?\s*)+)\}\s*$")
+_DESCRIBED_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+                   "minItems", "maxItems")
+
+
+def with_described_constraints(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` plus the numeric constraints its description states in the SDK's "{key: value, ...}" form."""
+    description = schema.get("description")
+    match = _DESCRIBED.search(description) if isinstance(description, str) else None
+    if not match:
+        return schema
+    extra: dict[str, Any] = {}
+    for part in match.group(1).split(","):
+        key, _, raw = part.partition(":")
+        key, raw = key.strip(), raw.strip()
+        if key in _DESCRIBED_KEYS and key not in schema:
+            try:
+                number = float(raw)
+            except ValueError:
+                continue
+            extra[key] = int(number) if number == int(number) else number
+    return {**schema, **extra} if extra else schema
+
+
 def _in_bounds(value: float, schema: dict[str, Any]) -> bool:
     if "minimum" in schema and value < schema["minimum"]:
         return False
@@ -367,7 +394,7 @@ def _fill(schema: Any, picker: _Picker, *, name: str, root: dict[str, Any], requ
     required field, nothing for an optional one)."""
     if not isinstance(schema, dict) or depth > 12:
         return None
-    schema = structured._resolve(schema, root)
+    schema = with_described_constraints(structured._resolve(schema, root))
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -389,7 +416,8 @@ def _fill(schema: Any, picker: _Picker, *, name: str, root: dict[str, Any], requ
         required = list(schema.get("required") or [])
         out: dict[str, Any] = {}
         for prop in props if not required_only else required:
-            sub = structured._resolve(props[prop], root) if isinstance(props[prop], dict) else {}
+            sub = with_described_constraints(structured._resolve(props[prop], root)) if isinstance(props[prop],
+                                                                                                 dict) else {}
             value = _fill(sub, picker, name=prop, root=root, required_only=required_only, depth=depth + 1)
             if value is None and prop not in required:
                 continue  # an optional field the text says nothing about stays out, as a model would leave it
