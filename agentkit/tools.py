@@ -25,7 +25,6 @@ import inspect
 import json
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -33,6 +32,7 @@ import pydantic
 from anthropic import beta_async_tool, beta_tool
 from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool, ToolError
 
+from agentkit import clock
 from agentkit.timelimit import time_limit
 
 __all__ = ["Tool", "ToolOutput", "ToolError", "as_tool", "canonical_json", "tool", "unknown_tool_output"]
@@ -145,7 +145,7 @@ class Tool:
         key, hit = self._cache_get(input)
         if hit is not None:
             return hit
-        started = time.monotonic()
+        started = clock.monotonic()
         if self.is_async:
             out = _run_coroutine_blocking(self._ainvoke_once(input))
         elif self.timeout is None:
@@ -160,7 +160,7 @@ class Tool:
         key, hit = self._cache_get(input)
         if hit is not None:
             return hit
-        started = time.monotonic()
+        started = clock.monotonic()
         if self.is_async:
             out = await self._ainvoke_once(input)
         else:
@@ -256,7 +256,7 @@ class Tool:
         with self._cache_lock:
             entry = self._cache.get(key)
             if entry is not None:
-                if entry[0] > time.monotonic():
+                if entry[0] > clock.monotonic():
                     return key, ToolOutput(entry[1], cached=True)
                 del self._cache[key]
         return key, None
@@ -434,24 +434,35 @@ class _ToolTimeout(BaseException):
 
 def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
     assert t.timeout is not None
-    try:
-        with time_limit(t.timeout, _ToolTimeout) as armed:
-            if armed:
-                # In the calling thread, under a timer signal: no thread hop per call (which doubled the loop's
-                # cost per step), and a hung tool is really stopped rather than left running in the background.
-                return t._call_sync(input)
-    except _ToolTimeout:
-        return t._timeout_output()
-    ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
-    out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), t.timeout)
+    # Two limits: simulated waits (agentkit.sim.sleep) past the timeout end at it on the kit's clock, and
+    # real time past it stops (or abandons) the call.
+    with clock.deadline(t.timeout, _ToolTimeout):
+        try:
+            with time_limit(t.timeout, _ToolTimeout) as armed:
+                if armed:
+                    # In the calling thread, under a timer signal: no thread hop per call (which doubled the loop's
+                    # cost per step), and a hung tool is really stopped rather than left running in the background.
+                    return t._call_sync(input)
+        except _ToolTimeout:
+            return t._timeout_output()
+        ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
+        out = _WORKERS.run(lambda: ctx.run(_call_limited, t, input), t.timeout)
     return out if out is not None else t._timeout_output()
 
 
-async def _await_with_timeout(t: Tool, call: Any) -> ToolOutput:
+def _call_limited(t: Tool, input: object) -> ToolOutput:
     try:
-        return await asyncio.wait_for(call, t.timeout)
-    except asyncio.TimeoutError:
+        return t._call_sync(input)
+    except _ToolTimeout:  # a simulated wait ran past the timeout
         return t._timeout_output()
+
+
+async def _await_with_timeout(t: Tool, call: Any) -> ToolOutput:
+    with clock.deadline(t.timeout, _ToolTimeout):
+        try:
+            return await asyncio.wait_for(call, t.timeout)
+        except (asyncio.TimeoutError, _ToolTimeout):
+            return t._timeout_output()
 
 
 def _run_coroutine_blocking(coro: Any) -> ToolOutput:
