@@ -150,8 +150,8 @@ EXERCISES = Exercises("m1_l1", "M1 L1 exercises", "M1 L1 The Trace Layer",
                   "trace.to_dataframe() has span_id and parent columns.",
                   "A leaf is a row whose span_id appears in no row's parent. Group the leaves by name and add up "
                   "duration_s.",
-                  "The name with the largest sum, and how many leaf rows have that name (groupby(...).agg(['sum', "
-                  "'count'])); return them as (str, int)."),
+                  "Of those totals take the largest, and count the leaves that carry its name; hand back plain "
+                  "Python types (a str and an int), not pandas or NumPy ones."),
                  probes=((None,),)),
 ], solutions={
     "tool_span": """

@@ -136,7 +136,8 @@ def _check_percentile(answer: Any) -> Verdict:
                              "between two ranks interpolate linearly (rank q/100 x (n - 1), counting from 0), rather "
                              "than taking the nearest one.")
             return wrong(f"Wrong for p{q:g} of {label} (n = {len(values)}): the rank is q/100 x (n - 1) counting "
-                         "from 0, and a fractional rank falls between two sorted values.")
+                         "from 0, and a fractional rank falls between two sorted values: interpolate linearly between "
+                         "them rather than taking the nearest one.")
     return passed("Right on every sample, one value and unsorted input included: the same linear interpolation as "
                   "latency.percentiles (NumPy's default).")
 
