@@ -145,4 +145,4 @@ def use_for_spans() -> None:
     import opentelemetry.sdk.trace as sdk_trace
 
     if getattr(sdk_trace, "time_ns", None) is not time_ns:
-        sdk_trace.time_ns = time_ns  # type: ignore[attr-defined]  # the SDK's module-level clock (see docstring)
+        sdk_trace.time_ns = time_ns  # the SDK's module-level clock (see the module docstring)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 import random
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentkit.course.lab import FunctionTask, Verdict, as_function, call_learner_code, passed, wrong
 from agentkit.exercises import Exercises
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 
 def _real_number(value: Any) -> float | None:
@@ -80,7 +83,7 @@ def _overlapping_tools() -> Any:
         span.end(end_time=t0 + int(b * s))
         spans.append(span)
     root.end(end_time=t0 + 6 * s)
-    return Trace([root, *spans])
+    return Trace(cast("list[ReadableSpan]", [root, *spans]))
 
 
 def _check_tool_seconds(answer: Any) -> Verdict:
