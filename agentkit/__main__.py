@@ -54,16 +54,19 @@ def _add_class_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("stores", nargs="+", metavar="STORE", help="progress.sqlite files, one per learner")
     p.add_argument("--out", default="class_report.csv", help="the CSV to write (default: class_report.csv)")
     p.add_argument("--plot", metavar="PNG", help="also save a chart of quiz questions by pass rate")
+    p.add_argument("--key", metavar="QUIZ_DIR", help="the instructor's quiz banks: grade the stored answers with "
+                                                     "them (for tests whose learner copy withheld the key)")
     p.set_defaults(handler=_class_report)
 
 
 def _class_report(args: argparse.Namespace) -> int:
     from agentkit.course.progress import ProgressStoreError
+    from agentkit.course.quiz import QuizFormatError
     from agentkit.course.report import class_report
 
     try:
-        report = class_report(args.stores)
-    except ProgressStoreError as exc:
+        report = class_report(args.stores, key=args.key)
+    except (ProgressStoreError, QuizFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     report.items.to_csv(args.out, index=False)

@@ -17,6 +17,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Offline and deterministic, whatever the machine has set.
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "AGENTKIT_LIVE"):
         os.environ.pop(name, None)
+    # Unit tests of checkers run many passing answers; judging each again in a fresh process would add seconds
+    # apiece. tests/test_regrade.py turns it on to test that path (agentkit.course.regrade).
+    os.environ["AGENTKIT_FRESH_CHECKS"] = "0"
     os.environ.setdefault("AGENTKIT_PROGRESS_DB", os.path.join(tempfile.mkdtemp(prefix="agentkit-progress-"), "progress.sqlite"))
     # Notebook kernels draw with the inline backend, as a learner's do, so stored figures and test runs
     # agree (nbval compares a figure's text, not its pixels); this process itself draws off-screen.
@@ -32,6 +35,12 @@ def progress_db(tmp_path, monkeypatch):
     path = tmp_path / "progress.sqlite"
     monkeypatch.setenv("AGENTKIT_PROGRESS_DB", str(path))
     return path
+
+
+@pytest.fixture
+def fresh_checks(monkeypatch):
+    """Passed lab checks are judged again in a fresh process, as for a learner (off by default in tests)."""
+    monkeypatch.setenv("AGENTKIT_FRESH_CHECKS", "1")
 
 
 @pytest.fixture

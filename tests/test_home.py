@@ -42,3 +42,19 @@ def test_progress_shows_on_the_home(progress_db):
     assert "best 100%" in row
     row = next(line for line in after.splitlines() if "l2_token_cost" in line)
     assert f"0 of {len(lab.tasks)} tasks passed" in row
+
+
+def test_lessons_show_their_exercises_and_expected_time(progress_db):
+    from agentkit import exercises
+    from agentkit.course.home import course_map, home_markdown, lesson_minutes
+
+    entries = {e.lesson: e for e in course_map() if e.lesson}
+    f03 = entries["notebooks/03_choosing_agent_work.ipynb"]
+    assert f03.exercises == "f03" and f03.minutes and f03.minutes % 5 == 0
+    tasks = len(exercises.load("f03").tasks)
+    # more exercises, more time: the estimate counts the writing, not only the reading
+    path = ROOT / f03.lesson
+    assert lesson_minutes(path, tasks + 5) > lesson_minutes(path, tasks)
+    lab = exercises.load("f03")
+    lab.check(lab.tasks[0].id, ...)  # a placeholder passes nothing
+    assert f"0 of {tasks} passed" in home_markdown()

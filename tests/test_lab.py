@@ -173,7 +173,7 @@ def test_every_task_has_a_reference_solution():
     for lab_id in Lab.available():
         lab = Lab.load(lab_id)
         for task in lab.tasks:
-            solution = lab.solution(task.id)
+            solution = lab.reference(task.id)
             assert solution.code, f"{lab_id}.{task.id} has no solution block in labs/src"
             assert "# BEGIN SOLUTION" not in solution.code
 

@@ -179,4 +179,4 @@ def test_lab_metadata():
     assert lab.lesson == "M1 L3 Latency Profiling"
     for task in lab.tasks:
         assert len(task.hints) == 3
-        assert "No reference" not in lab.solution(task.id).title
+        assert "No reference" not in lab.reference(task.id).title

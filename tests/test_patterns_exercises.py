@@ -96,7 +96,7 @@ def test_unknown_lesson_is_refused():
 def test_every_reference_solution_passes_its_own_check(lesson):
     lab = exercises(lesson)
     for task in lab.tasks:
-        code = lab.solution(task.id).code
+        code = lab.reference(task.id).code
         assert code, f"lesson {lesson}: {task.id} has no reference solution"
         namespace: dict = {}
         # dont_inherit: run it as a notebook cell would, without this file's `from __future__ import annotations`

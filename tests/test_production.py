@@ -229,7 +229,7 @@ def test_the_exercises_are_a_lab_with_hints_and_solutions(progress_db):
     assert [t.id for t in lab.tasks] == ["monthly_cost", "biggest_bucket", "outbound_rule"]
     assert lab.check("biggest_bucket", "API").passed
     assert "Sum each" in str(lab.hint("biggest_bucket"))
-    assert "monthly_cost(per_run" in str(lab.solution("monthly_cost"))
+    assert "monthly_cost(per_run" in str(lab.reference("monthly_cost"))
 
 
 def test_each_reference_solution_passes_its_own_check(progress_db):

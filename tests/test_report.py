@@ -97,3 +97,62 @@ def test_bad_stores_are_named_and_left_untouched(tmp_path, capsys, stores):
     assert "junk.sqlite is not a readable progress store" in capsys.readouterr().err
     assert junk.read_bytes() == before
     assert main(["class-report", str(tmp_path / "missing.sqlite")]) == 1
+
+
+def test_a_run_all_placeholder_counts_as_not_attempted_not_failed(tmp_path, monkeypatch):
+    store = tmp_path / "progress.sqlite"
+    monkeypatch.setenv("AGENTKIT_PROGRESS_DB", str(store))
+    lab = Lab(LAB.id, LAB.title, LAB.lesson, LAB.tasks)
+    lab.check("seven", ...)  # Run All over an untouched lab
+    lab.check("eight", 9)
+    items = learner_items(store).set_index("item")
+    assert items.loc["toylab:seven", "status"] == "not attempted"
+    assert items.loc["toylab:eight", "status"] == "failed"
+    failures = class_report([store]).lab_failures.set_index("task")
+    assert failures.loc["seven", "failed"] == 0 and failures.loc["seven", "not_attempted"] == 1
+    assert failures.loc["eight", "failed"] == 1
+
+
+def test_a_graded_test_is_taken_without_its_key_and_graded_with_the_instructors(tmp_path, monkeypatch, capsys):
+    from agentkit.course.quiz import load_spec
+    from agentkit.course.quiz_copies import write_copies
+
+    copies = tmp_path / "learner_quizzes"
+    withheld = write_copies(copies)
+    assert [p.stem for p in withheld] == ["module1_test"]
+    text = (copies / "module1_test.yaml").read_text()
+    assert "correct" not in text and "feedback" not in text and "explanation" not in text
+
+    key = load_spec(Path(__file__).resolve().parent.parent / "quizzes" / "module1_test.yaml")
+    store = tmp_path / "progress.sqlite"
+    monkeypatch.setenv("AGENTKIT_PROGRESS_DB", str(store))
+    quiz = Quiz(load_spec(copies / "module1_test.yaml"))
+    assert all(not c.correct for q in quiz.questions for c in q.choices)  # nothing to read off the object
+    by_id = {q.id: q for q in key.questions}
+    right = 0
+    for n, q in enumerate(quiz.questions):
+        kq = by_id[q.id]
+        if n % 4 == 3:  # every fourth one wrong
+            value = kq.answer + 1000 if q.kind == "numeric" else next(
+                k for k, c in enumerate(q.choices) if c.text not in {x.text for x in kq.correct_choices})
+        else:
+            right += 1
+            value = kq.answer if kq.kind == "numeric" and kq.answer is not None else (
+                sum(kq.range) / 2 if q.kind == "numeric" else
+                [k for k, c in enumerate(q.choices) if c.text in {x.text for x in kq.correct_choices}])
+            if q.kind == "single":
+                value = value[0]
+        quiz.answer(n, value)
+    result = quiz.submit()
+    assert result.graded_by_instructor and "instructor grades" in result.summary()
+    assert all(f.correct is None for f in result.feedback)
+
+    ungraded = learner_items(store).set_index("item").loc["module1_test"]
+    assert ungraded["score"] == 0.0
+    report = class_report([store], key=Path(__file__).resolve().parent.parent / "quizzes")
+    graded = report.items.set_index("item").loc["module1_test"]
+    assert graded["score"] == pytest.approx(right / len(key.questions))
+    assert bool(graded["passed"]) == (right / len(key.questions) >= key.pass_mark)
+
+    with pytest.raises(Exception, match="learner copy"):
+        class_report([store], key=copies)

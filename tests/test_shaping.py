@@ -156,7 +156,7 @@ def test_every_reference_solution_passes_its_own_check(lesson, progress_db):
 
     lab = exercises.load(lesson)
     for task in lab.tasks:
-        code = lab.solution(task.id).code
+        code = lab.reference(task.id).code
         assert code, f"{lesson}.{task.id} has no reference solution"
         namespace: dict = {"knowledge": Knowledge(POLICY_DOCS)}  # what the lesson defines before the exercise
         exec(compile(code, f"<{lesson}.{task.id} solution>", "exec"), namespace)  # noqa: S102 - our own code

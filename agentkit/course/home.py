@@ -5,7 +5,9 @@ shows up without editing a list: `notebooks/NN_*.ipynb` is Foundations lesson
 NN with `quizzes/foundations_NN.yaml`; `notebooks/m1_lK_*.ipynb` is Module 1
 lesson K with `quizzes/lK_*.yaml` and `labs/lK_*.ipynb`; the module test is
 `quizzes/module1_test.yaml` (taken in `quizzes/module1_quizzes.ipynb`).
-`show_home()` renders it as Markdown whose relative links JupyterLab opens.
+A lesson's in-lesson exercises are `agentkit.exercises` module `fNN` (or `pNN`) for Foundations lesson NN and
+`m1_lK` for Module 1 lesson K. `show_home()` renders it as Markdown whose relative links JupyterLab opens, with
+each lesson's expected time (`lesson_minutes`) and the learner's exercises passed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,41 @@ class Entry:
     quiz: str | None  # quiz id
     lab: str | None  # lab notebook path
     lab_id: str | None = None
+    exercises: str | None = None  # the lesson's exercises id for agentkit.exercises.load ("f03", "m1_l2")
+    minutes: int | None = None  # expected time for the lesson notebook (see lesson_minutes)
+
+
+#: Reading speed for lesson prose and the time a learner spends on a code cell and on a checked exercise: the
+#: rough rates course designers use (technical prose at about 200 words a minute), rounded up to 5 minutes.
+WORDS_PER_MINUTE = 200
+MINUTES_PER_CODE_CELL = 0.5
+MINUTES_PER_EXERCISE = 6
+
+
+def lesson_minutes(path: Path, exercises: int = 0) -> int | None:
+    """Expected minutes for a notebook: its prose read, its code cells run and read, its exercises written."""
+    try:
+        cells = notebook_cells(path)
+    except (OSError, ValueError):
+        return None
+    words = sum(len(str(c["source"]).split()) for c in cells if c.get("cell_type") == "markdown")
+    code = sum(1 for c in cells if c.get("cell_type") == "code" and str(c["source"]).strip())
+    minutes = words / WORDS_PER_MINUTE + code * MINUTES_PER_CODE_CELL + exercises * MINUTES_PER_EXERCISE
+    return max(5, 5 * -(-int(minutes) // 5))
+
+
+def _exercise_tasks(candidates: list[str]) -> tuple[str | None, int]:
+    """The first of `candidates` that names a lesson's exercises, and how many tasks it has."""
+    from agentkit import exercises
+
+    known = set(exercises.available())
+    for name in candidates:
+        if name in known:
+            try:
+                return name, len(exercises.load(name).tasks)
+            except Exception:  # noqa: BLE001 - a broken exercise module must not hide the course map
+                return None, 0
+    return None, 0
 
 
 def _title(path: Path) -> str:
@@ -51,21 +88,40 @@ def course_map(root: Path | None = None) -> list[Entry]:
     for foundation in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         number = foundation.name[:2]
         bank = f"foundations_{number}"
+        ex, tasks = _exercise_tasks([f"f{number}", f"p{number}"])
         entries.append(Entry("Foundations", _title(foundation), foundation.relative_to(root).as_posix(),
-                             bank if bank in quizzes else None, None))
+                             bank if bank in quizzes else None, None, exercises=ex,
+                             minutes=lesson_minutes(foundation, tasks)))
     lessons = {p.name.split("_")[1]: p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # "m1_l3_..." -> "l3"
     labs = {p.name.split("_")[0]: p for p in (root / "labs").glob("l[0-9]_*.ipynb")}
     for k in sorted(set(lessons) | set(labs)):
         nb, lab = lessons.get(k), labs.get(k)
         quiz = next((q for q in sorted(quizzes) if q.startswith(f"{k}_")), None)
         title = _title(nb) if nb else f"M1 · {k.upper()} (lab only: the lesson is not written yet)"
+        ex, tasks = _exercise_tasks([f"m1_{k}"])
         entries.append(Entry("Module 1: Profiling agent performance", title, nb.relative_to(root).as_posix() if nb else None,
-                             quiz, lab.relative_to(root).as_posix() if lab else None, lab.stem if lab else None))
+                             quiz, lab.relative_to(root).as_posix() if lab else None, lab.stem if lab else None,
+                             exercises=ex, minutes=lesson_minutes(nb, tasks) if nb else None))
     if "module1_test" in quizzes:
         taker = root / "quizzes" / "module1_quizzes.ipynb"
         entries.append(Entry("Module 1: Profiling agent performance", "Module 1 test (15 questions, 70% to pass)",
                              taker.relative_to(root).as_posix() if taker.exists() else None, "module1_test", None))
     return entries
+
+
+def _exercise_progress(entries: list[Entry], checks: Any) -> dict[str, tuple[int, int]]:
+    """(exercises passed, exercises in the lesson) per exercises id."""
+    from agentkit import exercises
+
+    out: dict[str, tuple[int, int]] = {}
+    for e in entries:
+        if e.exercises is None:
+            continue
+        lab = exercises.load(e.exercises)
+        mine = checks[checks["lab_id"] == lab.id] if not checks.empty else checks
+        done = int(mine[mine["passed"]]["task_id"].nunique()) if not mine.empty else 0
+        out[e.exercises] = (done, len(lab.tasks))
+    return out
 
 
 def _progress() -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
@@ -91,16 +147,32 @@ def _progress() -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
     return best, labs
 
 
+def _checks() -> Any:
+    import pandas as pd
+
+    from agentkit.course import progress
+
+    try:
+        return progress.lab_checks()
+    except progress.ProgressStoreError:
+        return pd.DataFrame(columns=["lab_id", "task_id", "passed"])
+
+
 def home_markdown(root: Path | None = None, prefix: str = "") -> str:
     """The course map as a Markdown table with the learner's progress; links are relative to `prefix`."""
     best, labs = _progress()
+    entries = course_map(root)
+    practised = _exercise_progress(entries, _checks())
     lines: list[str] = []
     section = None
-    for e in course_map(root):
+    for e in entries:
         if e.section != section:
             section = e.section
-            lines += ["", f"### {section}", "", "| Lesson | Quiz | Lab |", "|---|---|---|"]
+            lines += ["", f"### {section}", "", "| Lesson | Time | Exercises | Quiz | Lab |", "|---|---|---|---|---|"]
         lesson = f"[{e.title}]({prefix}{e.lesson})" if e.lesson else e.title
+        time = f"~{e.minutes} min" if e.minutes else "–"
+        done, total = practised.get(e.exercises or "", (0, 0))
+        exercise = f"{done} of {total} passed" if total else "–"
         if e.quiz is None:
             quiz = "–"
         elif e.quiz in best:
@@ -113,7 +185,7 @@ def home_markdown(root: Path | None = None, prefix: str = "") -> str:
             done, total = labs.get(e.lab_id or "", (0, 0))
             state = f"{done} of {total} tasks passed" if total else "not started"
             lab = f"[{Path(e.lab).stem}]({prefix}{e.lab}): {state}"
-        lines.append(f"| {lesson} | {quiz} | {lab} |")
+        lines.append(f"| {lesson} | {time} | {exercise} | {quiz} | {lab} |")
     return "\n".join(lines).strip()
 
 

@@ -28,6 +28,7 @@ import html
 import importlib
 import math
 import numbers
+import os
 import pkgutil
 import re
 from dataclasses import dataclass, field, replace
@@ -401,12 +402,23 @@ class _Unlike:
     """A fresh object no honest answer equals."""
 
 
-def _equals_anything(answer: Any) -> bool:
-    """True for an object whose `==` claims equality with something it cannot be equal to."""
+def _equals_anything(answer: Any, depth: int = 0) -> bool:
+    """True for an object whose `==` claims equality with something it cannot be equal to, also when it hides
+    inside a list, tuple, set or dict (values and keys), a few levels deep."""
     try:
-        return bool(answer == _Unlike())
+        if bool(answer == _Unlike()) or bool(_Unlike() == answer):
+            return True
     except Exception:  # noqa: BLE001 - an `==` that raises is judged by the checker, not here
         return False
+    if depth >= 4:
+        return False
+    if isinstance(answer, Mapping):
+        items: Iterable[Any] = [*answer.keys(), *answer.values()]
+    elif isinstance(answer, (list, tuple, set, frozenset)):
+        items = answer
+    else:
+        return False
+    return any(_equals_anything(item, depth + 1) for item in list(items)[:1000])
 
 
 def is_unwritten_function(fn: Any, probe: tuple[Any, ...]) -> bool:
@@ -459,11 +471,16 @@ def as_function(answer: Any, what: str) -> Callable[..., Any]:
 
 
 def call_learner_code(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
-    """(what fn returned, None) or (None, a sentence about the exception it raised)."""
+    """(what fn returned, None) or (None, a sentence about the exception it raised, or about a returned object
+    that claims to equal anything: no check may compare with such a thing)."""
     try:
-        return fn(*args), None
+        value = fn(*args)
     except Exception as err:  # noqa: BLE001 - the learner's code: report, never raise
         return None, f"{type(err).__name__}: {err}"
+    if _equals_anything(value):
+        return None, (f"it returned a {_type_name(value)} that says it is equal to anything at all, so no "
+                      "comparison with it means anything; return a plain value (a number, text, list or dict)")
+    return value, None
 
 
 def load_lab_text(module_file: str, task_ids: Iterable[str], values: Mapping[str, object] | None = None) -> dict[str, Any]:
@@ -522,6 +539,10 @@ class Lab:
     notes: str = ""
     scenario: Any = None
     _results: dict[str, list[CheckResult]] = field(default_factory=dict, repr=False)
+    _hints_seen: dict[str, int] = field(default_factory=dict, repr=False)
+    #: how `agentkit.course.regrade` loads this lab again in a fresh process ("lab" + its id)
+    reload_kind: str = "lab"
+    reload_key: str = ""
 
     def __post_init__(self) -> None:
         ids = [t.id for t in self.tasks]
@@ -547,7 +568,7 @@ class Lab:
         lab = getattr(module, "LAB", None)
         if not isinstance(lab, Lab):
             raise LabError(f"agentkit/labs/{lab_id}.py must define LAB = Lab(...).")
-        return replace(lab, _results={})
+        return replace(lab, _results={}, _hints_seen={}, reload_key=lab_id)
 
     # -- the notebook API --------------------------------------------------------
 
@@ -557,18 +578,88 @@ class Lab:
                 return t
         raise LabError(f"Lab {self.id!r} has no task {task_id!r}. Tasks: {', '.join(t.id for t in self.tasks)}.")
 
+    def judges_in_fresh_process(self) -> bool:
+        """Whether a pass is judged again in a fresh process before it is recorded (`agentkit.course.regrade`):
+        always for labs; for in-lesson exercises when a class runs graded (`AGENTKIT_GRADED=1`)."""
+        from agentkit.course import regrade
+
+        if not regrade.enabled() or is_reference_run() or not self.reload_key:
+            return False
+        return self.reload_kind == "lab" or os.environ.get("AGENTKIT_GRADED") == "1"
+
     def check(self, task_id: str, answer: Any) -> CheckResult:
-        """Check `answer` for task `task_id` and record the attempt in the progress store."""
-        result = _record(self.task(task_id).check(answer, self.id), self.lesson)
+        """Check `answer` for task `task_id` and record the attempt in the progress store.
+
+        A pass is judged again in a fresh process first (see `judges_in_fresh_process`), so nothing patched in
+        this kernel (prices, budgets, the checker itself) can move the recorded verdict."""
+        task = self.task(task_id)
+        result = task.check(answer, self.id)
+        if result.passed and self.judges_in_fresh_process():
+            from agentkit.course import regrade
+
+            fresh = regrade.judge_in_fresh_process(self.reload_kind, self.reload_key, task_id, answer,
+                                                   CHECK_TIME_LIMIT_S)
+            if fresh.status != "passed":
+                result = replace(result, status=fresh.status, expected=fresh.expected, message=(  # type: ignore[arg-type]  # a status from our own CheckResult, sent through JSON
+                    "This passed in your notebook's kernel but not when judged again in a fresh Python process "
+                    f"from the installed kit: {fresh.message} (Something in this kernel differs from the kit as "
+                    "installed: a patched module, price or checker. Restart the kernel and run your cells again.)"))
+        result = _record(result, self.lesson)
         self._results.setdefault(task_id, []).append(result)
         return result
 
     def hint(self, task_id: str, n: int = 1) -> LabText:
         """Hint `n` (1 is the gentlest) for a task; past the last one, says so."""
-        return self.task(task_id).hint(n)
+        text = self.task(task_id).hint(n)
+        if isinstance(n, int) and n >= 1:
+            self._hints_seen[task_id] = max(n, self._hints_seen.get(task_id, 0))
+        return text
+
+    def solution_locked(self, task_id: str) -> LabText | None:
+        """Why the reference is not shown yet, or None once the learner has made a real attempt.
+
+        A real attempt is a check of something other than a placeholder (in this session or recorded in the
+        progress store), or having read the task's last hint (EXERCISES.md, rule 11)."""
+        task = self.task(task_id)
+        if is_reference_run():
+            return None
+        tried = any(r.status != "not_attempted" for r in self._results.get(task_id, []))
+        last_hint = self._hints_seen.get(task_id, 0) >= max(1, len(task.hints))
+        if tried or last_hint:
+            return None
+        try:
+            from agentkit.course.progress import attempted
+
+            if attempted(self.id, task_id):
+                return None
+        except Exception:  # noqa: BLE001 - no readable store: judge by this session alone
+            pass
+        return LabText(f"The reference for {task_id} opens after a real attempt",
+                       f"Write your answer and run its check first (a placeholder does not count), or read the "
+                       f"hints through to the last one (lab.hint(\"{task_id}\", {max(1, len(task.hints))})). "
+                       "Comparing your own attempt with the reference teaches far more than reading it first.")
+
+    def _viewed_solution(self, task_id: str) -> None:
+        if is_reference_run():
+            return
+        try:
+            from agentkit.course.progress import record_solution_view
+
+            record_solution_view(self.id, task_id)
+        except Exception:  # noqa: BLE001 - the bookkeeping never stands between a learner and the text
+            pass
 
     def solution(self, task_id: str) -> LabText:
-        """The reference solution for a task, read from `labs/src/<lab_id>.ipynb`."""
+        """The reference solution for a task, once the learner has made a real attempt (the view is recorded)."""
+        locked = self.solution_locked(task_id)
+        if locked is not None:
+            return locked
+        self._viewed_solution(task_id)
+        return self.reference(task_id)
+
+    def reference(self, task_id: str) -> LabText:
+        """The reference solution, read from `labs/src/<lab_id>.ipynb`, with no gate: for the kit's tests and
+        tools. Learners use `solution()`."""
         self.task(task_id)
         source = lab_sources_dir() / f"{self.id}.ipynb"
         if not source.exists():

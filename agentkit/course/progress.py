@@ -27,7 +27,7 @@ from agentkit.course.errors import LearnerError
 ENV_VAR = "AGENTKIT_PROGRESS_DB"
 #: How long a writer waits for another kernel's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
-SCHEMA_VERSION = 2  # 2: the meta table (the learner id)
+SCHEMA_VERSION = 3  # 2: the meta table (the learner id); 3: solution_views
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_attempts (
@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS lab_checks (
     created_at REAL    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lab_checks_lab ON lab_checks (lab_id, task_id);
+CREATE TABLE IF NOT EXISTS solution_views (
+    id         INTEGER PRIMARY KEY,
+    lab_id     TEXT    NOT NULL,
+    task_id    TEXT    NOT NULL,
+    created_at REAL    NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -205,6 +211,23 @@ def record_lab_check(lab_id: str, task_id: str, passed: bool, detail: str, *, le
         return _write(conn, lambda c: c.execute(
             "INSERT INTO lab_checks (lab_id, task_id, lesson, passed, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             row).lastrowid)
+
+
+def attempted(lab_id: str, task_id: str) -> bool:
+    """Whether a real attempt at this task is recorded: a check of something other than a placeholder."""
+    if not db_path().exists():
+        return False
+    with _connect() as conn:
+        row = conn.execute("SELECT 1 FROM lab_checks WHERE lab_id = ? AND task_id = ? AND detail NOT LIKE "
+                           "'not\\_attempted%' ESCAPE '\\' LIMIT 1", (lab_id, task_id)).fetchone()
+    return row is not None
+
+
+def record_solution_view(lab_id: str, task_id: str) -> None:
+    """Note that the learner opened a task's reference solution (the class report shows it beside the checks)."""
+    with _connect(write=True) as conn:
+        _write(conn, lambda c: c.execute("INSERT INTO solution_views (lab_id, task_id, created_at) VALUES (?, ?, ?)",
+                                         (lab_id, task_id, time.time())))
 
 
 def learner_id() -> str:

@@ -69,6 +69,8 @@ QUIZ_SCHEMA: dict[str, Any] = {
         "title": _TEXT,
         "description": {"type": "string"},
         "pass_mark": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        # a learner copy of a graded test (`learner_copy`): no correct marks, feedback or explanations
+        "answer_key": {"enum": ["withheld"]},
         "questions": {"type": "array", "minItems": 1, "items": {"type": "object"}},
     },
 }
@@ -105,6 +107,10 @@ QUESTION_SCHEMAS["numeric"] = {
         "unit": {"type": "string"},
     },
 }
+
+# A learner copy without the answer key (`learner_copy`) keeps only what a question asks.
+WITHHELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    kind: {**schema, "required": ["id", "kind", "prompt"]} for kind, schema in QUESTION_SCHEMAS.items()}
 
 
 # --------------------------------------------------------------------------- data
@@ -167,6 +173,8 @@ class QuizSpec:
     pass_mark: float | None = None
     description: str = ""
     source: Path | None = None
+    #: a learner copy without the answer key: answers are recorded and the instructor grades them
+    key_withheld: bool = False
 
     @property
     def is_test(self) -> bool:
@@ -191,6 +199,8 @@ class Feedback:
             head = "Not answered."
         elif self.correct is None:
             head = f"Answer recorded ({self.given}). Correctness is shown when you submit the whole test."
+            if self.messages:  # a graded test whose key the instructor keeps
+                head = f"Answer recorded ({self.given})."
         else:
             head = ("✓ Correct" if self.correct else "✗ Not quite") + f" (you chose {self.given})."
         lines = [f"Q{self.number}. {head}", *self.messages]
@@ -214,8 +224,13 @@ class QuizResult:
     feedback: tuple[Feedback, ...] = field(default_factory=tuple)
     saved: bool = False
     save_error: str | None = None
+    graded_by_instructor: bool = False
 
     def summary(self) -> str:
+        if self.graded_by_instructor:
+            line = (f"Submitted: {self.total - sum(not f.answered for f in self.feedback)} of {self.total} answers "
+                    "recorded. Your instructor grades this test with the answer key and returns your score.")
+            return line + (f" Your answers could not be saved: {self.save_error}" if self.save_error else "")
         verdict = "passed" if self.passed else f"not passed yet (pass mark {self.pass_mark:.0%})"
         line = f"Score: {self.correct}/{self.total} ({self.score:.0%}), {verdict}."
         if self.save_error:
@@ -310,16 +325,25 @@ def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
     raw = data["questions"]
     questions: list[Question] = []
     seen: set[str] = set()
+    withheld = data.get("answer_key") == "withheld"
     for i, q in enumerate(raw):
         where = _where(source, raw, i)
         kind = q.get("kind")
         if kind not in QUESTION_SCHEMAS:
             raise QuizFormatError(f"{where}, field 'kind': {kind!r} is not a question kind; use one of {', '.join(KINDS)}")
-        _check(QUESTION_SCHEMAS[kind], q, where)
+        if withheld:
+            _check(WITHHELD_SCHEMAS[kind], q, where)
+            leaked = [k for k in ("answer", "range", "tolerance", "explanation") if k in q]
+            leaked += ["a choice's " + k for c in q.get("choices", []) for k in ("correct", "feedback") if k in c]
+            if leaked:
+                raise QuizFormatError(f"{where}: this copy withholds the answer key, but it still holds {leaked[0]}; "
+                                      "rebuild it with python -m agentkit.course.quiz_copies")
+        else:
+            _check(QUESTION_SCHEMAS[kind], q, where)
         if q["id"] in seen:
             raise QuizFormatError(f"{where}, field 'id': {q['id']!r} is used by an earlier question; ids must be unique")
         seen.add(q["id"])
-        questions.append(_parse_question(q, where))
+        questions.append(_parse_withheld(q) if withheld else _parse_question(q, where))
     if Path(str(source)).suffix in (".yaml", ".yml") and Path(str(source)).stem != data["id"]:
         raise QuizFormatError(
             f"{source}, field 'id': {data['id']!r} does not match the file name; "
@@ -333,7 +357,31 @@ def parse_quiz(data: Any, source: Path | str = "<quiz>") -> QuizSpec:
         pass_mark=data.get("pass_mark"),
         description=data.get("description", ""),
         source=Path(str(source)),
+        key_withheld=withheld,
     )
+
+
+def _parse_withheld(q: dict[str, Any]) -> Question:
+    """A question from a copy without the answer key: its prompt and choices, nothing that marks an answer."""
+    common = dict(id=q["id"], kind=q["kind"], prompt=q["prompt"].strip(), explanation="",
+                  section=q.get("section", "").strip())
+    if q["kind"] == "numeric":
+        return Question(**common, unit=q.get("unit", ""))
+    return Question(**common, choices=tuple(Choice(c["text"].strip()) for c in q["choices"]))
+
+
+def learner_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """A quiz bank (parsed YAML) without its answer key: no correct marks, per-choice feedback, numeric answers
+    or explanations. The learner's answers are recorded as usual; `class_report(..., key=...)` grades them."""
+    out = {k: v for k, v in data.items() if k != "questions"}
+    out["answer_key"] = "withheld"
+    out["questions"] = []
+    for q in data["questions"]:
+        kept = {k: v for k, v in q.items() if k not in ("answer", "range", "tolerance", "explanation")}
+        if "choices" in q:
+            kept["choices"] = [{"text": c["text"]} for c in q["choices"]]
+        out["questions"].append(kept)
+    return out
 
 
 def _parse_question(q: dict[str, Any], where: str) -> Question:
@@ -678,6 +726,7 @@ class Quiz:
 
     def _feedback(self, i: int, reveal: bool) -> Feedback:
         q = self.questions[i]
+        reveal = reveal and not self.spec.key_withheld  # without the key there is nothing to reveal
         if q.id not in self._answers:
             return Feedback(q.id, i + 1, answered=False, correct=False if reveal else None, given="",
                             messages=(), explanation=q.explanation if reveal else "")
@@ -708,6 +757,8 @@ class Quiz:
     def feedback(self, question: int | str) -> Feedback:
         """The feedback for one question (hidden in a test until it is submitted)."""
         i = self._index(question)
+        if self.result is not None and self.spec.key_withheld:
+            return self.result.feedback[i]
         if self.result is None and self.questions[i].id not in self._answers:
             return Feedback(self.questions[i].id, i + 1, answered=False, correct=None, given="")  # no spoilers
         return self._feedback(i, reveal=not self.is_test or self.result is not None)
@@ -730,9 +781,11 @@ class Quiz:
                 f"{'them' if len(blank) > 1 else 'it'}, or submit(allow_unanswered=True) to count "
                 f"{'them' if len(blank) > 1 else 'it'} as wrong"
             )
+        total = len(self.questions)
+        if self.spec.key_withheld:
+            return self._submit_for_grading(total)
         feedback = tuple(self._feedback(i, reveal=True) for i in range(len(self.questions)))
         correct = sum(bool(f.correct) for f in feedback)
-        total = len(self.questions)
         score = correct / total
         passed = score + 1e-9 >= self.pass_mark
         saved, error = self._record(score, passed, correct, total)
@@ -740,7 +793,18 @@ class Quiz:
                                  self.pass_mark, feedback, saved, error)
         return self.result
 
-    def _record(self, score: float, passed: bool, correct: int, total: int) -> tuple[bool, str | None]:
+    def _submit_for_grading(self, total: int) -> QuizResult:
+        """A test whose key the instructor keeps: record the answers (score 0 until graded), reveal nothing."""
+        note = ("Recorded for your instructor to grade.",)
+        feedback = tuple(replace(self._feedback(i, reveal=False), messages=note)
+                         if self.questions[i].id in self._answers else self._feedback(i, reveal=False)
+                         for i in range(total))
+        saved, error = self._record(0.0, False, None, total)
+        self.result = QuizResult(self.id, self.spec.lesson, self.attempt, 0, total, 0.0, False, self.pass_mark,
+                                 feedback, saved, error, graded_by_instructor=True)
+        return self.result
+
+    def _record(self, score: float, passed: bool, correct: int | None, total: int) -> tuple[bool, str | None]:
         from agentkit.course import progress
 
         try:
@@ -787,5 +851,5 @@ def choice_lengths_report(specs: Iterable[QuizSpec]) -> tuple[int, int]:
 
 __all__: Sequence[str] = [
     "Choice", "Feedback", "Question", "Quiz", "QuizFormatError", "QuizInputError", "QuizResult", "QuizSpec",
-    "load_all", "load_spec", "parse_quiz", "find_quiz", "QUIZ_DIR",
+    "load_all", "load_spec", "parse_quiz", "find_quiz", "learner_copy", "QUIZ_DIR",
 ]

@@ -22,7 +22,9 @@ from typing import Any, Iterable
 
 from agentkit.course.progress import ProgressStoreError, _open_read_only
 
-ITEM_COLUMNS = ["learner", "item", "kind", "score", "passed", "time"]
+ITEM_COLUMNS = ["learner", "item", "kind", "score", "passed", "time", "status"]
+#: A lab check of a placeholder (a Run All over an untouched notebook) says "not attempted", not "failed".
+NOT_ATTEMPTED = "not_attempted"
 _HUB_HOME = re.compile(r"/home/jupyter-([^/]+)/")
 
 
@@ -56,19 +58,39 @@ def _read(path: Path) -> tuple[str, Any, Any]:
     return learner, quizzes, labs
 
 
-def learner_items(store: str | Path) -> Any:
-    """One row per quiz and per lab task: best score, passed (ever), time of the last attempt (UTC)."""
+def _attempted(labs: Any) -> Any:
+    """Which lab check rows are real attempts (anything but a placeholder's "not attempted")."""
+    return ~labs["detail"].astype(str).str.startswith(NOT_ATTEMPTED)
+
+
+def _status(passed: bool, attempted: bool) -> str:
+    return "passed" if passed else ("failed" if attempted else "not attempted")
+
+
+def learner_items(store: str | Path, key: dict[str, Any] | None = None) -> Any:
+    """One row per quiz and per lab task: best score, passed (ever), time of the last attempt (UTC), and a status
+    (passed, failed, or not attempted: a lab task only ever checked as a placeholder).
+
+    `key` maps quiz ids to the instructor's banks (`QuizSpec`s): those quizzes are graded from the stored answers
+    of the latest attempt, for tests whose learner copy had no answer key."""
     import pandas as pd
 
     path = Path(store)
     learner, quizzes, labs = _read(path)
     rows = []
-    for quiz_id, group in quizzes.groupby("quiz_id"):
-        rows.append((learner, quiz_id, "quiz", float(group["score"].max()), bool(group["passed"].max()),
-                     float(group["created_at"].max())))
+    for quiz_id, group in quizzes.sort_values("created_at").groupby("quiz_id"):
+        spec = (key or {}).get(str(quiz_id))
+        if spec is not None:
+            score = _graded(spec, json.loads(group["answers"].iloc[-1] or "{}"))
+            passed = score + 1e-9 >= (spec.pass_mark or 0.6)
+        else:
+            score, passed = float(group["score"].max()), bool(group["passed"].max())
+        rows.append((learner, quiz_id, "quiz", score, passed, float(group["created_at"].max()),
+                     _status(passed, True)))
     for (lab_id, task_id), group in labs.groupby(["lab_id", "task_id"]):
-        rows.append((learner, f"{lab_id}:{task_id}", "lab task", float(group["passed"].max()),
-                     bool(group["passed"].max()), float(group["created_at"].max())))
+        passed = bool(group["passed"].max())
+        rows.append((learner, f"{lab_id}:{task_id}", "lab task", float(passed), passed,
+                     float(group["created_at"].max()), _status(passed, bool(_attempted(group).any()))))
     frame = pd.DataFrame(rows, columns=ITEM_COLUMNS)
     frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
     return frame.sort_values(["learner", "kind", "item"], ignore_index=True)
@@ -80,7 +102,7 @@ class ClassReport:
 
     items: Any  # DataFrame: ITEM_COLUMNS
     questions: Any  # DataFrame: quiz, question, learners, correct, pass_rate
-    lab_failures: Any  # DataFrame: lab, task, checks, failed, learners_failed, learners_passed
+    lab_failures: Any  # DataFrame: lab, task, checks, failed, learners_failed, learners_passed, not_attempted
 
     def summary(self) -> str:
         learners = self.items["learner"].nunique()
@@ -121,17 +143,44 @@ def _question_correct(question: Any, given: Any) -> bool:
     return isinstance(given, list) and set(given) == right
 
 
-def class_report(stores: Iterable[str | Path]) -> ClassReport:
-    """Aggregate many learners' stores (read-only) into one report."""
+def _graded(spec: Any, given: dict[str, Any]) -> float:
+    """The share of `spec`'s questions that `given` (stored answers: choice texts or numbers) gets right."""
+    right = sum(q.id in given and _question_correct(q, given[q.id]) for q in spec.questions)
+    return right / len(spec.questions)
+
+
+def answer_key(folder: str | Path) -> dict[str, Any]:
+    """The instructor's quiz banks in `folder`, by quiz id (they must hold their answers)."""
+    from agentkit.course.quiz import QuizFormatError, load_spec, quiz_files
+
+    specs = {}
+    for path in quiz_files(folder):
+        spec = load_spec(path)
+        if spec.key_withheld:
+            raise QuizFormatError(f"{path} is a learner copy without its answer key; give the folder of the "
+                                  "instructor's own banks (the course's quizzes/)")
+        specs[spec.id] = spec
+    if not specs:
+        raise QuizFormatError(f"no quiz banks in {folder}; give the folder of the instructor's quiz banks")
+    return specs
+
+
+def class_report(stores: Iterable[str | Path], key: str | Path | None = None) -> ClassReport:
+    """Aggregate many learners' stores (read-only) into one report.
+
+    `key`: the folder of the instructor's quiz banks. Quizzes found there are graded from each learner's stored
+    answers (the way to grade a test whose learner copy withheld the key); without it, the course's own banks
+    score the question table and the stored scores stand."""
     import pandas as pd
 
     from agentkit.course.quiz import QuizFormatError, find_quiz, load_spec
 
+    keyed = answer_key(key) if key is not None else {}
     items, answers, checks = [], [], []
     for store in stores:
         path = Path(store)
         learner, quizzes, labs = _read(path)
-        items.append(learner_items(path))
+        items.append(learner_items(path, keyed))
         # a learner's latest attempt at each quiz speaks for them
         for quiz_id, group in quizzes.sort_values("created_at").groupby("quiz_id"):
             answers.append((learner, quiz_id, json.loads(group["answers"].iloc[-1] or "{}")))
@@ -145,10 +194,12 @@ def class_report(stores: Iterable[str | Path]) -> ClassReport:
     for learner, quiz_id, given in answers:
         if quiz_id not in specs:
             try:
-                specs[quiz_id] = load_spec(find_quiz(quiz_id))
+                specs[quiz_id] = keyed.get(quiz_id) or load_spec(find_quiz(quiz_id))
             except QuizFormatError:
                 specs[quiz_id] = None  # a quiz no longer in the course: its questions cannot be scored
         spec = specs[quiz_id]
+        if spec is not None and spec.key_withheld:
+            spec = None  # a learner copy cannot score answers; pass --key with the instructor's banks
         for q in spec.questions if spec is not None else ():
             rows.append((quiz_id, q.id, learner, q.id in given and _question_correct(q, given[q.id])))
     per_answer = pd.DataFrame(rows, columns=["quiz", "question", "learner", "correct"])
@@ -159,16 +210,20 @@ def class_report(stores: Iterable[str | Path]) -> ClassReport:
 
     all_checks = pd.concat(checks, ignore_index=True) if checks else pd.DataFrame()
     if all_checks.empty:
-        failures = pd.DataFrame(columns=["lab", "task", "checks", "failed", "learners_failed", "learners_passed"])
+        failures = pd.DataFrame(columns=["lab", "task", "checks", "failed", "learners_failed", "learners_passed",
+                                         "not_attempted"])
     else:
-        all_checks["failed"] = ~all_checks["passed"].astype(bool)
+        attempted = _attempted(all_checks)
+        all_checks["not_attempted"] = ~attempted
+        all_checks["failed"] = ~all_checks["passed"].astype(bool) & attempted
         passed_by = all_checks[all_checks["passed"].astype(bool)].groupby(["lab_id", "task_id"])["learner"].nunique()
         failed_by = all_checks[all_checks["failed"]].groupby(["lab_id", "task_id"])["learner"].nunique()
         failures = (all_checks.groupby(["lab_id", "task_id"])
-                    .agg(checks=("failed", "size"), failed=("failed", "sum")).reset_index())
+                    .agg(checks=("failed", "size"), failed=("failed", "sum"),
+                         not_attempted=("not_attempted", "sum")).reset_index())
         failures["learners_failed"] = [int(failed_by.get((a, b), 0)) for a, b in zip(failures.lab_id, failures.task_id)]
         failures["learners_passed"] = [int(passed_by.get((a, b), 0)) for a, b in zip(failures.lab_id, failures.task_id)]
         failures = (failures.rename(columns={"lab_id": "lab", "task_id": "task"})
-                    .astype({"failed": int}).sort_values(["failed", "lab", "task"], ascending=[False, True, True],
+                    .astype({"failed": int, "not_attempted": int}).sort_values(["failed", "lab", "task"], ascending=[False, True, True],
                                                          ignore_index=True))
     return ClassReport(pd.concat(items, ignore_index=True), questions, failures)

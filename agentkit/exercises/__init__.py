@@ -30,7 +30,8 @@ class Exercises(Lab):
     solutions: dict[str, str] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
 
-    def solution(self, task_id: str) -> LabText:
+    def reference(self, task_id: str) -> LabText:
+        """The reference solution kept beside the checks (`solution()` shows it after a real attempt)."""
         self.task(task_id)
         code = self.solutions.get(task_id)
         if code is None:
@@ -50,8 +51,8 @@ def load(lesson: str) -> Lab:
     if lesson == "f11":
         from agentkit.cases.production import exercises
 
-        return exercises()
+        return replace(exercises(), reload_kind="exercises", reload_key="f11")
     if not isinstance(lesson, str) or lesson not in available():
         raise KeyError(f"no exercises for {lesson!r}; choose one of {', '.join(available())}")
     module = importlib.import_module(f"{__name__}.{lesson}")
-    return replace(module.EXERCISES, _results={})
+    return replace(module.EXERCISES, _results={}, _hints_seen={}, reload_kind="exercises", reload_key=lesson)

@@ -63,7 +63,7 @@ class Transcript:
         for i, msg in enumerate(messages):
             if msg.get("role") != "assistant" or not isinstance(msg.get("content"), list):
                 continue
-            asked = [b.get("id") for b in msg["content"] if isinstance(b, dict) and b.get("type") == "tool_use"]
+            asked = [str(b.get("id")) for b in msg["content"] if isinstance(b, dict) and b.get("type") == "tool_use"]
             nxt = messages[i + 1] if i + 1 < len(messages) else None
             content = nxt.get("content") if nxt else None
             answered = {b.get("tool_use_id") for b in content if isinstance(b, dict)

@@ -1,0 +1,89 @@
+"""No exercise or lab answer is shown where a learner reads before solving (EXERCISES.md, rules 9 and 11).
+
+A reference solution's substantive lines (code lines of 30 characters or more; comments, docstrings, signatures and
+imports aside, since a stub shows those) must
+not appear, as a group, in any lesson notebook or learner lab: not in a cell's source and not in a stored output.
+A lesson may well share an idiom with a solution, so one or two lines in common are allowed; half of a solution's
+lines is an answer printed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentkit import exercises
+from agentkit.course.lab import Lab
+
+ROOT = Path(__file__).resolve().parent.parent
+READ_BEFORE_SOLVING = sorted([*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "labs").glob("*.ipynb"),
+                              ROOT / "START_HERE.ipynb"])
+MIN_LINE = 30
+
+
+def substantive_lines(code: str) -> set[str]:
+    lines = set()
+    in_doc = False
+    for raw in code.splitlines():
+        line = raw.strip()
+        if line.startswith(('"""', "'''")):
+            in_doc = not (line.count('"""') + line.count("'''") >= 2) and not in_doc
+            continue
+        # a stub shows the signature and imports the learner starts from: those are not the answer
+        if in_doc or line.startswith(("#", "def ", "class ", "import ", "from ")) or len(line) < MIN_LINE:
+            continue
+        lines.add(line)
+    return lines
+
+
+def notebook_text(path: Path) -> str:
+    parts = []
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        parts.append("".join(cell.get("source", "")))
+        for out in cell.get("outputs", []):
+            parts.append("".join(out.get("text", "")))
+            for value in out.get("data", {}).values():
+                parts.append("".join(value) if isinstance(value, list) else str(value))
+    return "\n".join(parts)
+
+
+def references() -> list[tuple[str, str, str]]:
+    """(where, task, reference code) for every in-lesson exercise and every lab task."""
+    found = []
+    for name in exercises.available():
+        lab = exercises.load(name)
+        for task in lab.tasks:
+            code = lab.reference(task.id).code
+            if code:
+                found.append((f"exercises {name}", task.id, code))
+    for lab_id in Lab.available():
+        lab = Lab.load(lab_id)
+        for task in lab.tasks:
+            code = lab.reference(task.id).code
+            if code:
+                found.append((f"lab {lab_id}", task.id, code))
+    return found
+
+
+TEXTS = {p: notebook_text(p) for p in READ_BEFORE_SOLVING}
+
+
+@pytest.mark.parametrize("where,task,code", references(), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
+def test_no_reference_solution_is_shown_in_a_lesson_or_learner_lab(where, task, code):
+    lines = substantive_lines(code)
+    if len(lines) < 2:
+        pytest.skip("too short a solution to tell from an idiom the lesson shares")
+    for path, text in TEXTS.items():
+        shown = [line for line in lines if line in text]
+        assert len(shown) < max(2, len(lines) / 2), (
+            f"{path.relative_to(ROOT)} shows {len(shown)} of the {len(lines)} lines of {where}'s reference for "
+            f"{task!r}, e.g. {shown[0]!r}: a learner reads the answer before solving")
+
+
+def test_the_check_catches_a_printed_solution(tmp_path):
+    code = references()[0][2]
+    lines = substantive_lines(code)
+    assert lines, "the first reference has substantive lines"
+    assert all(line in code for line in lines)
