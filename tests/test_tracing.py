@@ -544,3 +544,22 @@ def test_table_shows_gaps_as_blanks_not_nan_and_na():
 
     with _pytest.raises(KeyError, match="no column 'nope'"):
         Trace(spans).table(["nope"])
+
+
+def test_a_trace_pickles_as_plain_data_and_reads_the_same():
+    """Lab answers holding traces are judged again in a fresh process, sent with cloudpickle."""
+    import pickle
+
+    import cloudpickle
+
+    import agentkit
+    from agentkit import latency
+
+    agentkit.setup_tracing()
+    client = agentkit.client(quiet=True, live=False)
+    with agentkit.capture() as trace:
+        agentkit.Agent(client, model=agentkit.FAST_MODEL, name="pickled").run("Say hello.")
+    back = pickle.loads(cloudpickle.dumps(trace))
+    assert str(back) == str(trace) and back.summary() == trace.summary()
+    assert back.to_dataframe().equals(trace.to_dataframe())
+    assert latency.breakdown(back) == latency.breakdown(trace)
