@@ -101,6 +101,10 @@ _EXPORTS: dict[str, str] = {
     "run_batch": "agentkit.batching",
     "Budget": "agentkit.economics",
     "drill": "agentkit.resilience",
+    # profiling any agent's trace file (lesson 12; `python -m agentkit profile`)
+    "profile_file": "agentkit.profile",
+    "profile_trace": "agentkit.profile",
+    "OTLPJsonFileExporter": "agentkit.profile",
 }
 
 __all__ = sorted(_EXPORTS)

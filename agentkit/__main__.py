@@ -87,8 +87,55 @@ def _class_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_profile(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("profile", help="profile an agent's trace file: cost per step, latency, diagnosis",
+                       description="Profile the traces in TRACE_FILE (OTLP JSON, one export per line as the "
+                                   "OpenTelemetry Collector's file exporter writes it, or one document; or the kit's "
+                                   "console spans): per trace, steps, tokens and dollars, cost per step and growth "
+                                   "with the compression and compounding alerts, the latency breakdown with its gaps, "
+                                   "and the diagnosis; p50/p95/p99 over many traces.")
+    p.add_argument("trace_file", metavar="TRACE_FILE", help="the trace file to read")
+    p.add_argument("--html", metavar="REPORT.html", help="also write a self-contained HTML report")
+    p.add_argument("--csv", metavar="STEPS.csv", help="also write one CSV row per step (model call)")
+    p.add_argument("--max-bytes", type=float, default=None, metavar="N",
+                   help="read at most N bytes of the file (default 1 GiB; 2e9 for 2 GB)")
+    p.set_defaults(handler=_profile)
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from agentkit.profile import DEFAULT_MAX_BYTES, StepWriter, TraceFileError, profile_file, text_report, write_html
+
+    limit = DEFAULT_MAX_BYTES if args.max_bytes is None else int(args.max_bytes)
+    if limit <= 0:
+        print("error: --max-bytes must be a positive number of bytes", file=sys.stderr)
+        return 2
+    steps = StepWriter(args.csv) if args.csv else None  # written trace by trace: every step, nothing held
+    try:
+        report = profile_file(args.trace_file, max_bytes=limit, on_trace=steps.add if steps else None)
+    except TraceFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if steps is not None:
+            steps.close()
+    try:
+        print(text_report(report))
+    except BrokenPipeError:  # `... | head`: the reader has seen enough
+        sys.stderr.close()
+        return 0
+    if steps is not None:
+        print(f"\n{steps.rows:,} steps written to {args.csv}")
+    if args.html:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        write_html(report, args.html)
+        print(f"HTML report written to {args.html}")
+    return 0 if report.trace_count else 1
+
+
 #: Every command: a function that adds its subparser. Extend by appending.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_progress, _add_class_report]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_progress, _add_class_report, _add_profile]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -224,9 +224,10 @@ class Agent:
     run (the model is going round in circles). Budgets are checked after each
     reply: a final answer is always kept, but no further tools run.
 
-    `deadline` limits the whole run to that many seconds of real time: each
-    model call gets the time that is left as its timeout, and no step starts
-    after it (stop reason ``deadline``); tools are bounded by their own timeout.
+    `deadline` limits the whole run to that many seconds on the kit's clock (real time live, simulated offline): each
+    model call gets the time that is left as its timeout, each tool call the
+    smaller of its own timeout and the time left, and no step starts after it
+    (stop reason ``deadline``; the completed steps are kept).
 
     Any other keyword (``temperature``, ``tool_choice``, ``metadata``, ...) is
     sent with every request. ``stream=True`` uses ``client.messages.stream``,
@@ -319,7 +320,7 @@ class Agent:
                 except anthropic.APIError as error:  # still failing after the SDK's retries
                     return run.fail(error)
                 if run.observe(step) is None:  # read the reply: an answer, or tools to run?
-                    step.tool_calls = self._run_tools(step, run.traced)  # act
+                    step.tool_calls = self._run_tools(step, run.traced, run.time_left())  # act
                     run.add_tool_results(step)  # observe: the results go back in the next request
             return run.finish()
 
@@ -332,7 +333,7 @@ class Agent:
                 except anthropic.APIError as error:
                     return run.fail(error)
                 if run.observe(step) is None:
-                    step.tool_calls = await self._arun_tools(step, run.traced)
+                    step.tool_calls = await self._arun_tools(step, run.traced, run.time_left())
                     run.add_tool_results(step)
             return run.finish()
 
@@ -362,30 +363,34 @@ class Agent:
 
     # -- running tools --------------------------------------------------------------
 
-    def _run_tools(self, step: Step, traced: bool) -> list[ToolCall]:
+    def _run_tools(self, step: Step, traced: bool, time_left: float | None = None) -> list[ToolCall]:
         calls = _tool_calls_of(step.reply)
         if len(calls) == 1:
-            self._execute(step, calls[0], traced)
+            self._execute(step, calls[0], traced, time_left)
         else:
             # Independent calls from one turn run at once. Each worker runs in a copy of
             # this context, so its execute_tool span gets the agent span as parent.
-            futures = [_pool().submit(contextvars.copy_context().run, self._execute, step, c, traced) for c in calls]
+            futures = [_pool().submit(contextvars.copy_context().run, self._execute, step, c, traced, time_left)
+                       for c in calls]
             for f in futures:
                 f.result()
         return calls
 
-    async def _arun_tools(self, step: Step, traced: bool) -> list[ToolCall]:
+    async def _arun_tools(self, step: Step, traced: bool, time_left: float | None = None) -> list[ToolCall]:
         calls = _tool_calls_of(step.reply)
-        await asyncio.gather(*(self._aexecute(step, c, traced) for c in calls))  # tasks copy the context
+        await asyncio.gather(*(self._aexecute(step, c, traced, time_left) for c in calls))  # tasks copy the context
         return calls
 
-    def _execute(self, step: Step, call: ToolCall, traced: bool) -> None:
+    def _execute(self, step: Step, call: ToolCall, traced: bool, time_left: float | None = None) -> None:
+        # time_left: the run's deadline bounds the tool too (the smaller of it and the tool's own timeout)
         with _ToolRun(self, step, call, traced) as run:  # the execute_tool span, hooks and timing
-            run.out = run.tool.invoke(call.input) if run.tool is not None else self._unknown_tool(call)
+            run.out = run.tool.invoke(call.input, time_left=time_left) if run.tool is not None \
+                else self._unknown_tool(call)
 
-    async def _aexecute(self, step: Step, call: ToolCall, traced: bool) -> None:
+    async def _aexecute(self, step: Step, call: ToolCall, traced: bool, time_left: float | None = None) -> None:
         with _ToolRun(self, step, call, traced) as run:
-            run.out = await run.tool.ainvoke(call.input) if run.tool is not None else self._unknown_tool(call)
+            run.out = await run.tool.ainvoke(call.input, time_left=time_left) if run.tool is not None \
+                else self._unknown_tool(call)
 
     def _unknown_tool(self, call: ToolCall) -> ToolOutput:
         return unknown_tool_output(call.name, list(self.tools))

@@ -92,9 +92,17 @@ def _warm_up() -> None:
     warm = anthropic.Anthropic(api_key=SIMULATED_API_KEY, open_telemetry=False,
                                http_client=httpx2.Client(transport=SimTransport(Simulator(latency=instant))))
     params: dict[str, Any] = {"model": MODELS[0], "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
-    warm.messages.create(**params)
-    with warm.messages.stream(**params) as stream:
-        stream.get_final_message()
+    # Instrumentations that patch every Anthropic client (OpenInference's, OpenLLMetry's) honour OpenTelemetry's
+    # suppress-instrumentation flag: without it these two private calls would land in the learner's traces.
+    from opentelemetry import context as otel_context
+
+    token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        warm.messages.create(**params)
+        with warm.messages.stream(**params) as stream:
+            stream.get_final_message()
+    finally:
+        otel_context.detach(token)
 
 
 def _announce(live: bool, quiet: bool) -> None:

@@ -294,22 +294,38 @@ _PAIR_SYSTEM = ("You are an evaluator comparing two responses to one task. Answe
                 "\"reason\" (a short string) then \"better\" (\"A\" or \"B\").")
 
 
+def _first_json_object(text: str) -> Any:
+    """The first JSON object in `text` that parses, with whatever prose surrounds it; None if there is none."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            return decoder.raw_decode(text, start)[0]
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+    return None
+
+
 def parse_verdict(text: str, model: type[BaseModel] = Verdict) -> Any:
     """Read a judge reply as `model` (validated with pydantic); a clear `JudgeError` if it is not.
 
-    A judge that wraps its JSON in a ```json fence is forgiven; anything else that is not a
-    JSON object, or is missing a field, or has a score outside 1-5, is an error that quotes
-    the reply (also kept on the exception as `.reply`)."""
+    A judge asked without structured outputs may wrap its JSON in a ```json fence or put a
+    sentence before or after it (live models do); that is forgiven: the first JSON object in
+    the reply is read. A reply with no JSON object, or one missing a field, or with a score
+    outside 1-5, is an error that quotes the reply (also kept on the exception as `.reply`)."""
     raw = text.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", raw, re.DOTALL)
+    fenced = re.search(r"```(?:json)?\s*(.*?)\s*```", raw, re.DOTALL)
     if fenced:
         raw = fenced.group(1)
     shown = text if len(text) <= 200 else text[:197] + "..."
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
-        raise JudgeError(f"the judge's reply is not valid JSON ({err.msg} at character {err.pos}): {shown!r}. "
-                         f"Ask for JSON only, or use structured outputs so the API enforces the schema.", text) from None
+        data = _first_json_object(raw)
+        if data is None:
+            raise JudgeError(f"the judge's reply is not valid JSON ({err.msg} at character {err.pos}): {shown!r}. "
+                             f"Ask for JSON only, or use structured outputs so the API enforces the schema.",
+                             text) from None
     try:
         return model.model_validate(data)
     except ValidationError as err:

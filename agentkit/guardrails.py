@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from agentkit.evals import Judge, JudgeError
 
 __all__ = ["Check", "max_length", "forbidden", "required", "json_schema", "JudgeCheck", "Decision", "HumanApproval",
-           "approval_widget", "LayerEvent", "GateResult", "QualityGate", "GateError"]
+           "approval_widget", "LayerEvent", "GateResult", "QualityGate", "GateError", "unfenced"]
 
 Layer = Literal["code", "judge", "human"]
 
@@ -52,6 +52,18 @@ class Check:
         return self.test(output)
 
 
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*[ \t]*\n(.*?)\n?[ \t]*```\s*$", re.DOTALL)
+
+
+def unfenced(output: str) -> str:
+    """The text inside a Markdown code fence (```json ... ```), if the whole output is one; else the output.
+
+    Models often wrap JSON in a fence even when asked not to; the fence is presentation, not content, so the
+    JSON checks look inside it."""
+    m = _FENCE.match(output)
+    return m.group(1) if m else output
+
+
 def max_length(limit: int, field_name: str | None = None) -> Check:
     """At most `limit` characters (of one JSON field, if `field_name` is given)."""
 
@@ -59,7 +71,7 @@ def max_length(limit: int, field_name: str | None = None) -> Check:
         text = output
         if field_name is not None:
             try:
-                text = str(json.loads(output).get(field_name, ""))
+                text = str(json.loads(unfenced(output)).get(field_name, ""))
             except (json.JSONDecodeError, AttributeError):
                 return None  # not JSON: json_schema reports that, once
         return None if len(text) <= limit else f"{field_name or 'output'} is {len(text)} characters; the limit is {limit}"
@@ -85,11 +97,11 @@ def required(pattern: str, why: str) -> Check:
 
 
 def json_schema(model: type[BaseModel]) -> Check:
-    """The output must be JSON matching the pydantic `model`."""
+    """The output must be JSON matching the pydantic `model`, bare or inside one ```json fence."""
 
     def test(output: str) -> str | None:
         try:
-            model.model_validate_json(output)
+            model.model_validate_json(unfenced(output))
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(map(str, first["loc"])) or "output"

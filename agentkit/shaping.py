@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Sequence
 
-__all__ = ["WorkItem", "Placement", "place", "EXAMPLE_TASKS", "STARTING_QUADRANT", "plot_matrix", "build_system",
-           "ESSAY_STAGES", "check_decomposition"]
+__all__ = ["WorkItem", "Placement", "place", "EXAMPLE_TASKS", "PRACTICE_TASKS", "STARTING_QUADRANT", "plot_matrix",
+           "build_system", "ESSAY_STAGES", "ESSAY_PHASES", "check_decomposition"]
 
 Level = Literal["low", "high"]
 ErrorCost = Literal["low", "medium", "high"]
@@ -82,6 +82,19 @@ EXAMPLE_TASKS: tuple[WorkItem, ...] = (
 )
 
 
+#: Tasks for the learner to place in Foundations 03's exercise (the lesson never scores these ones).
+PRACTICE_TASKS: tuple[WorkItem, ...] = (
+    WorkItem("meeting-notes action items", steps=2, steps_known=True, needs_research=False, error_cost="low",
+             human_review=True),
+    WorkItem("market research briefs", steps=6, steps_known=False, needs_research=True, error_cost="high",
+             human_review=False),
+    WorkItem("medication dose checks", steps=3, steps_known=True, needs_research=False, error_cost="high",
+             human_review=False),
+    WorkItem("competitor news digest", steps=5, steps_known=False, needs_research=True, error_cost="low",
+             human_review=False),
+)
+
+
 def plot_matrix(items: Iterable[WorkItem | Placement], ax: Any = None) -> Any:
     """The matrix as a scatter plot, with the starting quadrant shaded. Returns the Axes."""
     import matplotlib.pyplot as plt
@@ -136,6 +149,14 @@ ESSAY_STAGES: dict[str, tuple[str, frozenset[str]]] = {
     "critique": (r"critique|reflect|review|list (the )?gaps", frozenset({"llm"})),
     "revise": (r"revise|rewrite|revision|edit", frozenset({"llm"})),
 }
+#: The essay's stages grouped by phase: the feedback on a plan names the phase that is short, not the stage,
+#: so it guides without handing over the answer.
+ESSAY_PHASES: dict[str, tuple[str, ...]] = {
+    "planning": ("outline",),
+    "research": ("search terms", "search", "fetch pages"),
+    "writing": ("draft",),
+    "improving the draft": ("critique", "revise"),
+}
 _ALIASES = {"llm call": "llm", "model": "llm", "an llm call": "llm", "tool": "code", "a bit of code": "code",
             "python": "code", "an api": "api", "api call": "api"}
 
@@ -163,12 +184,15 @@ def check_decomposition(steps: Sequence[tuple[str, str]]) -> list[str]:
     `steps` is a list of (description, kind) with kind "llm", "code" or "api". A step that
     matches two stages is too big ("split it until each step is one call"); a stage with no
     step is missing; a stage done by the wrong kind of step is named with the right kinds.
+    Missing stages are reported by phase ("research: 2 of its 3 stages have no step"), and a stage that a
+    bundled step already names is not reported missing too: the fix for it is to split that step.
     """
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
         raise ValueError("give the plan as a non-empty list of (description, kind) pairs, "
                          "e.g. [('outline the essay', 'llm'), ...]")
     problems: list[str] = []
     covered: set[str] = set()
+    bundled: set[str] = set()
     for i, item in enumerate(steps, 1):
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and all(isinstance(x, str) for x in item)):
             raise ValueError(f"step {i} is {item!r}; each step is a (description, kind) pair of strings")
@@ -182,6 +206,7 @@ def check_decomposition(steps: Sequence[tuple[str, str]]) -> list[str]:
             problems.append(f"step {i} ({description!r}) is not one of the essay's stages: "
                             f"{', '.join(ESSAY_STAGES)}")
         elif len(stages) > 1:
+            bundled.update(stages)
             problems.append(f"step {i} ({description!r}) bundles {' and '.join(stages)}: split it into one step each")
         else:
             stage = stages[0]
@@ -190,7 +215,13 @@ def check_decomposition(steps: Sequence[tuple[str, str]]) -> list[str]:
             if kind not in allowed:
                 problems.append(f"step {i} ({description!r}) is {stage!r}, which is done by "
                                 f"{' or '.join(sorted(allowed))}, not {kind}")
-    missing = [s for s in ESSAY_STAGES if s not in covered]
-    if missing:
-        problems.append(f"no step does: {', '.join(missing)}")
+    for phase, phase_stages in ESSAY_PHASES.items():
+        missing = [s for s in phase_stages if s not in covered and s not in bundled]
+        if len(phase_stages) == 1 and missing:
+            problems.append(f"{phase}: no step does it yet")
+        elif len(missing) == len(phase_stages):
+            problems.append(f"{phase}: none of its {len(phase_stages)} stages has a step yet")
+        elif missing:
+            problems.append(f"{phase}: {len(missing)} of its {len(phase_stages)} stages "
+                            f"{'has' if len(missing) == 1 else 'have'} no step yet")
     return problems

@@ -132,7 +132,7 @@ class Tool:
 
     # -- running one call ---------------------------------------------------
 
-    def invoke(self, input: object) -> ToolOutput:
+    def invoke(self, input: object, *, time_left: float | None = None) -> ToolOutput:
         """Run the tool on `input` (the ``tool_use`` block's input); never raises.
 
         Sync tools run in the calling thread. Their timeout is a timer signal
@@ -140,40 +140,50 @@ class Tool:
         one else uses the timer (a notebook cell, a script); elsewhere the call
         runs in a daemon thread we stop waiting for. Async tools run on an
         event loop of their own (in a helper thread if this thread already has
-        a running loop, as in Jupyter).
+        a running loop, as in Jupyter). `time_left` is what remains of the
+        caller's own deadline (an agent run's): the call gets the smaller of
+        that and the tool's timeout.
         """
         key, hit = self._cache_get(input)
         if hit is not None:
             return hit
         started = clock.monotonic()
+        limit = self._limit(time_left)
         if self.is_async:
-            out = _run_coroutine_blocking(self._ainvoke_once(input))
-        elif self.timeout is None:
+            out = _run_coroutine_blocking(self._ainvoke_once(input, limit))
+        elif limit is None:
             out = self._call_sync(input)
         else:
-            out = _call_with_timeout(self, input)
+            out = _call_with_timeout(self, input, limit)
         self._cache_put(key, out, started)
         return out
 
-    async def ainvoke(self, input: object) -> ToolOutput:
+    async def ainvoke(self, input: object, *, time_left: float | None = None) -> ToolOutput:
         """Async twin of `invoke`: async tools are awaited, sync tools run in a worker thread."""
         key, hit = self._cache_get(input)
         if hit is not None:
             return hit
         started = clock.monotonic()
+        limit = self._limit(time_left)
         if self.is_async:
-            out = await self._ainvoke_once(input)
+            out = await self._ainvoke_once(input, limit)
         else:
             # asyncio.to_thread copies contextvars, so spans opened in the tool nest correctly.
             call = asyncio.to_thread(self._call_sync, input)
-            out = await (call if self.timeout is None else _await_with_timeout(self, call))
+            out = await (call if limit is None else _await_with_timeout(self, call, limit))
         self._cache_put(key, out, started)
         return out
 
-    async def _ainvoke_once(self, input: object) -> ToolOutput:
-        """Await an async tool once, with its timeout, turning failures into error outputs."""
-        if self.timeout is not None:
-            return await _await_with_timeout(self, self._acall(input))
+    def _limit(self, time_left: float | None) -> _Limit | None:
+        """The call's time limit: the tool's timeout or the caller's time left, whichever is smaller."""
+        if time_left is not None and (self.timeout is None or time_left < self.timeout):
+            return _Limit(max(time_left, 0.001), deadline=True)
+        return None if self.timeout is None else _Limit(self.timeout, deadline=False)
+
+    async def _ainvoke_once(self, input: object, limit: _Limit | None = None) -> ToolOutput:
+        """Await an async tool once, with its time limit, turning failures into error outputs."""
+        if limit is not None:
+            return await _await_with_timeout(self, self._acall(input), limit)
         return await self._acall(input)
 
     async def _acall(self, input: object) -> ToolOutput:
@@ -236,9 +246,16 @@ class Tool:
             "invalid_input",
         )
 
-    def _timeout_output(self) -> ToolOutput:
+    def _timeout_output(self, limit: _Limit) -> ToolOutput:
+        if limit.deadline:  # the run's deadline, not the tool, set the limit: retrying cannot help
+            return ToolOutput(
+                f"Error: tool {self.name!r} was stopped after {limit.seconds:.3g} s, when the run's deadline "
+                "came. Continue without this result.",
+                True,
+                "timeout",
+            )
         return ToolOutput(
-            f"Error: tool {self.name!r} did not finish within {self.timeout:g} s and was abandoned. "
+            f"Error: tool {self.name!r} did not finish within {limit.seconds:g} s and was abandoned. "
             "Try again with a smaller request, or continue without this result.",
             True,
             "timeout",
@@ -432,37 +449,45 @@ class _ToolTimeout(BaseException):
     """Raised in a tool that ran past its timeout (a BaseException, so the tool's own `except Exception` lets it by)."""
 
 
-def _call_with_timeout(t: Tool, input: object) -> ToolOutput:
-    assert t.timeout is not None
-    # Two limits: simulated waits (agentkit.sim.sleep) past the timeout end at it on the kit's clock, and
+@dataclass(frozen=True)
+class _Limit:
+    """One call's time limit: `seconds`, and whether the caller's deadline (not the tool's timeout) set it."""
+
+    seconds: float
+    deadline: bool
+
+
+def _call_with_timeout(t: Tool, input: object, limit: _Limit) -> ToolOutput:
+    # Two limits: simulated waits (agentkit.sim.sleep) past the limit end at it on the kit's clock, and
     # real time past it stops (or abandons) the call.
-    with clock.deadline(t.timeout, _ToolTimeout):
+    with clock.deadline(limit.seconds, _ToolTimeout):
         try:
-            with time_limit(t.timeout, _ToolTimeout) as armed:
+            with time_limit(limit.seconds, _ToolTimeout) as armed:
                 if armed:
                     # In the calling thread, under a timer signal: no thread hop per call (which doubled the loop's
                     # cost per step), and a hung tool is really stopped rather than left running in the background.
                     return t._call_sync(input)
         except _ToolTimeout:
-            return t._timeout_output()
+            return t._timeout_output(limit)
         ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
-        out = _WORKERS.run(lambda: ctx.run(_call_limited, t, input), t.timeout)
-    return out if out is not None else t._timeout_output()
+        out = _WORKERS.run(lambda: ctx.run(_call_limited, t, input, limit), limit.seconds)
+    return out if out is not None else t._timeout_output(limit)
 
 
-def _call_limited(t: Tool, input: object) -> ToolOutput:
+def _call_limited(t: Tool, input: object, limit: _Limit) -> ToolOutput:
     try:
         return t._call_sync(input)
-    except _ToolTimeout:  # a simulated wait ran past the timeout
-        return t._timeout_output()
+    except _ToolTimeout:  # a simulated wait ran past the limit
+        return t._timeout_output(limit)
 
 
-async def _await_with_timeout(t: Tool, call: Any) -> ToolOutput:
-    with clock.deadline(t.timeout, _ToolTimeout):
+async def _await_with_timeout(t: Tool, call: Any, limit: _Limit) -> ToolOutput:
+    with clock.deadline(limit.seconds, _ToolTimeout):
         try:
-            return await asyncio.wait_for(call, t.timeout)
+            return await asyncio.wait_for(call, limit.seconds)
         except (asyncio.TimeoutError, _ToolTimeout):
-            return t._timeout_output()
+            return t._timeout_output(limit)
+
 
 
 def _run_coroutine_blocking(coro: Any) -> ToolOutput:

@@ -474,6 +474,60 @@ def test_a_run_deadline_stops_a_run_between_steps():
     assert all("timeout" in r for r in client.messages.requests)  # each call gets the time that is left
 
 
+def _hanging_tool_run(deadline: float, in_thread: bool) -> tuple[Any, float]:
+    """An agent whose second step calls a tool that never returns (timeout 60 s), under `deadline`."""
+    release = threading.Event()
+
+    @tool(timeout=60)
+    def hang() -> str:
+        """Never returns (until the test lets it go)."""
+        release.wait(120)
+        return "too late"
+
+    script = iter([reply("", [("get_current_time", {"timezone": "UTC"})]), reply("", [("hang", {})]),
+                   reply("never asked")])
+    agent = Agent(FakeClient(lambda params: next(script)), tools=[get_current_time, hang], deadline=deadline)
+    box: list[Any] = []
+    started = time.perf_counter()
+    try:
+        if in_thread:  # no timer signal off the main thread: the call is abandoned at the deadline
+            worker = threading.Thread(target=lambda: box.append(agent.run("go")))
+            worker.start()
+            worker.join(10)
+        else:
+            box.append(agent.run("go"))
+        return box[0] if box else None, time.perf_counter() - started
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("in_thread", [False, True], ids=["main thread", "worker thread"])
+def test_a_hanging_tool_cannot_outlive_the_run_deadline(in_thread):
+    result, elapsed = _hanging_tool_run(2.0, in_thread)
+    assert result is not None and elapsed < 3.0
+    assert result.stop_reason is StopReason.DEADLINE
+    assert [s.index for s in result.steps] == [1, 2]  # the completed steps are kept
+    first, hung = result.tool_calls
+    assert first.output == "14:05 in UTC" and not first.is_error
+    assert hung.is_error and hung.error_type == "timeout" and "deadline" in hung.output
+
+
+def test_a_hanging_async_tool_cannot_outlive_the_run_deadline():
+    @tool(timeout=60)
+    async def hang_async() -> str:
+        """Never returns."""
+        await asyncio.sleep(3600)
+        return "too late"
+
+    client = AsyncFakeClient([reply("", [("get_current_time", {"timezone": "UTC"})]), reply("", [("hang_async", {})]),
+                              reply("never asked")])
+    started = time.perf_counter()
+    result = asyncio.run(Agent(client, tools=[get_current_time, hang_async], deadline=2).arun("go"))
+    assert time.perf_counter() - started < 3.0
+    assert result.stop_reason is StopReason.DEADLINE and len(result.steps) == 2
+    assert result.tool_calls[1].error_type == "timeout" and "deadline" in result.tool_calls[1].output
+
+
 def test_an_api_error_keeps_the_completed_steps_and_the_run_can_continue():
     import anthropic
     import httpx2

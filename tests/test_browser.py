@@ -8,7 +8,9 @@ find the attempt in the progress store. Another opens the course home
 (`START_HERE.ipynb`, as the README's command does), follows its link to a lab, runs a check there and
 sees it recorded on the home page. Another does the same for the
 guardrails lesson's human-approval panel: reject without feedback (refused),
-reject with feedback, and the decision reaches the kernel.
+reject with feedback, and the decision reaches the kernel. Another opens the HTML page of
+`python -m agentkit profile --html` straight from disk: the waterfall and bucket chart render, nothing is
+fetched, and the console shows no errors.
 
 Without Chromium or Playwright the test skips with the reason, unless
 `AGENTKIT_REQUIRE_BROWSER=1` (set by `.ci/run`), where it fails instead.
@@ -330,3 +332,48 @@ def test_course_home_links_to_a_lab_and_shows_its_progress(tmp_path):
     with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
         rows = conn.execute("SELECT lab_id, task_id, passed FROM lab_checks WHERE passed = 1").fetchall()
     assert rows == [(lab_row, "cache_reads", 1)]
+
+
+def test_profile_report_renders_in_chromium(tmp_path):
+    """`python -m agentkit profile --html`: the page opens from disk with no network, the waterfall and the bucket
+    chart are drawn (inline SVG with bars, a real size on screen) and the console shows no errors."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    import agentkit
+    from agentkit.profile import write_otlp_json
+    from agentkit.tracing import capture
+
+    client = agentkit.client(seed=4, quiet=True)
+    tools = [{"name": "lookup", "description": "Look a word up.",
+              "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}}]
+    with capture() as trace:
+        client.messages.create(model=agentkit.DEFAULT_MODEL, max_tokens=200, tools=tools,
+                               messages=[{"role": "user", "content": "Look up 'span'."}])
+    spans = write_otlp_json(trace.spans, tmp_path / "spans.jsonl")
+    page_path = tmp_path / "report.html"
+    proc = subprocess.run([sys.executable, "-m", "agentkit", "profile", str(spans), "--html", str(page_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_path.as_uri(), wait_until="load")
+            waterfall = page.locator("figure.waterfall svg").first
+            box = waterfall.bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 80
+            assert page.locator("figure.waterfall svg path").count() > 5  # the bars and axes were drawn
+            assert page.locator("figure.buckets svg").count() == 1
+            assert page.locator("table tbody tr").count() >= 1
+            assert "Diagnosis" in page.locator("pre").first.inner_text()
+        finally:
+            browser.close()
+    assert errors == []
+    assert [u for u in requests if not u.startswith("file://")] == []  # nothing fetched from a network

@@ -89,6 +89,13 @@ def test_parse_verdict_accepts_json_and_fenced_json():
     assert parse_verdict('{"reason": "r", "better": "B"}', PairVerdict).better == "B"
 
 
+def test_parse_verdict_reads_json_that_prose_surrounds():
+    # what a live judge asked without structured outputs may send: a sentence before or after the object
+    assert parse_verdict('Here is my verdict: {"reason": "ok", "score": 4} Hope that helps.').score == 4
+    assert parse_verdict('Sure.\n```json\n{"reason": "ok", "score": 2}\n```\nLet me know.').score == 2
+    assert parse_verdict('Not {this} one, but {"reason": "r", "score": 5}').score == 5
+
+
 @pytest.mark.parametrize("reply, says", [
     ("Score: 4/5. Nice essay.", "not valid JSON"),
     ('{"reason": "great", "score": 7}', "score: Input should be less than or equal to 5"),

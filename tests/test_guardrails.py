@@ -3,6 +3,7 @@ the quality gate's revision loop and retry cap, and what each layer catches on t
 
 from __future__ import annotations
 
+import anthropic
 import pytest
 from pydantic import BaseModel
 
@@ -24,7 +25,8 @@ class Reply(BaseModel):
 RUBRIC = Rubric("a reply to a customer: consistent with the policy, warm and professional", {
     5: "follows the policy; warm and specific", 4: "follows the policy; small lapses of tone",
     3: "vague or incomplete", 2: "contradicts the policy", 1: "rude or harmful"})
-WRITER = "You are the reply writer for the delivery desk. Reply with JSON: subject, body."
+WRITER = "You are the reply writer for the delivery desk."
+REPLY_FORMAT = {"format": {"type": "json_schema", "schema": anthropic.transform_schema(Reply)}}  # structured outputs
 
 
 @pytest.fixture
@@ -54,6 +56,17 @@ def test_code_checks_say_what_is_wrong():
     assert "Invalid JSON" in json_schema(Reply)("plain text")
 
 
+def test_json_checks_look_inside_a_fenced_reply():
+    """Issue 19: a model that wraps its JSON in ```json ... ``` still passes the format check."""
+    fenced = '```json\n{"subject": "s", "body": "hello there"}\n```'
+    assert json_schema(Reply)(fenced) is None
+    assert json_schema(Reply)('```\n{"subject": "s", "body": "b"}\n```\n') is None
+    assert json_schema(Reply)('```json\n{"subject": "s"}\n```').startswith("not a valid Reply: body: Field required")
+    assert max_length(5, "body")(fenced) == "body is 11 characters; the limit is 5"
+    # only a fence around the whole reply is unwrapped: prose around it is still not the JSON asked for
+    assert "Invalid JSON" in json_schema(Reply)('Here it is:\n```json\n{"subject": "s", "body": "b"}\n```')
+
+
 def test_each_layer_catches_its_own_kind_of_problem(client):
     gate = make_gate(client)
     caught = {layer: sorted(name for name, (output, _) in GATE_CANDIDATES.items()
@@ -81,7 +94,7 @@ def _writer(client):
         if feedback:
             messages += [{"role": "assistant", "content": history[-1]}, {"role": "user", "content": feedback}]
         text = measured_call(client, model=agentkit.DEFAULT_MODEL, max_tokens=400, system=WRITER,
-                             messages=messages).text
+                             messages=messages, output_config=REPLY_FORMAT).text
         history.append(text)
         return text
 

@@ -158,6 +158,6 @@ def test_a_wire_plan_with_a_repeated_argument_is_refused():
                                                                      {"name": "item_ids", "value": ["SG-102"]}]}]})
     with pytest.raises(PlanRejected, match="'item_ids' is given twice"):
         wire.to_plan()
-    bad_id = WirePlan.model_validate({"goal": "g", "steps": [{"id": "first", "tool": "t", "args": [], "why": ""}]})
-    with pytest.raises(PlanRejected, match="step 1 .'first'.: id: String should match"):
+    bad_id = WirePlan.model_validate({"goal": "g", "steps": [{"id": "$first.id", "tool": "t", "args": [], "why": ""}]})
+    with pytest.raises(PlanRejected, match="step 1 .'\\$first.id'.: id: String should match"):
         bad_id.to_plan()

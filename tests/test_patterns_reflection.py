@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import agentkit
+from agentkit.sim import simulator_of
 from agentkit.patterns import examples as ex
 from agentkit.patterns.measure import Cost, Meter
 from agentkit.patterns.reflection import (
@@ -136,14 +137,31 @@ def test_reflection_does_not_help_where_the_critic_is_blind_or_the_fix_is_imposs
     assert capped.stop == "max_revisions" and capped.revisions == 2 and not capped.passed_with
 
 
-def test_a_critic_reply_that_is_not_json_fails_the_check(setup):
+def test_the_critic_reads_its_verdict_through_structured_outputs(setup):
     client, meter = setup
     from agentkit.patterns.reflection import critic
 
-    check = critic(client, meter=meter, system="Say something friendly.")
-    fb = check("any draft at all")
-    assert not fb.ok and "not the JSON" in fb.problems[0] and fb.cost.calls == 1
-    assert isinstance(fb, Feedback)
+    check = critic(client, meter=meter, system=ex.CRITIC_SYSTEM)
+    fb = check("Hey, let's meet next month to discuss the project. Thanks")
+    assert isinstance(fb, Feedback) and not fb.ok and len(fb.problems) == 3 and fb.cost.calls == 1
+    sent = simulator_of(client).requests[-1]
+    assert sent["output_config"]["format"]["type"] == "json_schema"
+
+
+def test_a_critic_that_gives_no_verdict_fails_the_check():
+    """A refusal, or a reply cut at max_tokens, parses to no verdict: the draft must not pass silently."""
+    from types import SimpleNamespace
+
+    from agentkit.patterns.reflection import critic
+
+    class FixedMeter(Meter):
+        def cost(self, message):
+            return Cost(5, 3, 0.0, 0.1, 1)
+
+    refusal = SimpleNamespace(parsed_output=None, stop_reason="refusal")
+    client = SimpleNamespace(messages=SimpleNamespace(parse=lambda **kwargs: refusal))
+    fb = critic(client, meter=FixedMeter(), system="You are a reviewer.")("any draft at all")
+    assert not fb.ok and "no verdict" in fb.problems[0] and "refusal" in fb.problems[0]
 
 
 def test_meter_times_the_call_itself_when_there_is_no_simulated_duration():

@@ -10,8 +10,11 @@ layers are the boundary.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from agentkit.sandbox import DEFAULT_ALLOWED_MODULES, LIMITS, Sandbox, SandboxResult, fix_and_retry, isolation, run_code
+from agentkit.sandbox import DEFAULT_ALLOWED_MODULES, LAYERS, LIMITS, Sandbox, SandboxResult, fix_and_retry, isolation, run_code
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox's OS layers are Linux's")
 
@@ -27,10 +30,34 @@ SECRET = "TOPSECRET-" + "7f3a9c"  # what a file outside the sandbox holds
 FAKE_KEY = "sk-ant-" + "api03-notarealkey0123456789"  # split so no key-shaped literal is committed
 
 
+def needs(*layers: str) -> None:
+    """Skip when this machine lacks a kernel layer the test relies on (say which, and why). As root, which is
+    how CI runs, none is missing: test_every_kernel_layer_holds_on_this_machine fails instead of skipping."""
+    facts = isolation()
+    missing = [f"{name}: {facts[name]}" for name in layers if facts[name] is not True]
+    if missing:
+        pytest.skip("this machine lacks " + "; ".join(missing))
+
+
 @pytest.fixture(scope="module")
-def secret_file() -> Path:
+def outside_dir() -> Iterator[Path]:
+    """A world-readable folder on the host outside /tmp (the run's private /tmp hides the host's), so only
+    Landlock and the guards stand between the code and what is in it."""
+    for base in ("/run", "/var/lib", "/srv", "/opt"):
+        if os.path.isdir(base) and os.access(base, os.W_OK) and os.stat(base).st_mode & 0o001:
+            break
+    else:
+        pytest.skip("no world-traversable folder outside /tmp to put a secret in")
+    path = Path(tempfile.mkdtemp(prefix="agentkit-sandbox-test-", dir=base))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def secret_file(outside_dir: Path) -> Iterator[Path]:
     """A world-readable file outside the sandbox: only the sandbox's own layers keep the code from it."""
-    path = Path("/tmp") / f"agentkit-sandbox-test-secret-{os.getpid()}.txt"
+    path = outside_dir / "secret.txt"
     path.write_text(SECRET)
     path.chmod(0o644)
     yield path
@@ -43,6 +70,7 @@ class Attempt:
     code: str
     limit: str  # the limit that must stop it
     options: dict[str, Any] = field(default_factory=dict)
+    layer: str | None = None  # the kernel layer (of `LAYERS`) that stops it, when the test needs one
 
 
 OS_ONLY = {"guards": False, "allowed_modules": {"os", "socket", "resource"}}  # the OS layers alone
@@ -85,7 +113,13 @@ CATALOG: tuple[Attempt, ...] = (
     Attempt("fork bomb", "import random\nwhile True:\n    random._os.fork()", "processes"),
     Attempt("fork bomb (OS layer: RLIMIT_NPROC)", "import os\nwhile True:\n    os.fork()", "processes", OS_ONLY),
     Attempt("signal the parent (OS layer: Landlock scope)", "import os\nos.kill(os.getppid(), 9)", "processes",
-            OS_ONLY),
+            {**OS_ONLY, "pid_namespace": False}),  # in its PID namespace the code cannot even name its parent
+    Attempt("fill the private disk with many files", "for i in range(40):\n    open(f'f{i}', 'wb').write(b'x' * 900_000)",
+            "disk", {"disk_mb": 8}, "mount_namespace"),
+    Attempt("fill the private disk through /tmp (OS layer)",
+            "for i in range(40):\n    open(f'/tmp/f{i}', 'wb').write(b'x' * 900_000)", "disk",
+            {**OS_ONLY, "disk_mb": 8, "landlock": False}, "mount_namespace"),
+    Attempt("a result nested 990 lists deep", "x = []\nfor _ in range(990):\n    x = [x]\nresult = x", "output"),
     # memory, CPU, time, output, files
     Attempt("2 GB at once", "x = bytearray(2 * 1024**3)", "memory"),
     Attempt("memory creep", "x = []\nwhile True:\n    x.append(' ' * 10**6)", "memory"),
@@ -131,6 +165,8 @@ def catalog_results(secret_file: Path) -> dict[str, SandboxResult]:
 
 @pytest.mark.parametrize("attempt", CATALOG, ids=[a.name for a in CATALOG])
 def test_escape_attempt_is_contained(attempt: Attempt, catalog_results: dict[str, SandboxResult]) -> None:
+    if attempt.layer:
+        needs(attempt.layer)
     result = catalog_results[attempt.name]
     assert not result.ok, f"{attempt.name} was not stopped: {result}"
     assert result.limit == attempt.limit, f"{attempt.name}: stopped by {result.limit!r} ({result.error})"
@@ -169,8 +205,22 @@ def test_network_isolation_is_reported_honestly() -> None:
     facts = isolation()
     result = run_code("result = 1")
     assert result.network_isolated == facts["network_blocked"]
-    if facts["network_namespace"] is None and facts["landlock_abi"] < 4:
-        assert not result.network_isolated  # and the docs say plainly it is not blocked
+    assert facts["network_blocked"] == (facts["network_namespace"] is True and facts["seccomp"] is True)
+    assert set(facts["missing"]) == {name for name in LAYERS if facts[name] is not True}
+    # One way out left open is enough for the result to say the network is not isolated.
+    assert not run_code("result = 1", seccomp=False).network_isolated  # Unix sockets are a way out
+    assert not run_code("result = 1", network_namespace=False).network_isolated
+    off = run_code("result = 1", pid_namespace=False, seccomp=False)
+    assert off.layers["pid_namespace"] == "turned off" and off.layers["seccomp"] == "turned off"
+
+
+def test_every_kernel_layer_holds_on_this_machine() -> None:
+    # CI runs as root on a machine like the one this was written on: every layer is there. Elsewhere the
+    # result says which is missing (test_network_isolation_is_reported_honestly checks that it says so).
+    facts = isolation()
+    if os.geteuid() != 0:
+        pytest.skip("the kernel layers are checked as root, as CI runs")
+    assert facts["missing"] == {}, facts["missing"]
 
 
 def test_the_temp_dir_is_writable_and_removed_afterwards() -> None:
@@ -247,11 +297,11 @@ def test_a_warm_sandbox_gives_the_same_results_with_a_fresh_process_each_run() -
     box = Sandbox(warm=True, timeout=0.5)
     try:
         box.warm_up()
-        first = box.run("import random\nopen('mark', 'w').write('x')\nresult = [random._os.getpid(), "
-                        "sorted(random._os.listdir('.'))]")
-        second = box.run("import random\nresult = [random._os.getpid(), sorted(random._os.listdir('.'))]")
+        first = box.run("import random\nopen('mark', 'w').write('x')\nrandom.mark = 1\n"
+                        "result = [hasattr(random, 'mark'), sorted(random._os.listdir('.'))]")
+        second = box.run("import random\nresult = [hasattr(random, 'mark'), sorted(random._os.listdir('.'))]")
         assert first.ok and second.ok
-        assert first.result[0] != second.result[0]  # a new process
+        assert first.result[0] and not second.result[0]  # a new interpreter: nothing of the first run's state
         assert first.result[1] == ["mark"] and second.result[1] == []  # and a new, empty directory
         assert box.run("import time\ntime.sleep(60)").limit == "timeout"  # limits hold for pre-started ones
         assert box.run("import os").limit == "imports"
@@ -282,22 +332,278 @@ result = {
                              "money": "0.30", "latin": "caf\u00e9"}
 
 
+# ---------------------------------------------------------------------------
+# The kernel layers, each checked from outside the sandbox, each with a control that shows the check can fail
+# ---------------------------------------------------------------------------
+
+KERNEL_ONLY = {"guards": False, "landlock": False}  # the Python guards and Landlock off: the namespaces alone
+
+
+def _processes_named(name: str) -> list[int]:
+    """Host pids of live (not zombie) processes whose command name is `name`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == name \
+                    and "State:\tZ" not in (entry / "status").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _survivors(name: str, grace_s: float = 5.0) -> list[int]:
+    """The processes named `name` still alive once the kernel had `grace_s` to finish killing them."""
+    deadline = time.monotonic() + grace_s
+    while (alive := _processes_named(name)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return alive
+
+
+# A child that leaves the run's session and process group, names itself (so the host can find it) and
+# waits; once it says it is ready, the run ends normally, or sleeps into its timeout.
+ESCAPER = """import ctypes, os, time
+ready, told = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    ctypes.CDLL(None).prctl(15, NAME.encode(), 0, 0, 0)  # PR_SET_NAME
+    os.write(told, b"1")
+    time.sleep(60)
+    os._exit(0)
+os.read(ready, 1)
+print("escaped child ready", flush=True)
+if SLEEP:
+    time.sleep(60)
+result = 'parent done'
+"""
+
+
+@pytest.mark.parametrize("max_processes, sleep", [(3, False), (3, True), (64, False)])
+def test_no_process_of_a_run_survives_it(max_processes: int, sleep: bool) -> None:
+    needs("pid_namespace")
+    name = f"akesc{os.getpid() % 10000}{max_processes}{int(sleep)}"
+    result = run_code(ESCAPER, inputs={"NAME": name, "SLEEP": sleep}, max_processes=max_processes,
+                      timeout=5.0 if sleep else 30.0, allowed_modules={"ctypes", "os", "time"}, **KERNEL_ONLY)
+    assert "escaped child ready" in result.stdout, result.feedback()  # the escape was made before the run ended
+    assert result.ok or result.limit == "timeout", result.feedback()
+    assert result.layers["pid_namespace"] is True
+    assert _survivors(name) == []
+
+
+def test_without_the_pid_namespace_a_setsid_child_survives() -> None:
+    needs("pid_namespace")
+    # The control: the same escape, PID namespace off, does outlive the run (then the test kills it).
+    name = f"akctl{os.getpid() % 10000}"
+    result = run_code(ESCAPER, inputs={"NAME": name, "SLEEP": False}, max_processes=3, pid_namespace=False,
+                      timeout=30.0, allowed_modules={"ctypes", "os", "time"}, **KERNEL_ONLY)
+    alive = _processes_named(name)
+    for pid in alive:
+        os.kill(pid, 9)
+    assert result.ok and alive
+
+
+UNIX_CLIENT = """import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(PATH)
+s.sendall(b'escaped')
+result = 'sent'
+"""
+
+
+@pytest.fixture()
+def unix_listener(outside_dir: Path) -> Iterator[tuple[str, Callable[[], list[bytes]]]]:
+    """A world-writable Unix socket listening on the host outside /tmp, and a function that returns what
+    reached it. A connection is queued by the kernel as soon as connect() returns, so once the run is over
+    a non-blocking accept() sees every one that was made: no waiting."""
+    import socket
+
+    path = outside_dir / f"listen-{time.monotonic_ns()}.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    path.chmod(0o777)
+    server.listen()
+    server.setblocking(False)
+
+    def received() -> list[bytes]:
+        got = []
+        while True:
+            try:
+                conn, _ = server.accept()
+            except BlockingIOError:
+                return got
+            with conn:
+                conn.settimeout(30)
+                got.append(conn.recv(100) or b"(connected)")
+
+    yield str(path), received
+    server.close()
+    path.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("options", [KERNEL_ONLY, {}], ids=["kernel layers alone", "every layer"])
+def test_a_listener_on_a_host_unix_socket_receives_nothing(
+        unix_listener: tuple[str, Callable[[], list[bytes]]], options: dict[str, Any]) -> None:
+    needs("seccomp")
+    path, received = unix_listener
+    result = run_code(UNIX_CLIENT, inputs={"PATH": path}, allowed_modules={"socket"}, **options)
+    assert not result.ok and result.limit == "network", result.feedback()
+    assert received() == []
+
+
+def test_without_seccomp_the_unix_socket_is_reached(unix_listener: tuple[str, Callable[[], list[bytes]]]) -> None:
+    # The control: with the seccomp filter off (the network namespace does not cover socket files) the
+    # same code gets through, which is what `network_isolated=False` then says.
+    path, received = unix_listener
+    result = run_code(UNIX_CLIENT, inputs={"PATH": path}, allowed_modules={"socket"}, seccomp=False, **KERNEL_ONLY)
+    assert result.ok and received() == [b"escaped"] and not result.network_isolated
+
+
+SHM = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+made = []
+for i in range(6):
+    made.append(libc.shmget(KEY + i, 64 * 2**20, 0o1000 | 0o666))  # IPC_CREAT: six 64 MB segments
+result = made
+"""
+
+
+def _host_segments(keys: range) -> list[int]:
+    """The host's System V segments (its IPC namespace) with one of `keys`; their ids."""
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return [int(line.split()[1]) for line in lines if int(line.split()[0]) in keys]
+
+
+@pytest.mark.parametrize("ipc_namespace", [True, False], ids=["ipc namespace", "control: no ipc namespace"])
+def test_no_sysv_segment_survives_a_run(ipc_namespace: bool) -> None:
+    needs("ipc_namespace")
+    import ctypes
+
+    key = 0x5AB00000 + (os.getpid() % 4096) * 16 + (8 if ipc_namespace else 0)
+    keys = range(key, key + 6)
+    result = run_code(SHM, inputs={"KEY": key}, allowed_modules={"ctypes"}, ipc_namespace=ipc_namespace,
+                      **KERNEL_ONLY)
+    left = _host_segments(keys)
+    for shmid in left:  # the control's leftovers
+        ctypes.CDLL(None).shmctl(shmid, 0, None)  # IPC_RMID
+    assert result.ok, result.feedback()
+    if ipc_namespace:
+        assert left == []
+        assert sum(shmid >= 0 for shmid in result.result) == 4  # 256 MB of shared memory, the memory limit
+    else:
+        assert len(left) == 6
+
+
+def test_tmp_outside_the_run_is_untouched() -> None:
+    needs("mount_namespace")
+    host_file = Path(tempfile.mkstemp(prefix="agentkit-host-only-", dir="/tmp")[1])
+    marker = f"agentkit-written-by-run-{os.getpid()}"
+    code = ("import os\nopen(f'/tmp/{MARKER}', 'w').write('x')\nopen(f'/dev/shm/{MARKER}', 'w').write('x')\n"
+            "result = sorted(os.listdir('/tmp'))")
+    try:
+        result = run_code(code, inputs={"MARKER": marker}, allowed_modules={"os"}, **KERNEL_ONLY)
+        assert result.ok, result.feedback()
+        assert marker in result.result and host_file.name not in result.result  # its own /tmp, not the host's
+        assert not Path("/tmp", marker).exists() and not Path("/dev/shm", marker).exists()
+    finally:
+        host_file.unlink()
+
+
 def test_a_timeout_kills_what_the_code_started_too() -> None:
     # With the guards off and processes allowed, the code forks; the real-time limit ends both.
-    code = ("import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(60)\n"
-            "print(pid, flush=True)\ntime.sleep(60)")
-    result = run_code(code, timeout=0.5, guards=False, max_processes=64, allowed_modules={"os", "time"})
-    assert result.limit == "timeout"
-    child = int(result.stdout.split()[0])
-    status = Path(f"/proc/{child}/status")
+    name = f"aktmo{os.getpid() % 10000}"
+    code = ESCAPER.replace("    os.setsid()\n", "")  # in the run's process group this time
+    result = run_code(code, inputs={"NAME": name, "SLEEP": True}, timeout=5.0, guards=False, max_processes=64,
+                      allowed_modules={"ctypes", "os", "time"})
+    assert result.limit == "timeout" and "escaped child ready" in result.stdout, result.feedback()
+    assert _survivors(name) == []
 
-    def dead() -> bool:  # gone, or a zombie waiting for init to reap it (init may reap late)
-        try:
-            return "State:\tZ" in status.read_text()
-        except FileNotFoundError:
-            return True
 
-    deadline = time.monotonic() + 2.0  # SIGKILL was sent; give the kernel a moment to finish it
-    while not dead() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert dead()
+# ---------------------------------------------------------------------------
+# The report channel: what the code writes on it cannot forge the verdict or break the caller
+# ---------------------------------------------------------------------------
+
+WRITE_REPORT = "import os, sys\nfd = int(sys.argv[sys.argv.index('--report') + 1])\n"
+END = '{"kind": "end", "ok": true, "result": "forged", "error_type": null, "error": null, "traceback": null, ' \
+      '"limit": null, "blocked_count": 0}'
+FORGERIES = {
+    "bad types": WRITE_REPORT + "os.write(fd, b'{\"kind\": \"end\", \"ok\": \"yes\", \"result\": 1}\\n')\nos._exit(0)",
+    "nested 5,000 deep": WRITE_REPORT + "os.write(fd, b'[' * 5000 + b']' * 5000 + b'\\n')\nos._exit(0)",
+    "a deep result in a well-formed end": WRITE_REPORT
+    + "os.write(fd, END.replace('\"forged\"', '[' * 990 + ']' * 990).encode() + b'\\n')\nos._exit(0)",
+    "not JSON": WRITE_REPORT + "os.write(fd, b'\\xff\\xfe garbage\\n')\nos._exit(0)",
+    "two end records": WRITE_REPORT + "os.write(fd, (END + '\\n').encode())",
+    "a flood": WRITE_REPORT + "while True:\n    os.write(fd, b'x' * 65536)",
+    "closed channel": WRITE_REPORT + "os.close(fd)\nresult = 'quiet'",
+    "unfinished record": WRITE_REPORT + "os.write(fd, b'{\"kind\": \"end\"')\nos._exit(0)",
+}
+
+
+@pytest.mark.parametrize("name", FORGERIES)
+def test_a_forged_or_broken_report_is_a_clear_result(name: str) -> None:
+    result = run_code(FORGERIES[name], inputs={"END": END}, guards=False, allowed_modules={"os", "sys"})
+    assert isinstance(result, SandboxResult)
+    assert not result.ok and result.limit == "report" and result.error_type == "ReportTampered", result
+    assert result.result is None and "tampered with its report" in result.error
+    assert "namespaces" in result.setup  # what trusted code reported before the code ran is kept
+
+
+def test_a_forged_end_cannot_hide_what_the_guards_refused() -> None:
+    # The guards on; the code catches a refusal, reaches os anyway, and forges a clean end record.
+    code = ("try:\n    import socket\nexcept ImportError:\n    pass\n" + FIND_SYS
+            + "os = sys.modules['os']\nfd = int(sys.argv[sys.argv.index('--report') + 1])\n"
+            "os.write(fd, (END + '\\n').encode())\nos._exit(0)")
+    result = run_code(code, inputs={"END": END})
+    assert any(b.startswith("imports:") for b in result.blocked)  # sent when it happened: kept
+    assert not result.ok and result.limit == "report"  # the end says 0 refusals: a lie, caught
+
+
+def test_a_result_nested_990_deep_is_a_clear_error_not_a_recursion_error() -> None:
+    result = run_code("x = []\nfor _ in range(990):\n    x = [x]\nresult = x")
+    assert not result.ok and result.error_type == "ResultError" and "levels deep" in result.error
+
+
+USERNS = """import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+made = libc.unshare(0x10000000)  # CLONE_NEWUSER
+result = [made, os.strerror(ctypes.get_errno()) if made else None]
+"""
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["seccomp", "control: no seccomp"])
+def test_no_new_user_namespace_inside(seccomp: bool) -> None:
+    needs("seccomp")
+    result = run_code(USERNS, allowed_modules={"ctypes", "os"}, seccomp=seccomp, **KERNEL_ONLY)
+    assert result.ok, result.feedback()
+    if seccomp:
+        assert result.result == [-1, os.strerror(1)]  # EPERM, from the filter
+    elif Path("/proc/sys/user/max_user_namespaces").read_text().strip() != "0":
+        assert result.result == [0, None]  # this machine lets an unprivileged user make one: the filter matters
+
+
+def test_without_root_a_user_namespace_stands_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    needs("pid_namespace", "ipc_namespace", "mount_namespace", "network_namespace", "seccomp")
+    # What a learner's laptop does (no root): a user namespace first, the others inside it, every capability
+    # dropped since the run's user is not mapped there. Reached as root by asking the child for the user namespace.
+    real = Sandbox._namespaces
+    monkeypatch.setattr(Sandbox, "_namespaces", lambda self: ["user", *real(self)])
+    result = run_code("import os\nresult = [os.getuid(), os.listdir('/tmp')]", allowed_modules={"os"}, **KERNEL_ONLY)
+    assert result.ok, result.feedback()
+    assert result.setup["namespaces"]["user"] is True and result.setup["capabilities_dropped"] is True
+    assert all(state is True for name, state in result.layers.items() if name != "landlock"), result.layers
+    uid, listing = result.result
+    assert uid == 0 and len(listing) == 1  # root of its own namespace only, in its own private /tmp
+    cap = run_code("import ctypes\nresult = ctypes.CDLL(None, use_errno=True).umount2(b'/tmp', 0)",
+                   allowed_modules={"ctypes"}, **KERNEL_ONLY)
+    assert cap.result == -1  # no capability left to take the private /tmp down
+
+
+def test_each_run_has_a_user_of_its_own() -> None:
+    # RLIMIT_NPROC counts per user: with one user shared by every run, other runs on a busy machine would use
+    # up this run's max_processes (and runs could signal each other).
+    if os.geteuid() != 0:
+        pytest.skip("only root can hand each run a user of its own")
+    from agentkit.sandbox import RUN_UIDS
+
+    uids = [run_code("import os\nresult = os.getuid()", allowed_modules={"os"}, guards=False).result for _ in range(3)]
+    assert all(uid in RUN_UIDS for uid in uids) and len(set(uids)) == 3

@@ -3,6 +3,7 @@ task, context engineering measured, the decomposition check, and the F03-F06 exe
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import agentkit
 from agentkit import Agent, exercises
 from agentkit.cases import essay, support
-from agentkit.shaping import (EXAMPLE_TASKS, STARTING_QUADRANT, WorkItem, build_system, check_decomposition, place,
+from agentkit.shaping import (EXAMPLE_TASKS, PRACTICE_TASKS, STARTING_QUADRANT, WorkItem, build_system, check_decomposition, place,
                               plot_matrix)
 
 GOOD_PLAN = [("outline the essay", "llm"), ("generate search terms", "llm"), ("call the search API", "api"),
@@ -43,7 +44,13 @@ def test_decomposition_check():
                                     ("fetch the pages", "llm")])
     assert any("bundles search terms and search" in p for p in problems)
     assert any("'fetch pages', which is done by api or code, not llm" in p for p in problems)
-    assert "no step does: search terms, search, draft, critique, revise" in problems  # a bundled step covers none
+    # a stage a bundled step names is not also reported missing (the fix is to split that step), and missing
+    # stages are counted by phase, not named, so the feedback does not hand over the plan
+    assert not any(p.startswith("research:") for p in problems)  # search terms and search: bundled; fetch: wrong kind
+    assert "research: 1 of its 3 stages has no step yet" in check_decomposition(
+        [("outline the essay", "llm"), ("generate search terms", "llm"), ("call the search API", "api")])
+    assert "writing: no step does it yet" in problems and "improving the draft: none of its 2 stages has a step yet" in problems
+    assert not any("search terms" in p and "bundles" not in p for p in problems)
     assert check_decomposition([("outline", "a bit of code")])[0].startswith("step 1 ('outline') is 'outline'")
     assert "is not 'llm', 'code' or 'api'" in check_decomposition([("outline", "magic")])[0]
     for bad in ("write the essay", [], [("only one part",)]):
@@ -110,10 +117,12 @@ def test_pipeline_component_evals_v1_vs_v2():
 
 def test_f03_exercises(progress_db):
     lab = exercises.load("f03")
-    assert lab.check("quadrants", {t.name: place(t).quadrant for t in EXAMPLE_TASKS}).passed
-    wrong = lab.check("quadrants", {t.name: ("high", "high") for t in EXAMPLE_TASKS})
-    assert wrong.status == "wrong" and "invoice field extraction: look again at its complexity" in wrong.message
-    assert lab.check("quadrants", {t.name: (..., ...) for t in EXAMPLE_TASKS}).status == "not_attempted"
+    assert lab.check("quadrants", {t.name: place(t).quadrant for t in PRACTICE_TASKS}).passed
+    wrong = lab.check("quadrants", {t.name: ("high", "high") for t in PRACTICE_TASKS})
+    assert wrong.status == "wrong" and "meeting-notes action items: look again at its complexity" in wrong.message
+    assert lab.check("quadrants", {t.name: (..., ...) for t in PRACTICE_TASKS}).status == "not_attempted"
+    assert lab.check("quadrants", {t.name: place(t).quadrant for t in EXAMPLE_TASKS}).status == "invalid"
+    assert not {t.name for t in PRACTICE_TASKS} & {t.name for t in EXAMPLE_TASKS}  # the lesson scores none of them
     assert lab.check("decomposition", GOOD_PLAN).passed
     assert lab.check("decomposition", [("write the essay", "llm")]).status == "wrong"
     assert lab.check("decomposition", "write the essay").status == "invalid"
@@ -134,8 +143,8 @@ def test_f04_exercise(progress_db):
 
 def test_f05_exercise(progress_db):
     lab = exercises.load("f05")
-    assert lab.check("citation", "returns#2").passed
-    assert lab.check("citation", "returns#1").status == "wrong"
+    assert lab.check("citation", "shipping#2").passed
+    assert lab.check("citation", "shipping#1").status == "wrong"
     assert lab.check("citation", "returns#9").status == "invalid"
 
 
@@ -149,16 +158,20 @@ def test_f06_exercise(progress_db):
         exercises.load("f99")
 
 
-@pytest.mark.parametrize("lesson", ["f03", "f04", "f05", "f06"])
+@pytest.mark.parametrize("lesson", ["f01", "f02", "f03", "f04", "f05", "f06"])
 def test_every_reference_solution_passes_its_own_check(lesson, progress_db):
     from agentkit.cases.support import POLICY_DOCS
     from agentkit.memory import Knowledge
+    from test_exercises_f03 import llm
+    from test_exercises_f04 import Grade
 
     lab = exercises.load(lesson)
     for task in lab.tasks:
         code = lab.reference(task.id).code
         assert code, f"{lesson}.{task.id} has no reference solution"
-        namespace: dict = {"knowledge": Knowledge(POLICY_DOCS)}  # what the lesson defines before the exercise
-        exec(compile(code, f"<{lesson}.{task.id} solution>", "exec"), namespace)  # noqa: S102 - our own code
+        namespace: dict = {"knowledge": Knowledge(POLICY_DOCS), "json": json, "DEFAULT_MODEL": agentkit.DEFAULT_MODEL,
+                           "FAST_MODEL": agentkit.FAST_MODEL, "llm": llm, "Grade": Grade}  # what the lessons define
+        # dont_inherit: run it as a notebook cell would, without this file's `from __future__ import annotations`
+        exec(compile(code, f"<{lesson}.{task.id} solution>", "exec", dont_inherit=True), namespace)  # noqa: S102
         result = lab.check(task.id, namespace[lab.answers[task.id]])
         assert result.passed, f"{lesson}.{task.id}: {result}"

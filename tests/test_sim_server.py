@@ -2,10 +2,15 @@
 
 The server runs in a subprocess; the SDK runs in *another* process pointed at it with ANTHROPIC_BASE_URL, as a
 learner's second notebook, curl or another language's SDK would be.
+
+Every wait on a subprocess or a server waits for a signal that it is ready (its "listening" line, then an
+answer to a request; a log line saying it noticed a client leave), never for a fixed time, and every bound is
+generous (`SLOW_MACHINE_S`): the suite runs on a 2-core machine that may be busy with something else.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -16,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import anthropic
@@ -27,6 +33,9 @@ from sim_helpers import RecordingSimulator, scale, user
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
+#: The bound on any one wait for a subprocess or server here: far above what it takes on an idle machine (well
+#: under a second), so a busy one does not fail a test; a server that is really stuck still fails it.
+SLOW_MACHINE_S = 120.0
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -35,10 +44,10 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
+def read_line(proc: subprocess.Popen, timeout: float = SLOW_MACHINE_S, stream: str = "stdout") -> str:
     """The next stdout line, or fail after `timeout` (a server that never starts must not hang the suite)."""
     box: list[str] = []
-    t = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
+    t = threading.Thread(target=lambda: box.append(getattr(proc, stream).readline()), daemon=True)
     t.start()
     t.join(timeout)
     if not box:
@@ -48,19 +57,40 @@ def read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
 
 
 def start_server(*args: str, time_scale: str = "0") -> tuple[subprocess.Popen, str]:
+    """Start `python -m agentkit.sim serve` and return once it answers requests (not merely once it printed)."""
     proc = subprocess.Popen([PY, "-m", "agentkit.sim", "serve", "--port", "0", *args], cwd=ROOT,
                             env=child_env(AGENTKIT_TIME_SCALE=time_scale),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = read_line(proc)
     m = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)
     assert m, f"unexpected first line: {line!r}"
+    wait_until_serving(int(m.group(2)), proc)
     return proc, m.group(1)
+
+
+def wait_until_serving(port: int, proc: subprocess.Popen | None = None) -> None:
+    """Block until the server answers a GET (its accept loop runs), for up to `SLOW_MACHINE_S`.
+
+    The "listening" line is printed before the accept loop starts: a Ctrl-C sent in between would land
+    outside it. One request that comes back is the signal that the server is really up."""
+    deadline = time.monotonic() + SLOW_MACHINE_S
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=SLOW_MACHINE_S)
+            conn.request("GET", "/v1/models", headers={"x-api-key": "ready?", "anthropic-version": "2023-06-01"})
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # a poll interval while it starts, not a guess at how long starting takes
 
 
 def stop(proc: subprocess.Popen) -> int:
     proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
     try:
-        return proc.wait(timeout=15)
+        return proc.wait(timeout=SLOW_MACHINE_S)
     except subprocess.TimeoutExpired:
         proc.kill()
         raise
@@ -119,7 +149,7 @@ SDK_SCRIPT = textwrap.dedent("""
 def test_sdk_in_another_process(server):
     _, url = server
     run = subprocess.run([PY, "-c", SDK_SCRIPT], cwd=ROOT, env=child_env(ANTHROPIC_BASE_URL=url, MODEL=DEFAULT_MODEL),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=SLOW_MACHINE_S)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["base_url"].rstrip("/") == url
@@ -140,7 +170,7 @@ def test_curl(server):
 
     def curl(*args: str) -> tuple[int, str]:
         run = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}", *args], capture_output=True, text=True,
-                             timeout=60)
+                             timeout=SLOW_MACHINE_S)
         assert run.returncode == 0, run.stderr
         text, _, code = run.stdout.rpartition("\n")
         return int(code), text
@@ -214,16 +244,22 @@ def test_ctrl_c_stops_cleanly(tmp_path):
 
 
 def test_a_client_leaving_early_is_not_a_server_error():
-    proc, url = start_server(time_scale="0.5")  # slow enough that the stream is still going when the client leaves
+    # slow enough that the stream is still going when the client leaves; --verbose logs the server noticing
+    proc, url = start_server("--verbose", time_scale="0.5")
     try:
         client = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
         with client.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=user("Tell me a long story")) as s:
             next(iter(s.text_stream))
         client.close()
-        # the rest of the stream meets a closed socket; give the server time to notice
         client2 = anthropic.Anthropic(api_key="anything", base_url=url, max_retries=0)
         assert client2.models.retrieve(DEFAULT_MODEL).id == DEFAULT_MODEL  # and it keeps serving
-        threading.Event().wait(1.0)
+        client2.close()
+        # The rest of the stream meets a closed socket: wait for the server's own line saying it noticed.
+        logged = []
+        while not any("client left before the answer was complete" in line for line in logged):
+            logged.append(read_line(proc, stream="stderr"))
+            assert logged[-1], f"the server's log ended first: {logged}"
+        assert not any("Traceback" in line for line in logged)
     finally:
         assert stop(proc) == 0
     assert "Traceback" not in proc.stderr.read()
@@ -233,14 +269,14 @@ def test_bad_scenario_file_and_busy_port_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nmatch: hi\n")
     run = subprocess.run([PY, "-m", "agentkit.sim", "serve", "--port", "0", "--scenarios", str(bad)], cwd=ROOT,
-                         env=child_env(), capture_output=True, text=True, timeout=60)
+                         env=child_env(), capture_output=True, text=True, timeout=SLOW_MACHINE_S)
     assert run.returncode == 2 and "bad.yaml" in run.stderr and "turns" in run.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         run = subprocess.run([PY, "-m", "agentkit.sim", "serve", "--port", str(port)], cwd=ROOT, env=child_env(),
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=SLOW_MACHINE_S)
     assert run.returncode == 2 and f"127.0.0.1:{port}" in run.stderr and "--port" in run.stderr
     assert "Traceback" not in run.stderr
 
@@ -292,3 +328,52 @@ def test_serve_flags_inject_faults_and_stream_errors():
     finally:
         assert stop(proc) == 0
     assert "Traceback" not in proc.stderr.read()
+
+
+@pytest.fixture()
+def in_process_server():
+    srv = SimServer(Simulator(time_scale=0), port=0)
+    srv.start_in_background()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_an_oversized_plain_post_gets_a_413_the_client_can_read(in_process_server):
+    # No Expect: 100-continue: the client sends the whole body, then reads. The server answers at once, then
+    # reads and discards the rest, so the client finishes sending and reads a 413, not a broken pipe.
+    from agentkit.sim.server import MAX_BODY_BYTES
+
+    port = in_process_server.server_address[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=SLOW_MACHINE_S)
+    conn.request("POST", "/v1/messages", body=b"x" * (MAX_BODY_BYTES + 1),
+                 headers={"content-type": "application/json", "x-api-key": "k", "anthropic-version": "2023-06-01"})
+    response = conn.getresponse()
+    error = json.loads(response.read())
+    conn.close()
+    assert response.status == 413 and error["error"]["type"] == "request_too_large"
+    # The SDK, the way a learner hits it (a huge pasted document), gets the typed error too.
+    client = anthropic.Anthropic(api_key="anything", base_url=in_process_server.url, max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as err:
+        client.messages.create(model=DEFAULT_MODEL, max_tokens=10, messages=user("x" * (MAX_BODY_BYTES + 1)))
+    client.close()
+    assert err.value.status_code == 413 and err.value.body["error"]["type"] == "request_too_large"
+    wait_until_serving(port)  # and it keeps serving
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_json_by_content_type_gets_the_apis_400(in_process_server, content_type):
+    port = in_process_server.server_address[1]
+    body = json.dumps({"model": DEFAULT_MODEL, "max_tokens": 10, "messages": user("Hi")}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=SLOW_MACHINE_S)
+    headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    conn.request("POST", "/v1/messages", body=body, headers={**headers, "content-type": content_type})
+    response = conn.getresponse()
+    error = json.loads(response.read())
+    assert response.status == 400 and error["error"]["type"] == "invalid_request_error"
+    assert content_type in error["error"]["message"] and "application/json" in error["error"]["message"]
+    # the same connection goes on (the body was read), and JSON with a charset is JSON
+    conn.request("POST", "/v1/messages", body=body, headers={**headers, "content-type": "application/json; charset=utf-8"})
+    response = conn.getresponse()
+    assert response.status == 200 and json.loads(response.read())["type"] == "message"
+    conn.close()

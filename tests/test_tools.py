@@ -272,3 +272,17 @@ def test_a_timeout_in_the_main_thread_stops_the_tool_where_it_is():
         signal.signal(signal.SIGALRM, previous)
         if delay:
             signal.setitimer(signal.ITIMER_REAL, delay, interval)
+
+
+def test_a_tool_gets_the_smaller_of_its_timeout_and_the_time_left():
+    @tool(timeout=0.2)
+    def slow() -> str:
+        """Sleeps past its own timeout."""
+        time.sleep(5)
+        return "late"
+
+    out = slow.invoke({}, time_left=30)  # the tool's own limit is the smaller: its usual message
+    assert out.error_type == "timeout" and "did not finish within 0.2 s" in out.content
+    started = time.perf_counter()
+    out = slow.invoke({}, time_left=0.05)  # the deadline is the smaller
+    assert time.perf_counter() - started < 0.2 and "deadline" in out.content

@@ -80,12 +80,18 @@ def _title(path: Path) -> str:
     return path.stem
 
 
+#: Lessons after Module 1 that use everything before them: notebook stem -> quiz id.
+CAPSTONES: dict[str, str] = {"12_profile_your_agent": "profile_your_agent"}
+
+
 def course_map(root: Path | None = None) -> list[Entry]:
     """Every lesson in course order, with its quiz and lab when they exist."""
     root = root or course_dir()
     quizzes = {p.stem for p in (root / "quizzes").glob("*.yaml")}
     entries: list[Entry] = []
     for foundation in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if foundation.stem in CAPSTONES:
+            continue
         number = foundation.name[:2]
         bank = f"foundations_{number}"
         ex, tasks = _exercise_tasks([f"f{number}", f"p{number}"])
@@ -106,6 +112,13 @@ def course_map(root: Path | None = None) -> list[Entry]:
         taker = root / "quizzes" / "module1_quizzes.ipynb"
         entries.append(Entry("Module 1: Profiling agent performance", "Module 1 test (15 questions, 70% to pass)",
                              taker.relative_to(root).as_posix() if taker.exists() else None, "module1_test", None))
+    for stem, bank in CAPSTONES.items():
+        capstone = root / "notebooks" / f"{stem}.ipynb"
+        if capstone.exists():
+            ex, tasks = _exercise_tasks([f"p{stem[:2]}"])
+            entries.append(Entry("Capstone", _title(capstone), capstone.relative_to(root).as_posix(),
+                                 bank if bank in quizzes else None, None, exercises=ex,
+                                 minutes=lesson_minutes(capstone, tasks)))
     return entries
 
 

@@ -22,11 +22,10 @@ __all__ = [
 
 # -- Lesson 07: reflection ---------------------------------------------------
 
-#: The critic's instructions: find problems, answer in JSON the loop can read.
+#: The critic's instructions: find problems. The verdict's shape (ok, problems) comes from structured outputs.
 CRITIC_SYSTEM = (
     "You are an exacting reviewer. Read the draft you are given and list every concrete problem with it "
-    "(vagueness, missing parts, tone, bugs). Reply with JSON only: "
-    '{"ok": true, "problems": []} if it is ready, or {"ok": false, "problems": ["...", "..."]}.'
+    "(vagueness, missing parts, tone, bugs). Say ok only if it is ready to send as it is."
 )
 
 EMAIL_TASK = ("Draft a short e-mail to Alex asking to meet to discuss the project. "

@@ -54,7 +54,9 @@ class PlanStep(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    id: str = pydantic.Field(pattern=r"^s[0-9]+$", description="s1, s2, ... in order")
+    # Any short name will do ("s1", "find_frames"): the wire schema cannot require "s1, s2, ...", so a live
+    # model may pick its own names, and a plan is no worse for it. A name cannot hold "$", "." or "[".
+    id: str = pydantic.Field(pattern=r"^[A-Za-z0-9_-]+$", description="a short name such as s1, s2, ...")
     tool: str
     args: dict[str, Any] = {}
     why: str = ""
@@ -148,7 +150,7 @@ class Guardrails:
         return self.permissions.get(tool_name, "read")
 
 
-_REF = re.compile(r"^\$(s[0-9]+)((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*)$")
+_REF = re.compile(r"^\$([A-Za-z0-9_-]+)((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*)$")
 
 
 def _refs(value: Any) -> list[str]:

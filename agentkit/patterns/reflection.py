@@ -38,7 +38,7 @@ from agentkit.patterns.measure import Cost, Meter
 
 __all__ = [
     "Attempt", "EvalItem", "Feedback", "ItemOutcome", "Reflection", "citation_check", "code_check", "compare_on",
-    "critic", "email_rubric", "extract_json", "outcomes_table", "reflect", "revision_prompt", "schema_check",
+    "Critique", "critic", "email_rubric", "extract_json", "outcomes_table", "reflect", "revision_prompt", "schema_check",
 ]
 
 _tracer = trace.get_tracer("agentkit")
@@ -173,28 +173,32 @@ def reflect(client: Any, task: str, check: Check, *, meter: Meter, system: str |
 # ---------------------------------------------------------------------------
 
 
-class _Critique(pydantic.BaseModel):
+class Critique(pydantic.BaseModel):
+    """A critic's verdict, as structured outputs return it: ready or not, and every concrete problem."""
+
     ok: bool
-    problems: list[str] = []
+    problems: list[str]
+
+
+_Critique = Critique  # the old private name
 
 
 def critic(client: Any, *, meter: Meter, system: str, model: str = FAST_MODEL, max_tokens: int = 400) -> Check:
     """A check that asks a model to critique the draft.
 
-    The critic must reply with JSON ``{"ok": bool, "problems": [...]}``
-    (its `system` prompt says so); a reply that is not such JSON counts as a
-    failed check with that as its problem, so a confused critic never passes
-    a draft silently.
+    The verdict comes back through structured outputs (`messages.parse` with `Critique` as the output
+    format), so the loop never parses JSON out of prose. A call that returns no verdict (a refusal, a reply
+    cut at `max_tokens`) counts as a failed check that says so: a critic that gave no verdict never passes a
+    draft silently.
     """
 
     def check(draft: str) -> Feedback:
-        message = client.messages.create(model=model, max_tokens=max_tokens, system=system,
-                                         messages=[{"role": "user", "content": draft}])
+        message = client.messages.parse(model=model, max_tokens=max_tokens, system=system,
+                                        messages=[{"role": "user", "content": draft}], output_format=Critique)
         cost = meter.cost(message)
-        try:
-            verdict = _Critique.model_validate_json(extract_json(_text(message)))
-        except (ValueError, pydantic.ValidationError) as exc:
-            return Feedback(False, (f"the critic's reply was not the JSON it was asked for ({exc})",), "critic", cost)
+        verdict = message.parsed_output
+        if verdict is None:
+            return Feedback(False, (f"the critic gave no verdict (stop reason {message.stop_reason!r})",), "critic", cost)
         return Feedback(verdict.ok and not verdict.problems, tuple(verdict.problems), "critic", cost)
 
     return check

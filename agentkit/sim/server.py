@@ -20,11 +20,20 @@ dependency. What the standard server leaves out, this module adds:
   framing (an invalid or negative Content-Length, a malformed chunked body),
   bodies over the size limit (413), unknown methods, malformed request lines.
   Chunked request bodies are decoded.
+- a 413 the client can read: the answer is sent, the server's side of the
+  connection shut (so the client sees the response end), and the rest of the
+  body read and thrown away, up to `DRAIN_BYTES` or `DRAIN_SECONDS`, before the
+  connection closes. Closing with the body unread would make the kernel reset
+  the connection, which an uploading client reads as a broken pipe, not as 413.
+- a POST body whose Content-Type is not JSON gets the API's 400
+  `invalid_request_error`: the API documents `content-type: application/json`
+  as a required header of its JSON endpoints, and its error list has no 415
+  type (400 covers "the format or content of your request"). A POST without a
+  Content-Type is read as JSON, as the SDKs always send one.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -43,14 +52,22 @@ READ_TIMEOUT = 30.0
 BACKLOG = 1024
 #: Methods the API answers; anything else gets a JSON 405.
 SERVED_METHODS = ("GET", "POST", "DELETE")
+#: After a 413, how much of the unread body the server reads and discards (and for how many real seconds) so the
+#: client can finish sending and read the answer; past either bound the connection is closed anyway.
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10.0
 
 
 class _BadFraming(Exception):
-    """The request's bytes cannot be read as one HTTP request; the connection is closed after the answer."""
+    """The request's bytes cannot be read as one HTTP request; the connection is closed after the answer.
 
-    def __init__(self, error: APIError) -> None:
+    `unread` is how many body bytes the client is still sending (-1: unknown, a chunked body), to drain
+    after the answer; None when the framing itself is broken and nothing can be drained."""
+
+    def __init__(self, error: APIError, unread: int | None = None) -> None:
         super().__init__(error.message)
         self.error = error
+        self.unread = unread
 
 
 def _status_type(status: int) -> str:
@@ -88,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
                                        f"{', '.join(raw)!r}."))
         length = int(raw[0])
         if length > limit:
-            raise _BadFraming(_too_large(length, limit))
+            raise _BadFraming(_too_large(length, limit), unread=length)
         body = self.rfile.read(length)
         if len(body) < length:
             raise _BadFraming(APIError(f"The connection closed after {len(body)} of the {length} body bytes that "
@@ -112,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(parts)
             size += n
             if size > limit:
-                raise _BadFraming(_too_large(size, limit))
+                raise _BadFraming(_too_large(size, limit), unread=-1)
             chunk = self.rfile.read(n)
             if len(chunk) < n or self.rfile.readline(3) not in (b"\r\n", b"\n"):
                 raise _BadFraming(APIError("Malformed chunked body: a chunk is shorter than its size line says."))
@@ -155,19 +172,50 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body(body_limit(self.path))
         except _BadFraming as bad:
             self._send_error(bad.error, close=True)  # the rest of the stream cannot be trusted
+            if bad.unread is not None:
+                self._drain(bad.unread)
+            return
+        kind = (self.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        if self.command == "POST" and body and kind != "application/json" and not kind.endswith("+json"):
+            self._send_error(APIError(f"Content-Type {kind!r} is not supported: send the body as JSON with the "
+                                      "header 'content-type: application/json'."))
             return
         host = self.headers.get("host") or f"{HOST}:{self.server.server_address[1]}"
         result = self.server.simulator.handle(self.command, self.path, dict(self.headers.items()), body,
                                               f"http://{host}")
         self._send(result)
 
+    def _drain(self, unread: int) -> None:
+        """After answering a request whose body was too large: end our side, then read and discard the rest of
+        the body (at most `DRAIN_BYTES` and `DRAIN_SECONDS`), so the client can finish sending and read the answer."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)  # the answer is complete: the client reads it to its end
+        except OSError:
+            return
+        left = DRAIN_BYTES if unread < 0 else min(unread, DRAIN_BYTES)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        try:
+            while left > 0:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    return
+                self.connection.settimeout(min(wait, self.server.read_timeout))
+                chunk = self.rfile.read1(min(left, 65_536))
+                if not chunk:
+                    return  # the client stopped sending (it read the 413 and closed)
+                left -= len(chunk)
+        except OSError:  # a timeout or a reset: the client has stopped sending either way
+            return
+
     def _serve_safely(self) -> None:
         try:
             self._serve()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError) as exc:
             # The client left early (it stopped reading a stream, timed out, or stalled past the read timeout):
-            # nothing to report, and nothing more to read on this connection.
+            # nothing to report, and nothing more to read on this connection. Logged (with --verbose) so a test
+            # can wait for the server to have noticed rather than for a fixed time.
             self.close_connection = True
+            self.log_message("client left before the answer was complete (%s)", type(exc).__name__)
 
     do_GET = do_POST = do_DELETE = _serve_safely
 
@@ -235,4 +283,4 @@ class SimServer(ThreadingHTTPServer):
         return t
 
 
-__all__ = ["BACKLOG", "MAX_BODY_BYTES", "READ_TIMEOUT", "SimServer"]
+__all__ = ["BACKLOG", "DRAIN_BYTES", "DRAIN_SECONDS", "MAX_BODY_BYTES", "READ_TIMEOUT", "SimServer"]
