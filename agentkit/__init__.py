@@ -96,6 +96,8 @@ _EXPORTS: dict[str, str] = {
     "keyword_classifier": "agentkit.routing",
     "RateLimits": "agentkit.fleet",
     "RunProfile": "agentkit.fleet",
+    "FleetReport": "agentkit.fleet",
+    "RunTiming": "agentkit.fleet",
     "profiles_from": "agentkit.fleet",
     "simulate": "agentkit.fleet",
     "run_batch": "agentkit.batching",

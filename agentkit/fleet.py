@@ -7,8 +7,18 @@ virtual runs arriving at random, on SimPy's discrete-event engine, against the
 provider's rate limits, and reports what production would see:
 
 - throughput (runs finished per minute), p50/p95/p99 end-to-end latency;
-- cost per 1,000 runs;
+- where a run's time goes: queueing for one of the provider's concurrency
+  slots, apart from the model's service time, and how busy those slots were
+  (utilisation), the mean number of runs in the system, and each run's
+  arrival, start and end time;
+- cost per 1,000 arrivals and per 1,000 *completed* runs (a run that failed on
+  a rate limit cost little, so under overload the first figure flatters);
 - the share of runs that hit a rate limit (a 429), and of runs that failed.
+
+The queueing figures follow the textbook definitions, so in an M/M/c setting
+(Poisson arrivals, exponential service, c slots, no limits) they agree with
+Erlang C, and Little's law (L = lambda W) holds on the report's own output
+(both tested in tests/test_fleet.py).
 
 The provider, as the Claude API documents it (rate-limits page, checked
 2026-11-30): limits per model class in requests, input tokens and output
@@ -37,7 +47,7 @@ import simpy
 
 from agentkit.middleware import percentile
 
-__all__ = ["CallProfile", "FleetReport", "RateLimits", "RunProfile", "profiles_from", "simulate"]
+__all__ = ["CallProfile", "FleetReport", "RateLimits", "RunProfile", "RunTiming", "profiles_from", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -117,8 +127,29 @@ class _Bucket:
 
 
 @dataclass(frozen=True)
+class RunTiming:
+    """One virtual run's clock, in simulated seconds from the start of the simulation.
+
+    `start` is when its first model call began service (a concurrency slot was free and the rate limits let it
+    through), `end` when it finished or failed; `queued` the seconds it spent waiting for a slot, all calls
+    together (rate-limit `retry-after` waits are not queueing: they are in `end - arrival` but not here).
+    """
+
+    arrival: float
+    start: float
+    end: float
+    queued: float
+    completed: bool
+
+    @property
+    def seconds(self) -> float:
+        """Time in the system: arrival to end."""
+        return self.end - self.arrival
+
+
+@dataclass(frozen=True)
 class FleetReport:
-    """What the fleet saw. Latencies are simulated seconds from a run's arrival to its end."""
+    """What the fleet saw. Latencies are simulated seconds from a run's arrival to its end (completed runs)."""
 
     runs: int
     completed: int
@@ -129,10 +160,33 @@ class FleetReport:
     p50: float
     p95: float
     p99: float
-    cost_per_1000: float
+    cost_per_1000: float  # dollars per 1,000 *arrivals*: everything spent, failed runs included, over all runs
     mean_measured_cost: float
     arrivals_per_minute: float
     latencies: tuple[float, ...] = field(default=(), repr=False)
+    #: Dollars per 1,000 completed runs: everything spent (failed runs' calls too) over the runs that finished.
+    cost_per_1000_completed: float = math.nan
+    #: Mean seconds a run waited for a concurrency slot (all its calls), and mean seconds in service (in a slot).
+    mean_queue_wait: float = 0.0
+    mean_service: float = 0.0
+    #: Share of the concurrency slots' time that was busy (NaN with unlimited concurrency).
+    utilisation: float = math.nan
+    #: Time-average number of runs in the system (arrived, not yet ended), over the simulated span.
+    mean_in_system: float = 0.0
+    #: Simulated seconds from the first arrival (t=0) to the last run's end.
+    span_seconds: float = 0.0
+    concurrency: int | None = None
+    timings: tuple[RunTiming, ...] = field(default=(), repr=False)
+
+    @property
+    def mean_seconds_in_system(self) -> float:
+        """Mean time in the system over every run (failed ones until they failed): W in Little's law."""
+        return sum(t.seconds for t in self.timings) / len(self.timings) if self.timings else math.nan
+
+    @property
+    def arrival_rate(self) -> float:
+        """Runs per simulated second over the span: lambda in Little's law."""
+        return self.runs / self.span_seconds if self.span_seconds else math.nan
 
     @property
     def limited_share(self) -> float:
@@ -145,8 +199,11 @@ class FleetReport:
     def row(self) -> dict[str, Any]:
         return {"arrivals/min": self.arrivals_per_minute, "throughput/min": round(self.throughput_per_minute, 1),
                 "p50 s": round(self.p50, 2), "p95 s": round(self.p95, 2), "p99 s": round(self.p99, 2),
-                "$ per 1,000 runs": round(self.cost_per_1000, 2), "hit a limit": f"{self.limited_share:.1%}",
-                "failed": f"{self.failed_share:.1%}"}
+                "queue wait s": round(self.mean_queue_wait, 2),
+                "slots busy": "-" if math.isnan(self.utilisation) else f"{self.utilisation:.0%}",
+                "$ per 1,000 arrivals": round(self.cost_per_1000, 2),
+                "$ per 1,000 completed": round(self.cost_per_1000_completed, 2),
+                "hit a limit": f"{self.limited_share:.1%}", "failed": f"{self.failed_share:.1%}"}
 
 
 def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs: int = 10_000,
@@ -183,8 +240,18 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
                if b is not None]
     slots = simpy.Resource(env, capacity=concurrency) if concurrency else None
     latencies: list[float] = []
-    state = {"failed": 0, "limited": 0, "retries": 0, "cost": 0.0, "last_end": 0.0}
+    timings: list[RunTiming] = []
+    state = {"failed": 0, "limited": 0, "retries": 0, "cost": 0.0, "last_end": 0.0, "busy": 0.0,
+             "in_system": 0, "area": 0.0, "changed_at": 0.0}
     mean_cost = sum(p.cost for p in profiles) / len(profiles)
+
+    def occupancy(delta: int) -> None:
+        """Count a run entering (+1) or leaving (-1) the system, integrating the count over time as it goes:
+        the time-average number in the system is then measured directly, not derived from the latencies."""
+        now = env.now
+        state["area"] += state["in_system"] * (now - state["changed_at"])
+        state["changed_at"] = now
+        state["in_system"] += delta
 
     def admit(call: CallProfile) -> float:
         """0 and the call's tokens taken, or the retry-after seconds of a 429."""
@@ -197,15 +264,24 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
             b.take(amounts[kind])
         return 0.0
 
+    def finish(arrival: float, start: float | None, queued: float, completed: bool) -> None:
+        occupancy(-1)
+        timings.append(RunTiming(arrival, env.now if start is None else start, env.now, queued, completed))
+        if completed:
+            latencies.append(env.now - arrival)
+        state["last_end"] = max(state["last_end"], env.now)
+
     def run(profile: RunProfile) -> Any:
-        start = env.now
+        arrival = env.now
+        occupancy(+1)
         if batch:
             yield env.timeout(batch_turnaround)
             state["cost"] += profile.cost * batch_discount
-            latencies.append(env.now - start)
-            state["last_end"] = max(state["last_end"], env.now)
+            finish(arrival, arrival, 0.0, True)
             return
         hit = False
+        start: float | None = None
+        queued = 0.0
         gap = profile.tool_seconds / max(len(profile.calls) - 1, 1) if len(profile.calls) > 1 else profile.tool_seconds
         for i, call in enumerate(profile.calls):
             for attempt in range(max_retries + 1):
@@ -216,21 +292,27 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
                 if attempt == max_retries:  # the SDK gives up and raises RateLimitError
                     state["failed"] += 1
                     state["limited"] += 1
+                    finish(arrival, start, queued, False)
                     return
                 state["retries"] += 1
                 yield env.timeout(wait)
             if slots is not None:
                 with slots.request() as slot:
+                    asked = env.now
                     yield slot
+                    queued += env.now - asked
+                    start = env.now if start is None else start
                     yield env.timeout(call.seconds)
+                    state["busy"] += call.seconds
             else:
+                start = env.now if start is None else start
                 yield env.timeout(call.seconds)
+                state["busy"] += call.seconds
             state["cost"] += call.cost
             if i < len(profile.calls) - 1 or len(profile.calls) == 1:
                 yield env.timeout(gap)  # tools run between model calls
         state["limited"] += hit
-        latencies.append(env.now - start)
-        state["last_end"] = max(state["last_end"], env.now)
+        finish(arrival, start, queued, True)
 
     def draws() -> Any:
         # Every measured run is replayed equally often, in a fresh shuffled order each round: the fleet's mix
@@ -250,6 +332,7 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
 
     env.process(arrivals())
     env.run()
+    occupancy(0)  # close the integral at the last event
     completed = len(latencies)
     span = state["last_end"] or 1.0
     return FleetReport(
@@ -258,6 +341,11 @@ def simulate(profiles: Sequence[RunProfile], *, arrivals_per_minute: float, runs
         throughput_per_minute=completed / span * 60.0, p50=percentile(latencies, 50), p95=percentile(latencies, 95),
         p99=percentile(latencies, 99), cost_per_1000=1000.0 * state["cost"] / runs, mean_measured_cost=mean_cost,
         arrivals_per_minute=float(arrivals_per_minute), latencies=tuple(latencies),
+        cost_per_1000_completed=1000.0 * state["cost"] / completed if completed else math.inf,
+        mean_queue_wait=sum(t.queued for t in timings) / len(timings),
+        mean_service=state["busy"] / len(timings),
+        utilisation=state["busy"] / (concurrency * span) if concurrency else math.nan,
+        mean_in_system=state["area"] / span, span_seconds=span, concurrency=concurrency, timings=tuple(timings),
     )
 
 

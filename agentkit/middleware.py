@@ -32,6 +32,11 @@ own hook.
 
 Times are *simulated* seconds when the client is agentkit's simulator (read
 from its ``x-agentkit-simulated-seconds`` header), real seconds otherwise.
+
+Nothing here keeps a credential. Since SDK 2.17 a middleware's `request.headers`
+include the client's own (`Authorization: Bearer <key>`, or `x-api-key`); the
+ledger keeps each attempt's headers only through `agentkit.redact.redact_headers`,
+and the response cache keys on the URL and body, never on headers.
 """
 
 from __future__ import annotations
@@ -40,14 +45,17 @@ import hashlib
 import json
 import math
 import threading
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any, AsyncIterator, Callable, Hashable, Iterable, Iterator
 
 import anthropic
+import httpx2
 from anthropic import APIRequest, APIResponse, AsyncAPIResponse
 
 from agentkit import clock as kit_clock
 from agentkit.pricing import cost_of
+from agentkit.redact import redact_headers
 
 __all__ = [
     "Attempt",
@@ -109,6 +117,11 @@ class Attempt:
     cache_read_tokens: int = 0  # the part of input_tokens read from the prompt cache
     cost: float = 0.0  # US dollars, priced with agentkit.pricing.cost_of
     cached: bool = False  # answered by a ResponseCache, not the API
+    streamed: bool = False  # a streamed call: priced from the usage its events carried
+    #: the request headers as sent, credentials masked (agentkit.redact.redact_headers): name -> value
+    headers: tuple[tuple[str, str], ...] = ()
+    #: The response's usage block as plain data (`usage.model_dump()`), so a check can price it again elsewhere.
+    usage: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -195,8 +208,13 @@ class Ledger(anthropic.Middleware):
             raise
         if not isinstance(result, APIResponse):  # a middleware further in answered from memory
             return self._from_memory(request, result)
-        ok = result.http_response.is_success and not request.stream
-        self._answered(request, result.http_response, result.parse() if ok else None, started)
+        http = result.http_response
+        if request.stream and http.is_success:
+            # The body is still on the wire: price the call from its events as the caller reads them.
+            http.stream = _TappedStream(http.stream, self._stream_done(request, http, started),
+                                        http.headers.get("content-encoding"))
+            return result
+        self._answered(request, http, result.parse() if http.is_success else None, started)
         return result
 
     async def handle_async(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
@@ -210,8 +228,12 @@ class Ledger(anthropic.Middleware):
             raise
         if not isinstance(result, AsyncAPIResponse):
             return self._from_memory(request, result)
-        ok = result.http_response.is_success and not request.stream
-        self._answered(request, result.http_response, await result.parse() if ok else None, started)
+        http = result.http_response
+        if request.stream and http.is_success:
+            http.stream = _AsyncTappedStream(http.stream, self._stream_done(request, http, started),
+                                             http.headers.get("content-encoding"))
+            return result
+        self._answered(request, http, await result.parse() if http.is_success else None, started)
         return result
 
     # the bookkeeping shared by the sync and async paths
@@ -219,17 +241,47 @@ class Ledger(anthropic.Middleware):
     def _ids(request: APIRequest) -> tuple[str, int, str]:
         return str(request.options.idempotency_key or id(request)), request.retries_taken, str(_body(request).get("model", ""))
 
+    @staticmethod
+    def _headers(request: APIRequest) -> tuple[tuple[str, str], ...]:
+        return tuple(redact_headers(request.headers).items())
+
     def _raised(self, request: APIRequest, exc: BaseException, started: float) -> None:
         call_id, attempt, model = self._ids(request)
         status = getattr(getattr(exc, "response", None), "status_code", None)
         # a call an open breaker refused was never sent: it took no time (and no wall-clock noise)
         seconds = 0.0 if isinstance(exc, CircuitOpenError) else kit_clock.monotonic() - started
-        self._record(Attempt(call_id, attempt, model, status, seconds))
+        self._record(Attempt(call_id, attempt, model, status, seconds, headers=self._headers(request)))
 
     def _from_memory(self, request: APIRequest, result: Any) -> Any:
         call_id, attempt, model = self._ids(request)
-        self._record(Attempt(call_id, attempt, str(getattr(result, "model", model)), 200, 0.0, cached=True))
+        self._record(Attempt(call_id, attempt, str(getattr(result, "model", model)), 200, 0.0, cached=True,
+                             headers=self._headers(request)))
         return result
+
+    def _stream_done(self, request: APIRequest, http: Any, started: float) -> Callable[[_StreamUsage], None]:
+        """What to do when a streamed body has been read (or closed early): record the attempt, priced from the
+        usage its `message_start` and `message_delta` events carried. A stream that ended without `message_stop`
+        (dropped, or an `error` event) is recorded as failed (status None), still priced for what it used."""
+        call_id, attempt, model = self._ids(request)
+        headers = self._headers(request)
+        header = http.headers.get(SIM_SECONDS_HEADER)
+
+        def done(seen: _StreamUsage) -> None:
+            seconds = float(header) if header is not None else time.perf_counter() - started
+            usage = seen.usage
+            name = seen.model or model
+            sent = sum(int(usage.get(k) or 0) for k in
+                       ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
+            try:
+                cost = cost_of(name, usage) if usage else 0.0
+            except Exception:  # noqa: BLE001 - a model the price table does not know: the call still counts
+                cost = 0.0
+            self._record(Attempt(call_id, attempt, name, http.status_code if seen.complete else None, seconds,
+                                 input_tokens=sent, output_tokens=int(usage.get("output_tokens") or 0),
+                                 cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0), cost=cost,
+                                 streamed=True, headers=headers, usage=dict(usage) if usage else None))
+
+        return done
 
     def _answered(self, request: APIRequest, http: Any, message: Any, started: float) -> None:
         call_id, attempt, model = self._ids(request)
@@ -242,10 +294,12 @@ class Ledger(anthropic.Middleware):
             self._record(Attempt(call_id, attempt, message.model, http.status_code, seconds,
                                  input_tokens=sent, output_tokens=usage.output_tokens or 0,
                                  cache_read_tokens=usage.cache_read_input_tokens or 0,
-                                 cost=cost_of(message.model, usage)))
+                                 cost=cost_of(message.model, usage), headers=self._headers(request),
+                                 usage=usage.model_dump()))
         else:
             self._record(Attempt(call_id, attempt, model, http.status_code, seconds,
-                                 retry_after=_retry_after(http.headers) if not http.is_success else 0.0))
+                                 retry_after=_retry_after(http.headers) if not http.is_success else 0.0,
+                                 headers=self._headers(request)))
 
     def _record(self, attempt: Attempt) -> None:
         with self._lock:
@@ -280,6 +334,108 @@ class Ledger(anthropic.Middleware):
         with self._lock:
             self.attempts.clear()
             self._elapsed = 0.0
+
+
+class _StreamUsage:
+    """Reads a Messages event stream's bytes as they pass (SSE frames, gzip or deflate undone) and keeps what
+    pricing needs: the model and usage of `message_start`, the cumulative usage of each `message_delta`, and
+    whether `message_stop` arrived. Why by hand: the SDK's own SSE decoder belongs to the `Stream` the caller
+    reads; a middleware only sees the bytes, and these three event types are all it needs."""
+
+    def __init__(self, encoding: str | None, on_done: Callable[[_StreamUsage], None]) -> None:
+        enc = (encoding or "identity").strip().lower()
+        self._inflate: Any = None
+        if enc == "gzip":
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self._inflate = zlib.decompressobj()
+        self._readable = enc in ("identity", "gzip", "deflate")  # br/zstd: the call is recorded, unpriced
+        self._buffer = b""
+        self._on_done: Callable[[_StreamUsage], None] | None = on_done
+        self.model: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.complete = False
+
+    def feed(self, chunk: bytes) -> None:
+        if not self._readable:
+            return
+        try:
+            data = self._inflate.decompress(chunk) if self._inflate is not None else chunk
+        except zlib.error:
+            self._readable = False
+            return
+        self._buffer += data.replace(b"\r\n", b"\n")
+        while b"\n\n" in self._buffer:
+            frame, self._buffer = self._buffer.split(b"\n\n", 1)
+            self._event(frame)
+
+    def _event(self, frame: bytes) -> None:
+        payload = b"\n".join(line[5:].lstrip() for line in frame.split(b"\n") if line.startswith(b"data:"))
+        try:
+            event = json.loads(payload) if payload else None
+        except ValueError:
+            return
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        if kind == "message_start" and isinstance(event.get("message"), dict):
+            message = event["message"]
+            self.model = message.get("model") or self.model
+            self.usage.update({k: v for k, v in (message.get("usage") or {}).items() if v is not None})
+        elif kind == "message_delta":
+            self.usage.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
+        elif kind == "message_stop":
+            self.complete = True
+
+    def finish(self) -> None:
+        """Record once: at the end of the body, or when the caller closes the stream early."""
+        on_done, self._on_done = self._on_done, None
+        if on_done is not None:
+            on_done(self)
+
+
+class _TappedStream(httpx2.SyncByteStream):
+    """A response body that passes every byte through to the SDK and shows it to a `_StreamUsage` on the way."""
+
+    def __init__(self, inner: Any, on_done: Callable[[_StreamUsage], None], encoding: str | None = None) -> None:
+        self._inner = inner
+        self._seen = _StreamUsage(encoding, on_done)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._inner:
+                self._seen.feed(chunk)
+                yield chunk
+        finally:
+            self._seen.finish()
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._seen.finish()
+
+
+class _AsyncTappedStream(httpx2.AsyncByteStream):
+    """The async twin of `_TappedStream`."""
+
+    def __init__(self, inner: Any, on_done: Callable[[_StreamUsage], None], encoding: str | None = None) -> None:
+        self._inner = inner
+        self._seen = _StreamUsage(encoding, on_done)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                self._seen.feed(chunk)
+                yield chunk
+        finally:
+            self._seen.finish()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._seen.finish()
 
 
 def _retry_after(headers: Any) -> float:

@@ -76,6 +76,10 @@ class ModelInfo:
     retires: str | None = None
     deprecated: str | None = None
     off_type: str = "disabled"
+    #: whether `temperature`, `top_p`, `top_k` may take non-default values (under API version 2023-06-01)
+    sampling: bool = True
+    #: "off" when a request without `thinking` runs without thinking (Opus 4.8); "on" when the model thinks by default
+    thinking_default: str = "on"
     note: str = ""
     ids: tuple[str, ...] = field(default=(), repr=False)  # id plus snapshots
 
@@ -101,6 +105,12 @@ def _build() -> tuple[dict[str, ModelInfo], dict[str, str], set[str]]:
             raise ValueError(f"models.yaml: {m['id']}: status must be one of {STATUSES[:3]}, got {m['status']!r}")
         if m["thinking"] not in THINKING_MODES:
             raise ValueError(f"models.yaml: {m['id']}: thinking must be one of {THINKING_MODES}")
+        if str(m.get("thinking_default", "on")) not in ("on", "off"):
+            raise ValueError(f"models.yaml: {m['id']}: thinking_default must be \"on\" or \"off\"")
+        for key in ("source", "as_of"):
+            if not m.get(key):
+                raise ValueError(f"models.yaml: {m['id']}: every model needs a `{key}` (the page and date it was "
+                                 "checked against)")
         snaps = tuple(m.get("snapshots") or ())
         info = ModelInfo(
             id=m["id"], display_name=m["display_name"], family=m["family"], status=m["status"],
@@ -109,7 +119,8 @@ def _build() -> tuple[dict[str, ModelInfo], dict[str, str], set[str]]:
             tokenizer_factor=factors[m["tokenizer"]], forced_tool_choice=bool(m["forced_tool_choice"]),
             min_cacheable_tokens=int(m["min_cacheable_tokens"]), price=dict(m["price"]), as_of=str(m["as_of"]),
             source=m["source"], snapshots=snaps, retires=m.get("retires"), deprecated=m.get("deprecated"),
-            off_type=m.get("off_type", "disabled"),
+            off_type=m.get("off_type", "disabled"), sampling=bool(m.get("sampling", True)),
+            thinking_default=str(m.get("thinking_default", "on")),
             note=" ".join(str(m.get("note", "")).split()), ids=(m["id"], *snaps))
         infos[info.id] = info
         for s in snaps:

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "redact", "is_sensitive_key", "luhn_valid"]
+__all__ = ["CREDENTIAL_HEADERS", "MASK", "redact", "redact_headers", "is_sensitive_key", "luhn_valid"]
 
 #: What a value under a secret-named key becomes.
 MASK = "[REDACTED]"
@@ -201,3 +201,27 @@ def _redact(value: Any, seen: set[int], depth: int) -> Any:
             return out
         return [_redact(item, seen, depth + 1) for item in value]
     return value
+
+
+#: Request headers that carry credentials: their values are never kept, whatever they look like.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"})
+
+
+def redact_headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """HTTP headers made safe to keep: names lower-cased, credential headers (`Authorization`,
+    `x-api-key`, cookies, and any secret-named header such as `x-auth-token`) masked whole, and
+    key-shaped text in the other values masked as `redact` masks it.
+
+    Since anthropic 2.17 a middleware's `request.headers` include the client's credentials, so
+    anything that records requests (`agentkit.middleware.Ledger`, a test's recorder) keeps them
+    only through this function. `headers` may be a dict, an httpx `Headers`, or (name, value) pairs.
+    """
+    items: Iterable[tuple[str, Any]] = headers.items() if isinstance(headers, Mapping) else headers
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = str(name).lower()
+        if key in CREDENTIAL_HEADERS or is_sensitive_key(key):
+            out[key] = MASK
+        else:
+            out[key] = _redact_text(str(value))
+    return out

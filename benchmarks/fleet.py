@@ -41,7 +41,9 @@ def main() -> None:
         wall = statistics.median(walls)
         verdict = "OK" if wall < TARGET_SECONDS else f"OVER the {TARGET_SECONDS:g} s target"
         print(f"  {name:15s} wall {wall:5.2f} s ({verdict}); measured ${card.cost_per_1000:.2f}/1,000 runs; fleet: "
-              f"${report.cost_per_1000:.2f}/1,000 runs, p50 {report.p50:.2f} s, p95 {report.p95:.2f} s, "
+              f"${report.cost_per_1000:.2f}/1,000 arrivals, ${report.cost_per_1000_completed:.2f}/1,000 completed, "
+              f"queue wait {report.mean_queue_wait:.2f} s, slots {report.utilisation:.0%} busy, "
+              f"{report.mean_in_system:.1f} in the system, p50 {report.p50:.2f} s, p95 {report.p95:.2f} s, "
               f"p99 {report.p99:.2f} s, {report.throughput_per_minute:,.0f} runs/min, "
               f"{report.limited_share:.1%} hit a limit, {report.failed_share:.1%} failed")
     unloaded = simulate(profiles_from(measured["prompt caching"]), arrivals_per_minute=100, runs=args.runs)

@@ -33,3 +33,17 @@ def test_a_loop_is_recorded_call_by_call():
 def test_an_error_is_reported_with_what_was_sent():
     t = run_recorded(lambda c, q: loop(c, q, answer_tools=False), "What is the weather in Paris?", scenarios=[SCENARIO])
     assert t.error is not None and t.calls >= 1
+
+
+def test_run_recorded_keeps_each_replys_usage_in_order():
+    import agentkit
+    from agentkit.exercises._transcript import run_recorded
+
+    def two_calls(client):
+        for text in ("first", "second question, a little longer"):
+            client.messages.create(model=agentkit.FAST_MODEL, max_tokens=50, messages=[{"role": "user", "content": text}])
+
+    t = run_recorded(two_calls)
+    assert t.calls == len(t.replies) == 2
+    assert all(r["usage"]["input_tokens"] > 0 for r in t.replies)
+    assert t.replies[0]["usage"]["input_tokens"] < t.replies[1]["usage"]["input_tokens"]

@@ -19,7 +19,10 @@ from agentkit.routing import Router, keyword_classifier
 ROOT = Path(__file__).resolve().parent.parent
 
 # written here independently of the lab and the case
-ROUTER = Router({"easy": FAST_MODEL, "hard": DEFAULT_MODEL}, keyword_classifier(["refund", "return"]))
+ROUTER = Router({"easy": FAST_MODEL, "hard": DEFAULT_MODEL}, keyword_classifier(["opened", "open", "assembled"]))
+#: The lesson's router (prompt caching on): shown in Lesson 4, so the lab's budget must ask for more than it.
+LESSON_ROUTER = Router({"easy": FAST_MODEL, "hard": DEFAULT_MODEL},
+                       keyword_classifier(["refund", "refunded", "return", "returning", "send back"]))
 GOOD = SupportConfig(router=ROUTER, cache_prompt=True)
 RESILIENT = SupportConfig(router=ROUTER, cache_prompt=True, fallback_model=FAST_MODEL)
 
@@ -32,6 +35,7 @@ def lab(progress_db):
 def test_budget_is_derived_from_the_measured_baseline():
     b, base = l4.budget(), l4.baseline()
     assert b.cost_per_1000 == pytest.approx(l4.COST_SHARE * base.cost_per_1000)
+    assert l4.kit_cost_per_1000(base) == pytest.approx(base.cost_per_1000, rel=1e-9)  # installed = kernel prices
     assert b.p95_seconds == pytest.approx(base.p95)
     assert base.quality >= l4.QUALITY_BAR  # the baseline meets quality; cost and load are its problems
 
@@ -85,7 +89,7 @@ def test_cached_default_is_close_but_over_cost_and_told_to_route(lab):
 
 def test_outage_without_fallback_names_the_lost_conversations(lab):
     result = lab.check("outage", GOOD)
-    card = sd.evaluate_config(GOOD, faults=l4.OUTAGE)
+    card = sd.evaluate_config(GOOD, faults=l4.OUTAGE, live=False)
     assert result.status == "wrong"
     assert f"only {card.answered_share:.0%} of conversations" in result.message
     assert "no fallback model is set" in result.message and "refund_15" in result.message
@@ -115,3 +119,87 @@ def test_learner_notebook_says_not_attempted_and_keeps_no_solution():
 def test_largest_everywhere_fails_cost():
     verdict = l4.check_meet_budget(SupportConfig(LARGEST_MODEL, cache_prompt=True))
     assert not verdict.passed and "over the $" in verdict.message
+
+
+# -- the cheats the issue names, each refused ------------------------------------------------------------------
+
+
+def test_outage_refuses_a_configuration_that_avoids_the_default_model_instead_of_falling_back(lab):
+    # SupportConfig(FAST_MODEL) used to pass: the outage cannot touch it, and nothing asked about the budget
+    for dodge in (SupportConfig(FAST_MODEL), SupportConfig(FAST_MODEL, cache_prompt=True),
+                  SupportConfig(router=Router({"easy": FAST_MODEL, "hard": LARGEST_MODEL},
+                                              keyword_classifier(["refund", "return"])), cache_prompt=True)):
+        result = lab.check("outage", dodge)
+        assert result.status == "wrong", dodge
+        assert "never calls" in result.message and "keep the default model" in result.message
+
+
+def test_outage_judges_the_budget_and_the_outage_together(lab):
+    # a fallback on the uncached default model survives the outage but blows task 1's budget: not a pass
+    result = lab.check("outage", SupportConfig(DEFAULT_MODEL, fallback_model=FAST_MODEL))
+    assert result.status == "wrong"
+    assert "Task 1's budget no longer holds" in result.message and "over the $" in result.message
+
+
+def test_outage_always_runs_on_the_simulator_and_says_so(lab, monkeypatch):
+    seen = []
+    real = sd.evaluate_config
+
+    def spy(config, *args, **kwargs):
+        seen.append(kwargs)
+        return real(config, *args, **{**kwargs, "live": False})  # the budget half would go live with a key set
+
+    monkeypatch.setattr(l4, "evaluate_config", spy)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-not-a-real-key")
+    result = lab.check("outage", RESILIENT)
+    assert result.passed
+    outage_calls = [k for k in seen if k.get("faults") is l4.OUTAGE]
+    assert outage_calls and all(k.get("live") is False for k in outage_calls)
+    assert "forced even when ANTHROPIC_API_KEY is set" in result.message
+
+
+def test_outage_verdict_computes_what_got_worse(lab):
+    result = lab.check("outage", RESILIENT)
+    during = sd.evaluate_config(RESILIENT, faults=l4.OUTAGE, live=False)
+    normal = sd.evaluate_config(RESILIENT)
+    worse = [d for d in (sd.EASY, sd.HARD) if during.quality_of(d) < normal.quality_of(d)]
+    assert worse == [sd.HARD]  # offline, the fallback answers easy questions as well as ever
+    assert (f"worse answers on hard questions for a while (hard questions {normal.quality_of(sd.HARD):.0%} -> "
+            f"{during.quality_of(sd.HARD):.0%})") in result.message
+    assert "easy questions" not in result.message.split("worse answers on")[1]
+    # and when nothing got worse, it says so instead of claiming worse answers
+    same = l4._degradation(normal, normal)
+    assert "worse answers" not in same and "No kind of question got worse" in same
+
+
+def test_prices_patched_in_the_kernel_cannot_make_a_configuration_meet_the_budget(lab, monkeypatch):
+    import dataclasses
+
+    from agentkit import pricing
+
+    l4._baseline_cost_per_1000()  # the budget, as the lab computed it before the patch
+    free = {m: dataclasses.replace(row, input_per_mtok=0.0, output_per_mtok=0.0, cache_read_per_mtok=0.0)
+            for m, row in pricing.PRICES.items()}
+    monkeypatch.setattr(pricing, "PRICES", free)
+    monkeypatch.setattr(pricing, "CACHE_WRITE_5M_MULTIPLIER", 0.0)
+    card = sd.evaluate_config(SupportConfig(DEFAULT_MODEL, cache_prompt=True))
+    assert card.cost_per_1000 == 0.0  # the cheat works on the kernel's own figures ...
+    result = lab.check("meet_budget", SupportConfig(DEFAULT_MODEL, cache_prompt=True))
+    assert result.status == "wrong"  # ... but not on the check's
+    assert "over the $" in result.message and "installed price table" in result.message
+    assert "$0.00 per 1,000 conversations" in result.message  # and it says what it saw
+    assert l4.kit_cost_per_1000(card) > l4.budget().cost_per_1000
+
+
+def test_hints_stop_short_of_the_answer():
+    for task in l4.TASKS:
+        for hint in task.hints:
+            assert "SupportConfig(" not in hint and "fallback_model=" not in hint
+            assert "keyword_classifier([" not in hint and "FAST_MODEL" not in hint
+
+
+def test_the_lessons_router_is_not_enough(lab):
+    # Lesson 4 shows this configuration; the lab must ask for more than the lesson prints
+    result = lab.check("meet_budget", SupportConfig(router=LESSON_ROUTER, cache_prompt=True))
+    assert result.status == "wrong"
+    assert "over the $" in result.message and "the fast model answers right on its own" in result.message

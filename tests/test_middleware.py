@@ -195,3 +195,86 @@ def test_the_middleware_works_on_the_async_client_too():
     first, second = asyncio.run(go())
     assert first.model == second.model == FAST_MODEL
     assert cache.hits >= 1 and ledger.summary().succeeded == 2
+
+
+def test_the_ledger_prices_a_streamed_call_from_its_own_usage():
+    ledger = Ledger()
+    c = agentkit.client(quiet=True, middleware=[ledger])
+    params = dict(model=DEFAULT_MODEL, max_tokens=300, messages=[{"role": "user", "content": "Tell me a story"}])
+    with c.messages.stream(**params) as stream:
+        message = stream.get_final_message()
+    (attempt,) = ledger.attempts
+    assert attempt.streamed and attempt.ok and attempt.model == DEFAULT_MODEL
+    assert attempt.output_tokens == message.usage.output_tokens > 0
+    assert attempt.input_tokens == message.usage.input_tokens > 0
+    assert attempt.cost == pytest.approx(cost_of(DEFAULT_MODEL, message.usage)) and attempt.cost > 0
+    # the raw event iterator (stream=True) is priced the same way
+    for _ in c.messages.create(**params, stream=True):
+        pass
+    assert ledger.attempts[-1].cost == pytest.approx(attempt.cost)
+    assert ledger.summary().cost == pytest.approx(2 * attempt.cost)
+
+
+def test_the_ledger_prices_an_async_streamed_call():
+    import asyncio
+
+    ledger = Ledger()
+    c = agentkit.async_client(quiet=True, middleware=[ledger])
+
+    async def go():
+        async with c.messages.stream(model=FAST_MODEL, max_tokens=200,
+                                     messages=[{"role": "user", "content": "Hello"}]) as stream:
+            return await stream.get_final_message()
+
+    message = asyncio.run(go())
+    (attempt,) = ledger.attempts
+    assert attempt.streamed and attempt.cost > 0 and attempt.cost == pytest.approx(cost_of(FAST_MODEL, message.usage))
+
+
+@pytest.mark.parametrize("fault, error", [("stream_error", anthropic.APIStatusError),
+                                           ("stream_drop", anthropic.APIConnectionError)])
+def test_a_stream_broken_mid_way_is_recorded_as_failed_but_priced(fault, error):
+    # SDK 2.17: a connection dropped mid-stream raises APIConnectionError; an `event: error` an APIStatusError
+    ledger = Ledger()
+    c = agentkit.client(quiet=True, faults=agentkit.Faults(**{fault: 1.0}), max_retries=0, middleware=[ledger])
+    with pytest.raises(error):
+        for _ in c.messages.create(model=DEFAULT_MODEL, max_tokens=200, stream=True,
+                                   messages=[{"role": "user", "content": "Tell me a story"}]):
+            pass
+    (attempt,) = ledger.attempts
+    assert attempt.streamed and not attempt.ok and attempt.input_tokens > 0 and attempt.cost > 0
+
+
+# A key-shaped fake: the shape the redaction patterns must catch, never a real key.
+FAKE_KEY = "sk-ant-api03-" + "Zq7" * 30 + "-AbCdEfAA"
+
+
+def test_no_recorder_keeps_the_api_key():
+    import json
+
+    import httpx2
+
+    from agentkit.sim import SimTransport, Simulator
+
+    seen: list[str] = []
+
+    def spy(request, call_next):  # proves the key really is in what middleware sees (SDK 2.17)
+        seen.append(json.dumps(dict(request.headers)))
+        return call_next(request)
+
+    sim = Simulator(faults=agentkit.Faults(fail_first=1, fail_status=529, retry_after=0.0))
+    ledger, cache = Ledger(), ResponseCache()
+    c = anthropic.Anthropic(api_key=FAKE_KEY, http_client=httpx2.Client(transport=SimTransport(sim)),
+                            middleware=[ledger, spy, cache])
+    params = dict(model=DEFAULT_MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hello"}])
+    c.messages.create(**params)  # a 529, a retry, then an answer
+    c.messages.create(**params)  # from the cache
+    with c.messages.stream(**params) as stream:
+        stream.get_final_message()
+    assert any(FAKE_KEY in s for s in seen)
+    recorded = [repr(ledger.attempts), repr(ledger.calls()), repr(ledger.summary()), repr(cache._entries),
+                json.dumps(list(sim.requests))]
+    assert not any(FAKE_KEY in r or FAKE_KEY[:20] in r for r in recorded)
+    assert len(ledger.attempts) == 4 and all(dict(a.headers).get("authorization") == "[REDACTED]"
+                                             for a in ledger.attempts)
+    assert all(dict(a.headers).get("anthropic-version") for a in ledger.attempts)  # the rest is kept

@@ -18,7 +18,7 @@ def test_every_default_is_a_current_model(name):
 
 
 def test_the_lineup_as_of_the_check_date():
-    assert models.CHECKED == "2026-11-30"
+    assert models.CHECKED == "2026-12-07"
     assert set(models.CURRENT_MODELS) == {"claude-fable-5-2", "claude-opus-5-5", "claude-sonnet-5-5",
                                           "claude-haiku-5-5"}
     assert models.status("claude-opus-4-6") == "legacy"
@@ -26,6 +26,26 @@ def test_the_lineup_as_of_the_check_date():
     assert models.info("claude-opus-4-5").retires == "2027-01-22"
     assert models.status("claude-sonnet-4-20250514") == "retired"
     assert models.MODELS[0] == models.FABLE_MODEL  # newest first
+
+
+def test_december_2026_facts():
+    # issue 19: each checked against the official pages (sources and dates in agentkit/data/models.yaml)
+    opus47 = models.info("claude-opus-4-7")
+    assert opus47.status == "legacy" and opus47.tokenizer == "claude-v2" and opus47.thinking == "adaptive"
+    assert (opus47.price["input"], opus47.price["output"], opus47.price["cache_read"]) == (5.0, 25.0, 0.5)
+    assert models.status("claude-sonnet-4-5") == models.status("claude-sonnet-4-5-20250929") == "retired"
+    assert {m: models.info(m).min_cacheable_tokens for m in ("claude-opus-5", "claude-opus-4-8")} == {
+        "claude-opus-5": 512, "claude-opus-4-8": 1024}
+    assert models.info("claude-opus-4-8").thinking_default == "off"
+    assert models.info("claude-opus-5").thinking_default == "on"
+    assert models.info(models.LARGEST_MODEL).released == "2026-09-22"
+    assert not models.info(models.DEFAULT_MODEL).sampling and models.info(models.PREVIOUS_DEFAULT_MODEL).sampling
+
+
+def test_every_model_names_its_source_and_date():
+    for m in models.MODELS:
+        fact = models.info(m)
+        assert fact.source.startswith("https://") and fact.as_of >= "2026-11-30", m
 
 
 def test_facts_from_the_model_pages():

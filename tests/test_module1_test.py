@@ -31,8 +31,10 @@ SOURCE_SECTIONS: dict[str, set[str]] = {
 
 
 def l4_headings() -> set[str]:
-    nb = json.loads((ROOT / "notebooks" / "m1_l4_optimization_decisions.ipynb").read_text(encoding="utf-8"))
-    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    text = ""
+    for part in sorted((ROOT / "notebooks").glob("m1_l4[ab]_*.ipynb")):  # the lesson is in two notebooks
+        nb = json.loads(part.read_text(encoding="utf-8"))
+        text += "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown") + "\n"
     return {m.strip() for m in re.findall(r"^#{2,3} (.+)$", text, flags=re.MULTILINE)}
 
 

@@ -1,4 +1,5 @@
-"""No exercise or lab answer is shown where a learner reads before solving (EXERCISES.md, rules 9 and 11).
+"""No exercise or lab answer is shown where a learner reads before solving (EXERCISES.md, rules 9 and 11): the
+exercise's own lesson notebook (every part of a split lesson) and the learner version of a lab.
 
 A reference solution's substantive lines (code lines of 30 characters or more; comments, docstrings, signatures and
 imports aside, since a stub shows those) must
@@ -49,22 +50,41 @@ def notebook_text(path: Path) -> str:
     return "\n".join(parts)
 
 
-def references() -> list[tuple[str, str, str]]:
-    """(where, task, reference code) for every in-lesson exercise and every lab task."""
+def read_first(lab: Lab, learner_lab: str | None) -> list[Path]:
+    """The notebooks a learner reads before solving `lab`'s tasks: its lesson (all parts) and its learner lab.
+
+    An earlier lesson may teach the mechanism an exercise then varies (lesson 01's loop is the base of lesson
+    11's budget stop), so only the exercise's own lesson and lab count."""
+    found = []
+    if lab.lesson_notebook:
+        stem = lab.lesson_notebook.removesuffix(".ipynb").rstrip("*")  # "notebooks/m1_l4_*" also finds m1_l4a_, m1_l4b_
+        found += sorted(ROOT.glob(stem + "*.ipynb"))
+    if learner_lab and (ROOT / learner_lab).is_file():
+        found.append(ROOT / learner_lab)
+    return found
+
+
+def references() -> list[tuple[str, str, str, tuple[Path, ...]]]:
+    """(where, task, reference code, notebooks read first) for every in-lesson exercise and every lab task."""
     found = []
     for name in exercises.available():
         lab = exercises.load(name)
         for task in lab.tasks:
             code = lab.reference(task.id).code
             if code:
-                found.append((f"exercises {name}", task.id, code))
+                found.append((f"exercises {name}", task.id, code, tuple(read_first(lab, None))))
     for lab_id in Lab.available():
         lab = Lab.load(lab_id)
         for task in lab.tasks:
             code = lab.reference(task.id).code
             if code:
-                found.append((f"lab {lab_id}", task.id, code))
+                found.append((f"lab {lab_id}", task.id, code, tuple(read_first(lab, f"labs/{lab_id}.ipynb"))))
     return found
+
+
+def test_every_exercise_and_lab_names_a_lesson_that_exists():
+    for where, task, _, paths in references():
+        assert paths, f"{where} ({task}): its lesson_notebook finds no notebook; set it to the lesson's file"
 
 
 TEXTS = {p: notebook_text(p) for p in READ_BEFORE_SOLVING}
@@ -80,12 +100,14 @@ def given_by_stub(path: Path, task: str) -> set[str]:
     return given
 
 
-@pytest.mark.parametrize("where,task,code", references(), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
-def test_no_reference_solution_is_shown_in_a_lesson_or_learner_lab(where, task, code):
+@pytest.mark.parametrize("where,task,code,paths", references(),
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
+def test_no_reference_solution_is_shown_in_a_lesson_or_learner_lab(where, task, code, paths):
     lines = substantive_lines(code)
     if len(lines) < 2:
         pytest.skip("too short a solution to tell from an idiom the lesson shares")
-    for path, text in TEXTS.items():
+    for path in paths:
+        text = TEXTS.get(path) or notebook_text(path)
         # a fill-in stub hands the learner part of the code (a loop with its stop handling left out): the lines its
         # own exercise cell gives are not the answer, the rest of the reference is
         own = given_by_stub(path, task) if where.startswith("exercises") else set()
@@ -99,7 +121,7 @@ def test_no_reference_solution_is_shown_in_a_lesson_or_learner_lab(where, task, 
 
 
 def test_the_check_catches_a_printed_solution(tmp_path):
-    code = references()[0][2]
+    code = references()[0][2]  # (where, task, code, notebooks)
     lines = substantive_lines(code)
     assert lines, "the first reference has substantive lines"
     assert all(line in code for line in lines)

@@ -46,10 +46,19 @@ def test_the_scripted_weekly_findings_are_what_pandas_computes_from_the_logs():
     path = resources.files("agentkit") / "scenarios" / "patterns_decomposition.yaml"
     scenarios = {s["name"]: s for s in yaml.safe_load(path.read_text())}
     for week in ex.LOG_WEEKS:
-        said = json.loads(scenarios[f"patterns_logs_week{week}"]["turns"][1])
-        assert said == ex.week_findings(week)
-    combined = scenarios["patterns_logs_all"]["turns"][1]["text"]
-    assert json.loads(combined[: combined.index("]") + 1]) == [ex.week_findings(w) for w in ex.LOG_WEEKS]
+        said = scenarios[f"patterns_logs_week{week}"]["turns"][1]["json"]
+        assert ex.LogFindings.model_validate(said).weeks[0].model_dump() == ex.week_findings(week)
+        mapped = scenarios[f"patterns_map_week{week}"]["turns"][0]["json"]
+        assert {"week": week, **mapped} == ex.week_findings(week)
+    combined = ex.LogFindings.model_validate(scenarios["patterns_logs_all"]["turns"][1]["json"])
+    assert [w.model_dump() for w in combined.weeks] == [ex.week_findings(w) for w in ex.LOG_WEEKS]
+
+
+def test_the_log_analyst_hands_on_its_findings_through_structured_outputs(setup):
+    team, _ = setup
+    run = team.run_role("log_analyst", "Analyse the access logs of week 3 of October 2026.")
+    assert isinstance(run.output, ex.LogFindings) and run.output.weeks[0].slowest == "/api/search"
+    assert "json" not in team.role("log_analyst").system.lower()
 
 
 def test_the_incidents_are_in_the_data():
@@ -109,3 +118,20 @@ def test_mixed_functional_with_a_temporal_backend_nests_in_the_trace(setup):
     assert "decompose backend" in names and names.count("invoke_agent backend_tester") == 1
     inner = sum(r.cost.seconds for r in run.runs if r.role.name.startswith(("api_", "backend_")))
     assert run.cost.seconds == pytest.approx(inner)  # the three backend phases are the critical path
+
+
+def test_on_error_stop_makes_an_invalid_handoff_a_failed_step():
+    from agentkit.patterns import multi_agent as M
+    from agentkit.patterns.measure import Meter
+
+    meter = Meter()
+    client = agentkit.client(scenarios=["patterns_multi_agent"], middleware=[meter], quiet=True)
+    brochure_team = M.Team(client, ex.brochure_roles(), meter=meter)
+    work = [D.Subtask("research", ex.BAD_BRIEF, "researcher"),
+            D.Subtask("design", ex.BAD_BRIEF, "designer")]
+    with pytest.raises(M.HandoffError):
+        D.run_decomposed(brochure_team, work)
+    run = D.run_decomposed(brochure_team, work, on_error="stop")
+    assert not run.ok and list(run.errors) == ["research"]
+    assert run.outputs["research"].startswith("FAILED STEP: researcher -> team")
+    assert run.outputs["design"].startswith('{"charts"') and run.cost.calls == 4

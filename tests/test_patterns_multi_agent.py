@@ -78,7 +78,7 @@ def test_a_malformed_handoff_stops_with_the_sender_receiver_and_field(team):
     with pytest.raises(M.HandoffError) as caught:
         M.run_sequential(team, ["researcher", "designer", "writer"], ex.BAD_BRIEF)
     text = str(caught.value)
-    assert text.startswith("researcher -> designer") and "findings.0.source: Field required" in text
+    assert text.startswith("researcher -> designer") and "findings: List should have at least 2 items" in text
 
 
 def test_roles_get_only_their_tools(team):
@@ -160,3 +160,77 @@ def test_offline_figures_do_not_depend_on_which_concurrent_agent_asked_first():
         costs.add((M.run_parallel(t, ["researcher", "designer"], "writer", ex.BROCHURE_BRIEF).cost,
                    M.run_managed(t, "manager", ex.BROCHURE_BRIEF).cost))
     assert len(costs) == 1
+
+
+def test_every_role_with_a_schema_asks_for_structured_outputs_not_json_in_prose(monkeypatch):
+    from agentkit.exercises._transcript import offline_client, requests_sent
+
+    meter = Meter()
+    client = offline_client(["patterns_multi_agent"], middleware=[meter])
+    monkeypatch.setattr(M.Team, "_client_for", lambda self, role, prompt: self.client)  # one simulator to read
+    M.run_sequential(M.Team(client, ex.brochure_roles(), meter=meter), ["researcher", "writer"], ex.BROCHURE_BRIEF)
+    for body in requests_sent(client):
+        assert body["output_config"]["format"]["type"] == "json_schema"
+        assert "json" not in body["system"].lower()
+
+
+def test_on_error_stop_reports_the_failed_step_instead_of_raising(team):
+    with agentkit.capture() as trace:
+        run = M.run_sequential(team, ["researcher", "designer", "writer"], ex.BAD_BRIEF, on_error="stop")
+    assert not run.ok and run.final is None and run.error.startswith("researcher -> designer")
+    assert [r.role.name for r in run.runs] == ["researcher"] and run.cost.calls == 2
+    assert "FAILED STEP: researcher -> designer" in run.describe()
+    # The partial run's topology names an agent that never ran; drawing it must still work.
+    topo = M.topology(trace)
+    assert topo.agents == ["researcher"] and topo.edges_of("handoff") == [("researcher", "designer")]
+    fig = M.draw_topology(topo, title="failed")
+    labels = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+    assert "designer\n(never ran)" in labels and "researcher" in labels
+    parallel = M.run_parallel(team, ["researcher", "designer"], "writer", ex.BAD_BRIEF, on_error="stop")
+    assert not parallel.ok and "researcher -> writer" in parallel.error
+    with pytest.raises(ValueError, match="on_error"):
+        M.run_sequential(team, ["researcher"], ex.BAD_BRIEF, on_error="ignore")
+
+
+def test_draw_topology_accepts_a_handoff_to_an_agent_that_never_ran():
+    topo = M.Topology(["manager"], [M.Edge("manager", "writer", "delegates"), M.Edge("writer", "editor", "handoff")])
+    fig = M.draw_topology(topo)
+    labels = sorted(t.get_text() for t in fig.axes[0].texts if t.get_text())
+    assert labels == ["editor\n(never ran)", "manager", "writer\n(never ran)"]
+
+
+def test_timeline_bars_add_up_to_the_printed_seconds(team):
+    seq = M.run_sequential(team, ["researcher", "designer", "writer"], ex.BROCHURE_BRIEF)
+    par = M.run_parallel(team, ["researcher", "designer"], "writer", ex.BROCHURE_BRIEF)
+    for run in (seq, par):
+        rows = M.timeline(run)
+        assert max(start + seconds for _, start, seconds in rows) == pytest.approx(run.cost.seconds)
+    assert [start for _, start, _ in M.timeline(par)][:2] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("reply", [
+    '{"findings": []}',
+    'Here you are:\n```json\n{"findings": []}\n```\nAnything else?',
+    '{"findings": []}\n\nI kept it short, as asked.',
+    'Sure. {"findings": []} Hope that helps {with braces}.',
+])
+def test_handoff_reads_fenced_json_and_json_followed_by_prose(reply):
+    class Empty(ex.pydantic.BaseModel):
+        findings: list[str]
+
+    assert M.handoff("a", "b", Empty, reply).findings == []
+
+
+def test_extract_json_names_a_reply_with_no_json():
+    from agentkit.patterns.reflection import extract_json
+
+    assert extract_json('[1, {"b": "}"}] and then prose') == '[1, {"b": "}"}]'
+    assert extract_json('{not json} but {"ok": true} is') == '{"ok": true}'
+    with pytest.raises(ValueError, match="no complete JSON"):
+        extract_json("I could not find anything {")
+
+
+def test_timeline_of_a_failed_parallel_run_keeps_the_branches_side_by_side(team):
+    failed = M.run_parallel(team, ["researcher", "designer"], "writer", ex.BAD_BRIEF, on_error="stop")
+    rows = M.timeline(failed)
+    assert {name for name, _, _ in rows} == {"researcher", "designer"} and all(start == 0.0 for _, start, _ in rows)

@@ -33,6 +33,7 @@ DOCUMENTED = {
     "claude-sonnet-5": (2, 10, 2.50, 4, 0.20),
     "claude-fable-5": (10, 50, 12.50, 20, 1.00),
     "claude-opus-4-8": (5, 25, 6.25, 10, 0.50),
+    "claude-opus-4-7": (5, 25, 6.25, 10, 0.50),
     "claude-opus-4-6": (5, 25, 6.25, 10, 0.50),
     "claude-sonnet-4-6": (3, 15, 3.75, 6, 0.30),
     "claude-haiku-4-5": (1, 5, 1.25, 2, 0.10),
@@ -42,8 +43,10 @@ DOCUMENTED = {
 def test_every_served_model_has_one_dated_sourced_row():
     assert set(PRICES) == set(models.MODELS)
     for row in PRICES.values():
-        assert row.as_of == models.CHECKED
+        # each row carries the date it was last checked; the file's `checked` is the latest of them
+        assert "2026-11-30" <= row.as_of <= models.CHECKED
         assert row.source.startswith("https://")
+    assert max(row.as_of for row in PRICES.values()) == models.CHECKED
 
 
 @pytest.mark.parametrize("model", sorted(DOCUMENTED))

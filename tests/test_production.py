@@ -199,49 +199,23 @@ def test_budgets_break_the_crawler_loop(client):
 # -- exercises -----------------------------------------------------------------------------------------------
 
 
-def test_exercise_checkers_compute_the_answer():
-    per_run = float(p.research_run_costs()["total $"].sum())
-    right = p.monthly_cost(per_run, runs_per_day=5_000)["per month"]
-    assert p.check("monthly_cost", right).passed
-    assert not p.check("monthly_cost", right / 30).passed
-    assert "1,000 runs" in p.check("monthly_cost", right / 5).message
-    assert p.check("monthly_cost", ...).status == "not_attempted"
-    assert p.check("biggest_bucket", "API").passed
-    assert not p.check("biggest_bucket", "LLM").passed
-
-
-def test_outbound_exercise_accepts_the_rule_and_rejects_a_naive_one():
-    def allow(to: str, body: str) -> bool:
-        return p.outbound_check(to, body) is None
-
-    def naive(to: str, body: str) -> bool:
-        return "ourcompany.example" in to  # fooled by a look-alike domain
-
-    assert p.check("outbound_rule", allow).passed
-    assert not p.check("outbound_rule", naive).passed
-    assert not p.check("outbound_rule", lambda to, body: True).passed
+def test_the_lessons_exercises_now_live_in_agentkit_exercises(progress_db):
+    # Kept for notebooks written against production.exercises(); the checks are tested in tests/test_exercises_f11.py.
+    assert [t.id for t in p.exercises().tasks] == ["monthly_cost", "biggest_bucket", "outbound_rule", "budget_stop"]
+    assert p.check("biggest_bucket", ...).status == "not_attempted"
     with pytest.raises(ValueError, match="no exercise"):
         p.check("nope", 1)
 
 
-def test_the_exercises_are_a_lab_with_hints_and_solutions(progress_db):
-    lab = p.exercises()
-    assert [t.id for t in lab.tasks] == ["monthly_cost", "biggest_bucket", "outbound_rule"]
-    assert lab.check("biggest_bucket", "API").passed
-    assert "Sum each" in str(lab.hint("biggest_bucket"))
-    assert "monthly_cost(per_run" in str(lab.reference("monthly_cost"))
-
-
-def test_each_reference_solution_passes_its_own_check(progress_db):
-    import textwrap
-
-    from agentkit.redact import redact
-
-    lab = p.exercises()
-    for task_id, code in p.SOLUTIONS.items():
-        namespace = {"production": p, "table": p.research_run_costs(), "redact": redact}
-        exec(textwrap.dedent(code), namespace)  # noqa: S102 - our own reference code
-        assert lab.check(task_id, namespace[p.ANSWERS[task_id]]).passed, task_id
+def test_support_tools_scope_mark_and_check():
+    box = p.Outbox()
+    names = [t.name for t in p.support_tools(box)]
+    assert names == ["fetch_page", "lookup_customer", "send_email"]
+    assert [t.name for t in p.support_tools(box, scoped=True)] == ["fetch_page", "lookup_customer"]
+    marked = {t.name: t for t in p.support_tools(box, data_marked=True, output_check=True)}
+    assert marked["fetch_page"].invoke({"url": "https://vendor.example/refunds"}).content.startswith("<untrusted_data")
+    out = marked["send_email"].invoke({"to": "records@collector.example", "subject": "s", "body": "hi"})
+    assert out.is_error and "output check" in str(out.content) and box.sent == [] and len(box.refused) == 1
 
 
 def test_unit_cost_notes_name_their_source():
@@ -251,7 +225,9 @@ def test_unit_cost_notes_name_their_source():
 
 def test_the_counts_the_lesson_text_states():
     assert len(p.LABELLED_QUESTIONS) == 8  # "eight questions whose relevant collections are labelled"
-    assert len(p._EMAIL_CASES) == 7  # "the checker tries it on seven e-mails"
+    from agentkit.exercises import f11
+
+    assert len(f11._EMAIL_CASES) == 7  # "the lesson's seven e-mails"
     daily = p.daily_quality(p.production_log(days=14, runs_per_day=400).runs, rate=0.10)
     assert 18 <= daily["judged"].mean() <= 22  # "about 20 judged runs per version per day"
     table = p.research_run_costs()

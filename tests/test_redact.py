@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agentkit.redact import MASK, is_sensitive_key, luhn_valid, redact
+from agentkit.redact import MASK, is_sensitive_key, luhn_valid, redact, redact_headers
 
 
 @pytest.mark.parametrize(
@@ -141,3 +141,16 @@ def test_deep_nesting_is_cut_off_instead_of_crashing() -> None:
 def test_huge_text_is_cut_before_it_is_recorded() -> None:
     out = redact("x" * 1_000_000)
     assert len(out) < 100_100 and out.endswith("more characters not recorded]")
+
+
+def test_headers_lose_their_credentials_and_keep_the_rest() -> None:
+    key = "sk-ant-api03-" + "Zq7" * 30
+    headers = {"Authorization": f"Bearer {key}", "X-Api-Key": key, "Cookie": "session=abc123def456",
+               "x-auth-token": "opaque", "anthropic-version": "2026-10-21", "anthropic-beta": "threads-2026-08-01",
+               "x-debug-note": f"sent with {key}"}
+    safe = redact_headers(headers)
+    assert key not in json.dumps(safe)
+    assert safe["authorization"] == safe["x-api-key"] == safe["cookie"] == safe["x-auth-token"] == MASK
+    assert safe["anthropic-version"] == "2026-10-21" and safe["anthropic-beta"] == "threads-2026-08-01"
+    assert safe["x-debug-note"] == "sent with [REDACTED:api_key]"
+    assert redact_headers([("X-Api-Key", key)]) == {"x-api-key": MASK}  # pairs work too

@@ -38,12 +38,11 @@ def test_prices_patched_in_the_kernel_cannot_pass_a_budget(progress_db, fresh_ch
                                                       output_per_mtok=row.output_per_mtok / 1e3)}
     monkeypatch.setattr(pricing, "PRICES", free)  # cache reads and output nearly free on the default model
     cheat = SupportConfig(DEFAULT_MODEL, cache_prompt=True)
-    monkeypatch.setenv("AGENTKIT_FRESH_CHECKS", "0")
-    assert Lab.load("l4_meet_budget").check("meet_budget", cheat).passed  # the cheat works inside this kernel
-    monkeypatch.setenv("AGENTKIT_FRESH_CHECKS", "1")
-    result = Lab.load("l4_meet_budget").check("meet_budget", cheat)
-    assert not result.passed
-    assert "fresh Python process" in result.message
+    # Lab 4's checker re-prices from the installed table itself; the fresh process would refuse it besides
+    # (test_a_patched_checker_cannot_pass shows that defence on its own).
+    for fresh in ("0", "1"):
+        monkeypatch.setenv("AGENTKIT_FRESH_CHECKS", fresh)
+        assert not Lab.load("l4_meet_budget").check("meet_budget", cheat).passed
 
 
 def test_a_patched_checker_cannot_pass(progress_db, fresh_checks, monkeypatch):

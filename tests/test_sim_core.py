@@ -16,7 +16,7 @@ from anthropic import beta_tool
 
 import agentkit
 from agentkit import models
-from agentkit.models import DEFAULT_MODEL, FAST_MODEL, MODELS, DISPLAY_NAMES
+from agentkit.models import DEFAULT_MODEL, DISPLAY_NAMES, FAST_MODEL, MODELS, PREVIOUS_DEFAULT_MODEL
 from agentkit.sim import Faults, Scenario, SimTransport, simulator_of
 from agentkit.sim.core import THREADS_BETA
 from agentkit.tokens import count_tokens, encoding
@@ -62,15 +62,53 @@ def test_system_as_string_and_as_blocks(c):
         c.messages.create(model=MODEL, max_tokens=200, messages=user("Hi"), system=[{"type": "image"}])
 
 
-def test_metadata_and_temperature_are_accepted_and_checked(c):
-    # SDK 2.11 has no `temperature` argument any more; older code sends it, so the simulator still takes it
-    m = c.messages.create(model=MODEL, max_tokens=100, messages=user("Hi"), extra_body={"temperature": 0.2},
-                          metadata={"user_id": "learner-42"})
+def test_metadata_is_accepted_and_checked(c):
+    m = c.messages.create(model=MODEL, max_tokens=100, messages=user("Hi"), metadata={"user_id": "learner-42"})
     assert m.stop_reason == "end_turn"
     assert simulator_of(c).requests[-1]["metadata"] == {"user_id": "learner-42"}
-    assert simulator_of(c).requests[-1]["temperature"] == 0.2
-    with pytest.raises(anthropic.BadRequestError, match="temperature"):
-        c.messages.create(model=MODEL, max_tokens=100, messages=user("Hi"), extra_body={"temperature": 1.5})
+
+
+OLD_API = {"anthropic-version": "2023-06-01"}
+
+
+@pytest.mark.parametrize("field, value", [("temperature", 0.2), ("temperature", 1.0), ("top_p", 0.9), ("top_k", 5)])
+def test_sampling_parameters_are_refused_under_the_sdk_s_api_version(c, field, value):
+    # anthropic 2.x sends anthropic-version 2026-10-21, which removed them: a 400 even at the default value
+    with pytest.raises(anthropic.BadRequestError, match=f"{field}: Extra inputs are not permitted"):
+        c.messages.create(model=PREVIOUS_DEFAULT_MODEL, max_tokens=100, messages=user("Hi"),
+                          extra_body={field: value})
+    with pytest.raises(anthropic.BadRequestError, match=field):
+        c.messages.count_tokens(model=PREVIOUS_DEFAULT_MODEL, messages=user("Hi"), extra_body={field: value})
+
+
+def test_sampling_parameters_under_2023_06_01_where_the_model_allows_them(c):
+    m = c.messages.create(model=PREVIOUS_DEFAULT_MODEL, max_tokens=100, messages=user("Hi"),
+                          extra_body={"temperature": 0.2}, extra_headers=OLD_API)
+    assert m.stop_reason == "end_turn" and simulator_of(c).requests[-1]["temperature"] == 0.2
+    with pytest.raises(anthropic.BadRequestError, match="temperature: Input should be between 0 and 1"):
+        c.messages.create(model=PREVIOUS_DEFAULT_MODEL, max_tokens=100, messages=user("Hi"),
+                          extra_body={"temperature": 1.5}, extra_headers=OLD_API)
+    with pytest.raises(anthropic.BadRequestError, match="cannot both be specified"):
+        c.messages.create(model=PREVIOUS_DEFAULT_MODEL, max_tokens=100, messages=user("Hi"),
+                          extra_body={"temperature": 0.2, "top_p": 0.9}, extra_headers=OLD_API)
+    # models from Opus 4.7 on refuse non-default values, whatever the version; the default passes
+    with pytest.raises(anthropic.BadRequestError, match="`temperature` is deprecated for this model"):
+        c.messages.create(model=MODEL, max_tokens=100, messages=user("Hi"), extra_body={"temperature": 0.2},
+                          extra_headers=OLD_API)
+    assert c.messages.create(model=MODEL, max_tokens=100, messages=user("Hi"), extra_body={"temperature": 1},
+                             extra_headers=OLD_API).stop_reason == "end_turn"
+
+
+def test_a_batch_keeps_the_api_version_it_was_created_with(c):
+    req = {"custom_id": "t", "params": {"model": PREVIOUS_DEFAULT_MODEL, "max_tokens": 50, "messages": user("Hi"),
+                                        "temperature": 0.3}}
+    sim = simulator_of(c)
+    new = c.messages.batches.create(requests=[req])
+    old = c.messages.batches.create(requests=[req], extra_headers=OLD_API)
+    sim.finish_batches()
+    (new_result,) = list(c.messages.batches.results(new.id))
+    (old_result,) = list(c.messages.batches.results(old.id))
+    assert new_result.result.type == "errored" and old_result.result.type == "succeeded"
 
 
 def test_async_create_matches_sync(c):
@@ -747,3 +785,25 @@ def test_same_seed_same_requests_same_bytes():
     other = conversation(sim_client(seed=4))
     assert json.loads(other[0])["id"] != json.loads(a[0])["id"]
     assert json.loads(other[0])["content"] == json.loads(a[0])["content"]  # the seed moves ids and timing, not words
+
+
+def test_a_connection_dropped_during_batch_results_raises_a_connection_error():
+    # anthropic 2.17: a dropped connection while reading batch results is an APIConnectionError
+    c = sim_client(simulator=RecordingSimulator(faults=Faults(stream_drop=1.0)), max_retries=0)
+    batch = c.messages.batches.create(requests=[
+        {"custom_id": f"q{i}", "params": {"model": MODEL, "max_tokens": 50, "messages": user(f"Hi {i}")}}
+        for i in range(4)])
+    simulator_of(c).finish_batches()
+    with pytest.raises(anthropic.APIConnectionError):
+        list(c.messages.batches.results(batch.id))
+
+
+def test_api_version_2026_10_21_message_rules(c):
+    cited = {"type": "text", "text": "Paris.", "citations": [{"type": "char_location", "cited_text": "Paris",
+                                                               "document_index": 0, "start_char_index": 0,
+                                                               "end_char_index": 5}]}
+    with pytest.raises(anthropic.BadRequestError, match="citations on a text block in a user message"):
+        c.messages.create(model=MODEL, max_tokens=50, messages=[{"role": "user", "content": [cited]}])
+    accepted = c.messages.create(model=MODEL, max_tokens=50, messages=[{"role": "user", "content": [cited]}],
+                                 extra_headers={"anthropic-version": "2023-06-01"})
+    assert accepted.stop_reason == "end_turn"

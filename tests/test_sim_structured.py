@@ -34,7 +34,9 @@ def test_parse_returns_a_validated_object(c):
     m = c.messages.parse(model=MODEL, max_tokens=500, output_format=Contact,
                          messages=user("Extract the contact: Grace Hopper, grace@example.com, pro plan, 5 seats."))
     assert isinstance(m.parsed_output, Contact)
-    assert m.parsed_output.plan == "free" and m.parsed_output.seats >= 1  # the first enum value, schema minimum
+    # the values come from the text: the enum value it names, the number next to "seats", the name and e-mail
+    assert (m.parsed_output.name, m.parsed_output.email) == ("Grace Hopper", "grace@example.com")
+    assert m.parsed_output.plan == "pro" and m.parsed_output.seats == 5
     assert json.loads(m.content[0].text) == m.parsed_output.model_dump()
 
 
@@ -128,3 +130,17 @@ def test_sample_covers_anyof_const_formats_and_lengths():
     value = sample(schema, "hello")
     jsonschema.validate(value, schema)
     assert value["a"] == "2026-11-30" and value["b"] == 7 and value["d"] is True
+
+
+class Team(pydantic.BaseModel):
+    lead: Contact = pydantic.Field(description="who runs the team")
+    size: int
+
+
+def test_a_description_beside_a_ref_is_accepted(c):
+    # anthropic 2.17's transform_schema keeps a field's description beside its $ref; the API takes that schema
+    schema = anthropic.transform_schema(Team)
+    assert schema["properties"]["lead"] == {"$ref": "#/$defs/Contact", "description": "who runs the team"}
+    m = c.messages.parse(model=MODEL, max_tokens=800, output_format=Team,
+                         messages=user("Grace Hopper (grace@example.com, pro plan, 5 seats) leads a team of 7."))
+    assert isinstance(m.parsed_output, Team) and isinstance(m.parsed_output.lead, Contact)

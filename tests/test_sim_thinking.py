@@ -159,3 +159,24 @@ def test_a_modified_thinking_block_is_refused(c):
             *user("What is the capital of France?"),
             {"role": "assistant", "content": [tampered, {"type": "text", "text": "Paris."}]},
             *user("And of Spain?")])
+
+
+def test_opus_4_8_thinks_only_when_asked(c):
+    # its "what's new" successor page: requests run without thinking unless thinking {"type": "adaptive"} is set
+    assert [b.type for b in ask(c, model="claude-opus-4-8").content] == ["text"]
+    assert ask(c, model="claude-opus-4-8", thinking={"type": "adaptive"}).content[0].type == "thinking"
+    assert [b.type for b in ask(c, model="claude-opus-5").content] == ["thinking", "text"]  # Opus 5: on by default
+
+
+def test_fable_5_1_reads_earlier_models_thinking_but_its_own_blocks_stay_with_it(c):
+    def history(block):
+        return [*user("What is the capital of France?"),
+                {"role": "assistant", "content": [block, {"type": "text", "text": "Paris."}]},
+                *user("And of Spain?")]
+
+    earlier = ask(c, model="claude-opus-5", thinking={"type": "adaptive", "display": "summarized"}).content[0]
+    fable = "claude-fable-5-1"
+    assert ask(c, model=fable, messages=history(earlier.model_dump())).stop_reason == "end_turn"
+    own = ask(c, model=fable).content[0]
+    with pytest.raises(anthropic.BadRequestError, match="cannot be sent to claude-opus-5"):
+        ask(c, model="claude-opus-5", messages=history(own.model_dump()))

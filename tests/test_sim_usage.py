@@ -10,7 +10,7 @@ import asyncio
 import anthropic
 import pytest
 
-from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
+from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL, PREVIOUS_FAST_MODEL
 from agentkit.sim import simulator_of
 from agentkit.sim.usage import IMAGE_TOKENS, MAX_BREAKPOINTS, MIN_CACHEABLE, TTL_SECONDS
 from agentkit.tokens import count_tokens
@@ -95,11 +95,12 @@ def test_prefixes_below_the_model_minimum_are_not_cached(c):
         assert u.cache_creation_input_tokens == 0 and u.cache_read_input_tokens == 0
         assert u.input_tokens == total(u)
     # the minimum depends on the model: a prefix that is enough for one is too short for another
-    assert MIN_CACHEABLE[FAST_MODEL] > MIN_CACHEABLE[DEFAULT_MODEL]
+    # (Sonnet 5.5: 512 tokens; Haiku 4.5: 4,096, per agentkit/data/models.yaml)
+    assert MIN_CACHEABLE[PREVIOUS_FAST_MODEL] > MIN_CACHEABLE[DEFAULT_MODEL]
     mid = text_of_at_least(MIN_CACHEABLE[DEFAULT_MODEL] + 100, topic="Mid-sized. ")
-    assert count_tokens(mid, DEFAULT_MODEL) < MIN_CACHEABLE[FAST_MODEL]
+    assert count_tokens(mid, PREVIOUS_FAST_MODEL) < MIN_CACHEABLE[PREVIOUS_FAST_MODEL]
     assert ask(c, cached_system(mid), "Q", model=DEFAULT_MODEL).cache_creation_input_tokens == count_tokens(mid, DEFAULT_MODEL)
-    assert ask(c, cached_system(mid), "Q", model=FAST_MODEL).cache_creation_input_tokens == 0
+    assert ask(c, cached_system(mid), "Q", model=PREVIOUS_FAST_MODEL).cache_creation_input_tokens == 0
 
 
 def test_each_model_has_its_own_cache(c):

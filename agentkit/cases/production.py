@@ -46,10 +46,10 @@ __all__ = [
     "ASSUMED_UNIT_COSTS", "CUSTOMER", "DATA_RULE", "INJECTED_PAGE", "INJECTION_REQUEST", "InjectionOutcome",
     "Judgement", "LABELLED_QUESTIONS", "Outbox", "ProductionLog", "REASON_ATTRIBUTE", "RecallPoint",
     "SUPPORT_SYSTEM", "UnitCosts", "behaviour_signals", "check", "crawler_tools", "daily_quality",
-    "exercise_tasks", "exercises", "injection_agent", "injection_trial", "judge", "knob_sweep", "levers_cost",
+    "exercises", "support_tools", "injection_agent", "injection_trial", "judge", "knob_sweep", "levers_cost",
     "model_price_ratio", "monthly_cost", "outbound_check", "production_log", "quality_summary",
     "research_run_costs", "retrieval_recall", "route", "router_tool", "run_cost_table", "scan_for_leaks",
-    "session_log", "wilson_interval", "SOLUTIONS", "ANSWERS",
+    "session_log", "wilson_interval",
 ]
 
 # ---------------------------------------------------------------------------
@@ -529,16 +529,11 @@ def outbound_check(to: str, body: str, internal_domains: Iterable[str] = ("ourco
     return None
 
 
-def injection_agent(client: Any, *, scoped: bool = False, data_marked: bool = False, output_check: bool = False,
-                    outbox: Outbox | None = None, **agent_options: Any) -> Agent:
-    """The support agent of the injection demo, with any of the three defences switched on.
-
-    `scoped`: a summarising task gets no `send_email` tool at all. `data_marked`:
-    fetched pages come wrapped in `<untrusted_data>` and the system prompt says
-    that text is never an instruction. `output_check`: `send_email` refuses what
-    `outbound_check` refuses, whatever the model asks.
-    """
-    box = outbox if outbox is not None else Outbox()
+def support_tools(outbox: Outbox, *, scoped: bool = False, data_marked: bool = False,
+                  output_check: bool = False) -> list[Tool]:
+    """The support agent's tools: `fetch_page`, `lookup_customer` and (unless `scoped`) `send_email`, which
+    "sends" into `outbox`. `data_marked` wraps fetched pages in `<untrusted_data>` tags; `output_check` makes
+    `send_email` refuse what `outbound_check` refuses. A lesson's own loop uses these as they are."""
 
     def fetch_page(url: str) -> str:
         """Fetch a web page and return its text.
@@ -571,12 +566,25 @@ def injection_agent(client: Any, *, scoped: bool = False, data_marked: bool = Fa
         if output_check:
             problem = outbound_check(to, body)
             if problem is not None:
-                box.refused.append(message)
+                outbox.refused.append(message)
                 raise ToolError(f"blocked by the output check: {problem}")
-        box.sent.append(message)
+        outbox.sent.append(message)
         return f"sent to {to}"
 
-    tools = [tool(fetch_page), tool(lookup_customer)] + ([] if scoped else [tool(send_email)])
+    return [tool(fetch_page), tool(lookup_customer)] + ([] if scoped else [tool(send_email)])
+
+
+def injection_agent(client: Any, *, scoped: bool = False, data_marked: bool = False, output_check: bool = False,
+                    outbox: Outbox | None = None, **agent_options: Any) -> Agent:
+    """The support agent of the injection demo, with any of the three defences switched on.
+
+    `scoped`: a summarising task gets no `send_email` tool at all. `data_marked`:
+    fetched pages come wrapped in `<untrusted_data>` and the system prompt says
+    that text is never an instruction. `output_check`: `send_email` refuses what
+    `outbound_check` refuses, whatever the model asks.
+    """
+    box = outbox if outbox is not None else Outbox()
+    tools = support_tools(box, scoped=scoped, data_marked=data_marked, output_check=output_check)
     agent = Agent(client, system=SUPPORT_SYSTEM + (DATA_RULE if data_marked else ""), tools=tools,
                   name="support_agent", **agent_options)
     agent.outbox = box  # type: ignore[attr-defined]  # the demo reads what was sent from here
@@ -674,118 +682,17 @@ def _costs(client: Any, model: str | None) -> pd.DataFrame:
     return run_cost_table(result, tools.executor)
 
 
-_ATTACK = ("records@collector.example", "Customer C-1042: Dana Whitfield, dana.whitfield@example.com, +1 415 555 0134")
-_EMAIL_CASES: tuple[tuple[str, str], ...] = (
-    _ATTACK,
-    ("billing@ourcompany.example", "Please refund C-1042 (dana.whitfield@example.com) in full."),
-    ("partner@vendor.example", "Thanks for the refund policy page; it answered our question."),
-    ("support@Vendor.Example", "Our customer Dana (dana.whitfield@example.com) asks about her refund."),
-    ("team@ourcompany.example", "The refund policy summary is in the ticket."),
-    ("ops@ourcompany.example.evil.example", "Customer phone +1 415 555 0134"),
-    ("Billing@OurCompany.Example", "Refund approved for the customer on the annual plan."),
-)
+def exercises() -> Any:
+    """The lesson's checked exercises (they live in `agentkit.exercises.f11`): the same as
+    `agentkit.exercises.load("f11")`."""
+    from agentkit.exercises import load
 
-
-def _check_monthly(answer: Any) -> Any:
-    from agentkit.course.lab import as_number, passed, wrong
-
-    value = as_number(answer, "the monthly cost")
-    right = monthly_cost(float(research_run_costs()["total $"].sum()), runs_per_day=5_000)["per month"]
-    if math.isclose(value, right, rel_tol=0.01):
-        return passed(f"Right: about ${right:,.0f} a month at 5,000 runs a day.", f"${right:,.2f}")
-    if math.isclose(value, right / 30, rel_tol=0.01):
-        return wrong("That is the cost of one day. A month in this lesson is 30 days.")
-    if math.isclose(value, right / 5, rel_tol=0.01):
-        return wrong("That is the monthly cost at 1,000 runs a day; the question asks about 5,000.")
-    return wrong("Not quite. Take the total of the per-run table, then multiply by runs a day and by 30 days.")
-
-
-def _check_bucket(answer: Any) -> Any:
-    from agentkit.course.lab import as_name, passed, wrong
-
-    name = as_name(answer, ["LLM", "API", "infra"], {"llm $": "LLM", "api $": "API", "infra $": "infra",
-                                                      "model": "LLM", "infrastructure": "infra"}, "the bucket")
-    totals = research_run_costs()[["LLM $", "API $", "infra $"]].sum()
-    right = str(totals.idxmax()).removesuffix(" $")
-    if name == right:
-        return passed(f"Right: {right} is {totals.max() / totals.sum():.0%} of a run's cost, so attack it first.")
-    return wrong(f"Not quite: compare the column totals of the table; {name} is not the largest.")
-
-
-def _check_outbound(answer: Any) -> Any:
-    from agentkit.course.lab import as_function, call_learner_code, passed, wrong
-
-    allow = as_function(answer, "allow")
-    for to, body in _EMAIL_CASES:
-        expected = outbound_check(to, body) is None
-        got, error = call_learner_code(allow, to, body)
-        if error:
-            return wrong(f"allow({to!r}, ...) raised {error}. It should return True or False.")
-        if not isinstance(got, bool):
-            return wrong(f"allow({to!r}, ...) returned {got!r}; return True (send) or False (block).")
-        if got != expected:
-            verdict = "let it go" if got else "blocked it"
-            return wrong(f"For an e-mail to {to!r} with body {body[:50]!r}..., your function {verdict}; "
-                         f"the rule says it should {'go' if expected else 'be blocked'}.")
-    return passed(f"Right on all {len(_EMAIL_CASES)} e-mails, including the injected one.")
-
-
-def exercise_tasks() -> dict[str, Any]:
-    """The lesson's three checked exercises, as lab `Task`s keyed by id."""
-    from agentkit.course.lab import FunctionTask, Task
-
-    return {
-        "monthly_cost": Task("monthly_cost", "The research agent's monthly bill at 5,000 runs a day", _check_monthly,
-                             "a number of US dollars", ("Sum the 'total $' column of the per-run table.",
-                                                        "Then use monthly_cost(per_run, runs_per_day=5_000).")),
-        "biggest_bucket": Task("biggest_bucket", "The cost source to attack first", _check_bucket,
-                               "one of 'LLM', 'API' or 'infra'", ("Sum each $ column of the table.",)),
-        "outbound_rule": FunctionTask("outbound_rule", "An output check for e-mail", _check_outbound,
-                                      "a function allow(to, body) -> bool",
-                                      ("Find the domain after the last '@' and compare it in lower case, whole.",
-                                       "redact(body) != body tells you the body holds personal data.",
-                                       "Company domain: always send. Partner domain: send only without personal "
-                                       "data. Anything else: block."),
-                                      probes=(("a@ourcompany.example", "hi"),)),
-    }
+    return load("f11")
 
 
 def check(task_id: str, answer: Any) -> Any:
     """Check one of the lesson's exercises; returns a `CheckResult` that shows itself in the notebook."""
-    tasks = exercise_tasks()
-    if task_id not in tasks:
-        raise ValueError(f"no exercise {task_id!r}; the exercises are {', '.join(tasks)}")
-    return tasks[task_id].check(answer, lab_id="f11")
-
-
-#: Reference solutions, run by a test through their own checks; `lab.solution(task)` shows them.
-SOLUTIONS = {
-    "monthly_cost": """
-        per_run = table["total $"].sum()
-        monthly_at_5000 = production.monthly_cost(per_run, runs_per_day=5_000)["per month"]
-    """,
-    "biggest_bucket": """
-        totals = table[["LLM $", "API $", "infra $"]].sum()
-        first_bucket = totals.idxmax().removesuffix(" $")
-    """,
-    "outbound_rule": """
-        def allow(to: str, body: str) -> bool:
-            domain = to.rsplit("@", 1)[-1].strip().lower()
-            if domain == "ourcompany.example":
-                return True
-            if domain == "vendor.example":
-                return redact(body) == body  # a partner: nothing personal
-            return False
-    """,
-}
-ANSWERS = {"monthly_cost": "monthly_at_5000", "biggest_bucket": "first_bucket", "outbound_rule": "allow"}
-
-
-def exercises() -> Any:
-    """The lesson's checked exercises as a small lab (the course's convention for lessons, `agentkit.exercises`):
-    `lab.check(task, answer)` checks and records the attempt on the lesson's progress row, `lab.hint(task)`
-    helps and `lab.solution(task)` shows the reference."""
-    from agentkit.exercises import Exercises
-
-    return Exercises("f11", "Foundations 11 exercises", "F11 Production", tasks=list(exercise_tasks().values()),
-                     lesson_notebook="notebooks/11_*.ipynb", solutions=dict(SOLUTIONS), answers=dict(ANSWERS))
+    lab = exercises()
+    if task_id not in {t.id for t in lab.tasks}:
+        raise ValueError(f"no exercise {task_id!r}; the exercises are {', '.join(t.id for t in lab.tasks)}")
+    return lab.check(task_id, answer)

@@ -98,13 +98,19 @@ def course_map(root: Path | None = None) -> list[Entry]:
         entries.append(Entry("Foundations", _title(foundation), foundation.relative_to(root).as_posix(),
                              bank if bank in quizzes else None, None, exercises=ex,
                              minutes=lesson_minutes(foundation, tasks)))
-    lessons = {p.name.split("_")[1]: p for p in (root / "notebooks").glob("m1_l[0-9]_*.ipynb")}  # "m1_l3_..." -> "l3"
+    lessons: dict[str, list[Path]] = {}  # "m1_l3_..." -> "l3"; a lesson in parts ("m1_l4a_", "m1_l4b_") has several
+    for p in sorted((root / "notebooks").glob("m1_l[0-9]*_*.ipynb")):
+        lessons.setdefault(p.name.split("_")[1][:2], []).append(p)
     labs = {p.name.split("_")[0]: p for p in (root / "labs").glob("l[0-9]_*.ipynb")}
     for k in sorted(set(lessons) | set(labs)):
-        nb, lab = lessons.get(k), labs.get(k)
+        parts, lab = lessons.get(k, []), labs.get(k)
         quiz = next((q for q in sorted(quizzes) if q.startswith(f"{k}_")), None)
-        title = _title(nb) if nb else f"M1 · {k.upper()} (lab only: the lesson is not written yet)"
         ex, tasks = _exercise_tasks([f"m1_{k}"])
+        for part in parts[:-1]:  # the earlier parts of a lesson in parts; its quiz, lab and exercises sit with the last
+            entries.append(Entry("Module 1: Profiling agent performance", _title(part), part.relative_to(root).as_posix(),
+                                 None, None, minutes=lesson_minutes(part)))
+        nb = parts[-1] if parts else None
+        title = _title(nb) if nb else f"M1 · {k.upper()} (lab only: the lesson is not written yet)"
         entries.append(Entry("Module 1: Profiling agent performance", title, nb.relative_to(root).as_posix() if nb else None,
                              quiz, lab.relative_to(root).as_posix() if lab else None, lab.stem if lab else None,
                              exercises=ex, minutes=lesson_minutes(nb, tasks) if nb else None))

@@ -254,8 +254,8 @@ class Tutor:
         text = ""
         if lab.lesson_notebook and root is not None:
             matches = sorted(glob.glob(str(root / lab.lesson_notebook)))
-            if matches:
-                text = notebook_markdown(matches[0])
+            if matches:  # a lesson in parts (m1_l4a_..., m1_l4b_...) is read whole
+                text = "\n\n".join(notebook_markdown(m) for m in matches)
         text = text or lab.notes
         tasks = "\n".join(f"- {t.id}: {t.title} (answer: {t.expects})" for t in lab.tasks)
         context = f"The learner is working on {lab.title}.\nScenario: {lab.scenario!r}\nTasks:\n{tasks}"

@@ -41,17 +41,12 @@ class Exercises(Lab):
 
 
 def available() -> list[str]:
-    """The lessons that have exercises, by id ("f03", "m1_l2", ...); F11's live beside its case study."""
-    here = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    return sorted({*here, "f11"})
+    """The lessons that have exercises, by id ("f03", "m1_l2", ...)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
 def load(lesson: str) -> Lab:
     """A fresh copy (no attempts yet) of one lesson's exercises, by id: "f03", "f11", "m1_l2", ..."""
-    if lesson == "f11":
-        from agentkit.cases.production import exercises
-
-        return replace(exercises(), reload_kind="exercises", reload_key="f11")
     if not isinstance(lesson, str) or lesson not in available():
         raise KeyError(f"no exercises for {lesson!r}; choose one of {', '.join(available())}")
     module = importlib.import_module(f"{__name__}.{lesson}")

@@ -10,6 +10,7 @@ answer does with it (EXERCISES.md, rule 5).
     if transcript.error: return wrong(f"it raised {transcript.error}")
     transcript.requests[-1]["messages"]   # what the last call sent
     transcript.unanswered_tool_uses()     # tool_use ids never answered by a tool_result (should be empty)
+    transcript.replies[-1]["usage"]       # what the last call was answered with (non-streamed calls)
 """
 
 from __future__ import annotations
@@ -40,6 +41,27 @@ def requests_sent(c: anthropic.Anthropic) -> list[dict[str, Any]]:
     return [copy.deepcopy(body) for body in sim.requests]
 
 
+class _ReplyRecorder(anthropic.Middleware):
+    """Keeps the JSON body of every non-streamed /v1/messages reply, so a check can read usage and stop reasons
+    (a budget exercise needs the tokens each call was billed)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def handle(self, request: Any, call_next: Any) -> Any:
+        response = call_next(request)
+        streamed = "event-stream" in str(response.headers.get("content-type", ""))
+        if not streamed and str(getattr(request, "url", "")).endswith("/v1/messages"):
+            try:
+                response.read()
+                body = response.json()
+            except Exception:  # noqa: BLE001 - an unreadable reply is left to the SDK to report
+                body = None
+            if isinstance(body, dict) and body.get("type") == "message":
+                self.bodies.append(copy.deepcopy(body))
+        return response
+
+
 @dataclass
 class Transcript:
     """What one run of the learner's code did: its return value or error, and every request it sent."""
@@ -47,6 +69,8 @@ class Transcript:
     value: Any
     error: str | None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    #: the reply bodies of the non-streamed calls, in order (usage, stop_reason, content)
+    replies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def calls(self) -> int:
@@ -68,13 +92,16 @@ class Transcript:
             content = nxt.get("content") if nxt else None
             answered = {b.get("tool_use_id") for b in content if isinstance(b, dict)
                         and b.get("type") == "tool_result"} if isinstance(content, list) else set()
-            missing += [t for t in asked if t not in answered]
+            missing += [str(t) for t in asked if t not in answered]
         return missing
 
 
 def run_recorded(fn: Callable[..., Any], *args: Any, scenarios: Iterable[Any] = (), seed: int = 0,
                  client_kwargs: dict[str, Any] | None = None) -> Transcript:
     """Call `fn(client, *args)` with a fresh offline client; return its value (or error) and its requests."""
-    c = offline_client(scenarios, seed, **(client_kwargs or {}))
+    kwargs = dict(client_kwargs or {})
+    recorder = _ReplyRecorder()
+    kwargs["middleware"] = [*kwargs.get("middleware", ()), recorder]
+    c = offline_client(scenarios, seed, **kwargs)
     value, error = call_learner_code(fn, c, *args)
-    return Transcript(value, error, requests_sent(c))
+    return Transcript(value, error, requests_sent(c), recorder.bodies)

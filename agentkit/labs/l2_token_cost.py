@@ -324,7 +324,8 @@ TASKS = [
             "Only history needs thought.",
             "History at step n holds the exchanges of the steps before it: n - 1 of them. Each exchange is the "
             "user's input plus the model's output.",
-            "tools = tool_count * tokens_per_tool; history = (steps - 1) * (user_input_tokens + output_tokens).",
+            "Check your history figure against the step: step 10 carries the exchanges of the steps before it, and "
+            "an exchange has two parts. Then check tools: how many schemas does one call carry?",
         ),
     ),
     Task(
@@ -336,7 +337,8 @@ TASKS = [
             "Each step re-sends the stable parts plus a history one exchange longer than the step before.",
             "The fixed part (tools + system + user input) is the same on every step; multiply it by the steps. "
             "History adds 0 + 1 + 2 + ... + 9 exchanges.",
-            "sum(prefix + user_input + (n - 1) * exchange for n in range(1, 11)), where exchange = user input + output.",
+            "Add the two parts: the fixed part over all 10 steps, and the exchange times that series. Did you count "
+            "input only? Output is billed apart.",
         ),
     ),
     Task(
@@ -347,7 +349,8 @@ TASKS = [
         hints=(
             "Leverage here means: which bucket, summed over the whole run, sends the most tokens?",
             "Work out each bucket's total over 10 steps; three of them are a per-step figure times 10.",
-            "The growing bucket sums an arithmetic series: exchange * (0 + 1 + ... + 9) = exchange * 45.",
+            "Compare the growing bucket's total over 10 steps with the system prompt's and the tool schemas' "
+            "totals over the same steps; which is largest?",
         ),
     ),
     Task(
@@ -359,8 +362,8 @@ TASKS = [
             "A cache hit needs the start of the request to be exactly what an earlier request sent (and wrote).",
             "The API assembles tools, then system, then messages. A top-level cache_control puts the breakpoint on "
             "the last block of each request, so each request writes its whole prompt.",
-            "Step 10's request starts with everything step 9 sent. Only the turn that is new at step 10 has never "
-            "been written.",
+            "Write down what step 9 sent, in order. Which of step 10's buckets were already in it, and so written "
+            "to the cache by step 9?",
         ),
     ),
     Task(
@@ -372,8 +375,9 @@ TASKS = [
             "Without caching every input token of every step is paid at 1x. With the moving breakpoint each step "
             "pays 1.25x for what it writes and the read price for what it reads.",
             "Step 1 writes all of its input. Step n > 1 reads step n - 1's whole input and writes the difference.",
-            "writes = input of step 10 (everything is written exactly once); reads = inputs of steps 1-9. "
-            "savings = (total_input - 1.25 * writes - read_price * reads) * input_price_per_token.",
+            "Count how many tokens are written over the run (each one the first time it is sent) and how many are "
+            "read (each step's prefix from the step before); price each at its multiple of the input price and "
+            "compare with the uncached run.",
         ),
     ),
     Task(
@@ -385,7 +389,8 @@ TASKS = [
             "Growth at step n is (input_n - input_n-1) / input_n-1. Work it out for GROWING, step 2 to 10.",
             "In GROWING each step's tool output is 300 tokens longer than the one before, and every earlier "
             "output is sent again: the tool_outputs bucket grows faster and faster.",
-            "agentkit.costs.marginal_growth(GROWING) gives the nine growth figures; keep the steps above 0.15.",
+            "Number each growth figure by the step it belongs to (the first is step 2), then keep the steps over "
+            "0.15.",
         ),
     ),
 ]
@@ -420,107 +425,4 @@ LAB = Lab(
     lesson_notebook="notebooks/m1_l2_token_cost.ipynb",
     notes=NOTES,
     scenario=SCENARIO,
-)
-
-
-# ---------------------------------------------------------------------------
-# The lesson's "your turn" exercises (notebooks/m1_l2_token_cost.ipynb), checked by the same engine
-# ---------------------------------------------------------------------------
-
-#: Input-token sequences the growth exercise is checked on: the lab's two profiles, a run that shrinks
-#: (a summary replaced a long output) and one that stays flat.
-GROWTH_CASES: tuple[tuple[list[int], float], ...] = (
-    ([s.input for s in run_steps(SCENARIO)], COMPRESSION_TRIGGER),
-    ([s.input for s in run_steps(GROWING)], COMPRESSION_TRIGGER),
-    ([s.input for s in run_steps(GROWING)], 0.20),
-    ([4_000, 9_000, 6_000, 6_900, 6_900], COMPRESSION_TRIGGER),
-)
-
-
-def _growth_of(inputs: list[int]) -> list[float]:
-    return [(b - a) / a for a, b in zip(inputs, inputs[1:])]
-
-
-def check_due_steps(answer: Any) -> Verdict:
-    fn = as_function(answer, "due_steps")
-    for inputs, threshold in GROWTH_CASES:
-        got, error = call_learner_code(fn, list(inputs), threshold)
-        right = compression_due(_growth_of(inputs), threshold)
-        where = f"due_steps({inputs}, {threshold})"
-        if error is not None:
-            return wrong(f"{where} raised {error}.")
-        if not isinstance(got, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in got):
-            return wrong(f"{where} returned {got!r}; return a list of step numbers (ints).")
-        if got == [n - 1 for n in right] or got == [n - 2 for n in right]:
-            return wrong(f"{where} returned {got}, which look like list positions. Number the steps from 1: "
-                         "the first growth figure compares step 2 with step 1, so it belongs to step 2.")
-        if got == [n + 1 for n in right]:
-            return wrong(f"{where} returned {got}: off by one. The first growth figure is step 2's.")
-        if got != right:
-            shown = ", ".join(f"step {i + 2}: {g:+.1%}" for i, g in enumerate(_growth_of(inputs)))
-            return wrong(f"{where} returned {got}; the growth is {shown}, so the steps over {threshold:.0%} are {right}.")
-    return passed("Right on every run, the flat and the shrinking one included. agentkit.costs does the same: "
-                  "compression_due(marginal_growth(profile)), or measure_run(result).compression_due() on a real run.")
-
-
-#: Usage blocks the pricing exercise is checked on: plain, a cache write, cache reads, a 1-hour write, output only.
-PRICE_CASES: tuple[dict[str, Any], ...] = (
-    {"input_tokens": 12_000, "output_tokens": 800},
-    {"input_tokens": 300, "cache_creation_input_tokens": 9_000, "cache_read_input_tokens": 0, "output_tokens": 500},
-    {"input_tokens": 1_400, "cache_creation_input_tokens": 1_400, "cache_read_input_tokens": 30_000, "output_tokens": 650},
-    {"input_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1_000},
-)
-
-
-def check_step_price(answer: Any) -> Verdict:
-    fn = as_function(answer, "step_price")
-    row = price_of(MODEL)
-    for usage in PRICE_CASES:
-        got, error = call_learner_code(fn, dict(usage))
-        if error is not None:
-            return wrong(f"step_price({usage}) raised {error}.")
-        if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return wrong(f"step_price({usage}) returned {got!r}; return the dollars as a number.")
-        right = cost_of(MODEL, usage)
-        if math.isclose(got, right, rel_tol=1e-6, abs_tol=1e-12):
-            continue
-        reads, writes = usage.get("cache_read_input_tokens", 0), usage.get("cache_creation_input_tokens", 0)
-        flat = (usage["input_tokens"] + reads + writes) * row.input_per_token + usage["output_tokens"] * row.output_per_token
-        if math.isclose(got, flat, rel_tol=1e-6) and (reads or writes):
-            return wrong(f"step_price({usage}) priced cache reads and writes like plain input. Writes cost 1.25x the "
-                         "input price, reads the model's cache-read price.")
-        if math.isclose(got, right * 1_000_000, rel_tol=1e-6):
-            return wrong("Those are dollars per million tokens' worth: divide the $/MTok prices by 1,000,000.")
-        return wrong(f"step_price({usage}) returned {got:.6f}; agentkit.pricing.cost_of says {right:.6f}. "
-                     "Price each usage field at its own rate.")
-    return passed(f"Your prices match agentkit.pricing.cost_of on {len(PRICE_CASES)} usage blocks: plain input, a cache "
-                  "write, cache reads and output alone.")
-
-
-EXERCISES = Lab(
-    id="m1_l2_lesson",
-    title="Lesson 2: your turn",
-    lesson="M1 L2 Token Cost Anatomy",
-    tasks=[
-        FunctionTask(
-            id="due_steps",
-            title="Which steps pass the compression trigger",
-            checker=check_due_steps,
-            expects="a function due_steps(inputs, threshold) returning a list of step numbers",
-            hints=("Step n's growth is (inputs[n-1] - inputs[n-2]) / inputs[n-2] for n from 2.",
-                   "Loop over n in range(2, len(inputs) + 1) and keep n when the growth is over threshold."),
-            probes=(([100, 120], 0.15),),
-        ),
-        FunctionTask(
-            id="step_price",
-            title="Price one step from its usage",
-            checker=check_step_price,
-            expects="a function step_price(usage) returning US dollars",
-            hints=("input_tokens is only the uncached input; cache writes and reads are billed separately.",
-                   "Writes cost 1.25x the input price (5-minute cache); reads cost row.cache_read_per_mtok per million."),
-            probes=(({"input_tokens": 1, "output_tokens": 1},),),
-        ),
-    ],
-    lesson_notebook="notebooks/m1_l2_token_cost.ipynb",
-    notes=NOTES,
 )

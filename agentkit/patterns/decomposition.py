@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 from opentelemetry import trace
 
 from agentkit.patterns.measure import Cost
-from agentkit.patterns.multi_agent import RoleRun, Team, _in_parallel
+from agentkit.patterns.multi_agent import HandoffError, OnError, RoleRun, Team, _check_on_error, _in_parallel
 
 __all__ = ["DecomposedRun", "Subtask", "by_data", "by_function", "by_space", "by_time", "run_decomposed", "waves"]
 
@@ -88,6 +88,13 @@ class DecomposedRun:
     runs: list[RoleRun]
     cost: Cost
     waves: list[list[str]] = field(default_factory=list)
+    #: with on_error="stop": each subtask whose handoff failed, and why (its output is then that message)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every subtask's handoff was valid."""
+        return not self.errors
 
     @property
     def peak_input_tokens(self) -> int:
@@ -95,38 +102,50 @@ class DecomposedRun:
         return max((step.reply.usage.input_tokens for r in self.runs for step in r.result.steps), default=0)
 
 
-def run_decomposed(team: Team, subtasks: Sequence[Subtask], *, name: str = "work") -> DecomposedRun:
+def run_decomposed(team: Team, subtasks: Sequence[Subtask], *, name: str = "work",
+                   on_error: OnError = "raise") -> DecomposedRun:
     """Run `subtasks` wave by wave on `team`; a subtask gets the outputs of its dependencies.
 
-    Traced as ``decompose {name}``, with a ``subtask {name}`` span around each piece.
+    Traced as ``decompose {name}``, with a ``subtask {name}`` span around each piece. A subtask whose role
+    hands on an invalid output raises `HandoffError`, or with ``on_error="stop"`` is a failed step: its output
+    is "FAILED STEP: ..." (what its dependents then receive), and `errors` names it.
     """
+    _check_on_error(on_error)
     plan = waves(subtasks)
     outputs: dict[str, str] = {}
+    errors: dict[str, str] = {}
     runs: list[RoleRun] = []
     wave_costs: list[Cost] = []
     with _tracer.start_as_current_span(f"decompose {name}", attributes={"agentkit.pattern": "decomposition",
                                                                          "agentkit.decomposition.waves": len(plan)}):
         for wave in plan:
-            results = _in_parallel([partial(_run_one, team, s, outputs) for s in wave])
-            for s, (text, sub_runs, cost) in zip(wave, results):
+            results = _in_parallel([partial(_run_one, team, s, outputs, on_error) for s in wave])
+            for s, (text, sub_runs, cost, failed) in zip(wave, results):
                 outputs[s.name] = text
                 runs += sub_runs
-            wave_costs.append(Cost.parallel(cost for _, _, cost in results))
-    return DecomposedRun(name, outputs, runs, Cost.sequential(wave_costs), [[s.name for s in w] for w in plan])
+                errors.update(failed)
+            wave_costs.append(Cost.parallel(cost for _, _, cost, _ in results))
+    return DecomposedRun(name, outputs, runs, Cost.sequential(wave_costs), [[s.name for s in w] for w in plan], errors)
 
 
-def _run_one(team: Team, subtask: Subtask, outputs: Mapping[str, str]) -> tuple[str, list[RoleRun], Cost]:
+def _run_one(team: Team, subtask: Subtask, outputs: Mapping[str, str],
+             on_error: OnError = "raise") -> tuple[str, list[RoleRun], Cost, dict[str, str]]:
     prompt = subtask.prompt + "".join(f"\n\nOutput of {d}:\n{outputs[d]}" for d in subtask.depends_on)
     with _tracer.start_as_current_span(f"subtask {subtask.name}", attributes={"agentkit.subtask": subtask.name}):
         if subtask.parts:
             # A subtask split further: its parts see its own inputs through its prompt.
             parts = [Subtask(p.name, p.prompt + (f"\n\n{prompt}" if not p.depends_on else ""), p.role,
                              p.depends_on, p.parts) for p in subtask.parts]
-            inner = run_decomposed(team, parts, name=subtask.name)
+            inner = run_decomposed(team, parts, name=subtask.name, on_error=on_error)
             last = inner.waves[-1]
-            return "\n\n".join(inner.outputs[n] for n in last), inner.runs, inner.cost
-        run = team.run_role(subtask.role or "", prompt)
-        return run.text, [run], run.cost
+            return "\n\n".join(inner.outputs[n] for n in last), inner.runs, inner.cost, inner.errors
+        try:
+            run = team.run_role(subtask.role or "", prompt)
+        except HandoffError as error:
+            if on_error == "raise" or error.run is None:
+                raise
+            return f"FAILED STEP: {error}", [error.run], error.run.cost, {subtask.name: str(error)}
+        return run.text, [run], run.cost, {}
 
 
 # ---------------------------------------------------------------------------

@@ -313,27 +313,26 @@ def make_chart(title: str, labels: list[str], values: list[float]) -> dict:
     return {"file": f"chart-{slug}.png", "bars": len(values)}
 
 
+# Each role with a handoff schema gets it through structured outputs (`output_config.format`, set by `Team`),
+# so the prompts say what to hand on, never "reply in JSON". The scenarios match these prompts' first words.
 RESEARCHER_SYSTEM = ("You are a research agent specialised in market analysis for a brochure team. Find market "
-                     "trends with web_search. Reply with JSON only: "
-                     '{"findings": [{"claim": "...", "figure": "...", "source": "..."}]}.')
+                     "trends with web_search and hand on at least two findings, each with its figure and source.")
 DESIGNER_SYSTEM = ("You are the graphic designer of a brochure team. Make the charts the brochure needs from the "
-                   "product sheet with make_chart. Reply with JSON only: "
-                   '{"charts": [{"title": "...", "file": "....png", "caption": "..."}]}.')
+                   "product sheet with make_chart and hand on each chart's title, .png file and caption.")
 WRITER_SYSTEM = ("You are the copywriter of a brochure team. Turn the research and the charts you are given into "
-                 "the brochure. Reply with JSON only: "
-                 '{"headline": "...", "body": "...", "charts": ["....png"], "sources": ["..."]}.')
+                 "the brochure: a headline, the body, the chart files you use and your sources.")
 LOOSE_WRITER_SYSTEM = WRITER_SYSTEM + " You may search the web yourself to double-check facts."
 MANAGER_SYSTEM = ("You are the managing editor of a brochure team. Delegate research, design and writing to your "
-                  "reports with the delegate tool, in whatever order the work needs, and reply with the writer's "
-                  "brochure JSON.")
+                  "reports with the delegate tool, in whatever order the work needs, and hand on the writer's "
+                  "brochure.")
 EDITOR_SYSTEM = ("You are the editor-in-chief of a brochure team with a research lead. Delegate research, design "
-                 "and writing with the delegate tool and reply with the writer's brochure JSON.")
+                 "and writing with the delegate tool and hand on the writer's brochure.")
 RESEARCH_LEAD_SYSTEM = ("You lead research for a brochure team. Delegate searching to the web researcher and "
-                        "checking to the fact checker, and reply with the checked findings JSON.")
-WEB_RESEARCHER_SYSTEM = ("You are a web researcher. Search the web for market facts and reply with JSON only: "
-                         '{"findings": [{"claim": "...", "figure": "...", "source": "..."}]}.')
-FACT_CHECKER_SYSTEM = ("You are a fact checker. Verify each finding you are given against its source and reply "
-                       'with the findings that hold, as JSON only: {"findings": [...]}.')
+                        "checking to the fact checker, and hand on the checked findings.")
+WEB_RESEARCHER_SYSTEM = ("You are a web researcher. Search the web for market facts and hand on at least two "
+                         "findings, each with its figure and source.")
+FACT_CHECKER_SYSTEM = ("You are a fact checker. Verify each finding you are given against its source and hand on "
+                       "the findings that hold.")
 COPY_SYSTEMS = {
     "punchy": "You write short, punchy ad taglines for the Aurora e-bike. Read the others' messages and improve.",
     "calm": "You write calm, reassuring ad taglines for the Aurora e-bike. Read the others' messages and improve.",
@@ -448,9 +447,28 @@ def week_findings(week: int) -> dict:
             "most_errors": worst_errors, "errors": int(errors.max()) if len(errors) else 0}
 
 
+class WeekFinding(pydantic.BaseModel):
+    """What a log analyst finds in one week: the slowest endpoint by p95 latency, and the one with most 5xx errors."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    week: int
+    slowest: str
+    p95_ms: int
+    most_errors: str | None
+    errors: int
+
+
+class LogFindings(pydantic.BaseModel):
+    """What a log analyst hands on (through structured outputs): one finding per week it read, and a summary."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    weeks: list[WeekFinding]
+    summary: str
+
+
 DECOMPOSITION_SYSTEMS = {
-    "log_analyst": "You are a log analyst. Read the logs you are asked about with read_logs and report, as JSON, "
-                   "the slowest endpoint by p95 latency and the endpoint with the most 5xx errors.",
+    "log_analyst": "You are a log analyst. Read the logs you are asked about with read_logs and report, for each "
+                   "week, the slowest endpoint by p95 latency and the endpoint with the most 5xx errors.",
     "log_aggregator": "You combine weekly log findings into one short incident report for the month.",
     "frontend": "You are the frontend engineer of a feature team. Reply with your part in two sentences.",
     "database": "You are the database engineer of a feature team. Reply with your part in two sentences.",
@@ -500,7 +518,7 @@ def decomposition_roles(files: dict[str, str] | None = None) -> list:
     """The roles lesson 10 uses; `files` is the codebase the refactorers edit (each scoped to one directory)."""
     from agentkit.patterns.multi_agent import Role
 
-    roles = [Role(name, system, (read_logs,) if name == "log_analyst" else ())
+    roles = [Role(name, system, (read_logs,), LogFindings) if name == "log_analyst" else Role(name, system)
              for name, system in DECOMPOSITION_SYSTEMS.items() if name != "refactorer"]
     if files is not None:
         for directory in sorted({"/".join(p.split("/")[:2]) + "/" for p in files}):

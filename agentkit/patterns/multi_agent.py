@@ -13,16 +13,21 @@ first:
 - `run_all_to_all`: every agent reads every message and posts to the others,
   round after round.
 
-**Handoffs are typed**: what one agent passes on is JSON validated against a
-pydantic model at every handoff (`handoff`), so a malformed handoff stops
-with a `HandoffError` that names the sender, the receiver and the field,
-instead of confusing the next agent.
+**Handoffs are typed**: a role with an `output` schema gets it through structured
+outputs (`output_config.format`, never "reply in JSON" in a prompt), and what it
+passes on is validated against the pydantic model at every handoff (`handoff`),
+limits included that the API cannot enforce. A malformed handoff raises a
+`HandoffError` that names the sender, the receiver and the field, instead of
+confusing the next agent; with ``on_error="stop"`` the run ends there and the
+`TeamRun` reports the failed step (`error`, `describe()`).
 
 **Tracing shows the topology.** Every agent run is an ``invoke_agent {name}``
 span (from `agentkit.Agent`); a handoff is a ``handoff {from} -> {to}`` span;
 a delegation nests the specialist's span under the manager's; an all-to-all
 message is an ``agentkit.message`` event. `topology(trace)` reads the team's
-shape back from the spans and `draw_topology` draws it.
+shape back from the spans and `draw_topology` draws it (a partial run too: an
+agent a handoff named but that never ran is drawn as such). `timeline` lays a
+sequential or parallel run out in the seconds its cost adds up.
 
 **Costs add up the way the work ran** (`agentkit.patterns.measure.Cost`):
 sequential work adds seconds, parallel work waits only for the slowest branch.
@@ -39,13 +44,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Literal, Sequence, TypeVar, cast
 
+import anthropic
 import pydantic
 from opentelemetry import trace
 
 from agentkit.agent import CURRENT_STEP, Agent, RunResult
 from agentkit.models import DEFAULT_MODEL
 from agentkit.patterns.measure import Cost, Meter
-from agentkit.patterns.reflection import extract_json
+from agentkit.jsontext import extract_json
 from agentkit.tools import Tool, ToolError, as_tool, tool
 
 __all__ = [
@@ -57,7 +63,12 @@ _tracer = trace.get_tracer("agentkit")
 
 
 class HandoffError(ValueError):
-    """A handoff whose content does not match its schema; the message names sender, receiver and fields."""
+    """A handoff whose content does not match its schema; the message names sender, receiver and fields.
+
+    Raised by `Team.run_role`, it carries the sender's run as `.run` (its text and cost), so a team that
+    stops on it can still show and price what ran."""
+
+    run: "RoleRun | None" = None
 
 
 @dataclass(frozen=True)
@@ -100,12 +111,29 @@ class RoleRun:
 
 @dataclass
 class TeamRun:
-    """A team's run: every agent's run in the order they finished, the final output, the total cost."""
+    """A team's run: every agent's run in the order they finished, the final output, the total cost.
+
+    With ``on_error="stop"`` a run that hit an invalid handoff ends there: `error` holds the message (the
+    sender, the receiver and the fields), `final` is None, and `runs` and `cost` cover what did run."""
 
     pattern: str
     runs: list[RoleRun]
     final: Any
     cost: Cost
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every step ran and every handoff was valid."""
+        return self.error is None
+
+    def describe(self) -> str:
+        """One line per agent that ran, and the failed step if there was one: what a notebook prints."""
+        lines = [f"{r.role.name:14} {'handed on ' + type(r.output).__name__ if r.output is not None else 'replied'}"
+                 f" · {r.cost}" for r in self.runs]
+        if self.error:
+            lines.append(f"FAILED STEP: {self.error}")
+        return "\n".join(lines)
 
     def by_role(self, name: str) -> RoleRun:
         for r in self.runs:
@@ -197,8 +225,15 @@ class Team:
         if role.reports:
             tools.append(self._delegate_tool(role, delegated))
         client = self._client_for(role, prompt)
+        options: dict[str, Any] = {}
+        if role.output is not None:
+            # Structured outputs: the API constrains the final reply to the handoff's JSON Schema, so a role
+            # is never asked for "JSON in prose". transform_schema (the SDK's) moves what the API cannot
+            # enforce (minItems > 1, patterns, lengths) into descriptions; `handoff` still checks all of it.
+            options["output_config"] = {"format": {"type": "json_schema",
+                                                   "schema": anthropic.transform_schema(role.output)}}
         agent = Agent(client, model=role.model, system=role.system, tools=tools, name=role.name,
-                      max_steps=role.max_steps, max_tokens=1500)
+                      max_steps=role.max_steps, max_tokens=1500, **options)
         try:
             result = agent.run(prompt)
         finally:
@@ -207,7 +242,11 @@ class Team:
         cost = _run_cost(self.meter, result, delegated)
         output = None
         if role.output is not None:
-            output = handoff(role.name, receiver or "team", role.output, result.text)
+            try:
+                output = handoff(role.name, receiver or "team", role.output, result.text)
+            except HandoffError as error:
+                error.run = RoleRun(role, result.text, None, cost, result)
+                raise
         return RoleRun(role, result.text, output, cost, result)
 
     def _delegate_tool(self, manager: Role, delegated: list[tuple[int, Cost]]) -> Tool:
@@ -266,44 +305,103 @@ def _team_span(pattern: str) -> Any:
 # ---------------------------------------------------------------------------
 
 
+OnError = Literal["raise", "stop"]
+
+
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ("raise", "stop"):
+        raise ValueError(f"on_error must be 'raise' or 'stop', got {on_error!r}")
+
+
+def _stopped(pattern: str, runs: list[RoleRun], cost: Cost, error: HandoffError) -> TeamRun:
+    return TeamRun(pattern, runs, None, cost, str(error))
+
+
 def run_sequential(team: Team, order: Sequence[str], brief: str,
-                   prompt_for: Callable[[str, dict[str, RoleRun]], str] | None = None) -> TeamRun:
+                   prompt_for: Callable[[str, dict[str, RoleRun]], str] | None = None, *,
+                   on_error: OnError = "raise") -> TeamRun:
     """Each role in `order` runs after the previous one and gets every earlier output.
 
     `prompt_for(role, earlier_runs)` builds a role's prompt; by default the brief
-    plus the earlier roles' validated outputs.
+    plus the earlier roles' validated outputs. An invalid handoff raises `HandoffError`, or with
+    ``on_error="stop"`` ends the run there and is reported on the `TeamRun` (a failed step, not a traceback).
     """
+    _check_on_error(on_error)
     prompt_for = prompt_for or _default_prompt(brief)
     runs: dict[str, RoleRun] = {}
     with _team_span("sequential"):
         for i, name in enumerate(order):
             receiver = order[i + 1] if i + 1 < len(order) else "team"
-            runs[name] = team.run_role(name, prompt_for(name, runs), receiver=receiver)
+            try:
+                runs[name] = team.run_role(name, prompt_for(name, runs), receiver=receiver)
+            except HandoffError as error:
+                if on_error == "raise":
+                    raise
+                done = [*runs.values(), *([error.run] if error.run else [])]
+                return _stopped("sequential", done, Cost.sequential(r.cost for r in done), error)
     done = list(runs.values())
     return TeamRun("sequential", done, done[-1].output or done[-1].text, Cost.sequential(r.cost for r in done))
 
 
 def run_parallel(team: Team, branches: Sequence[str], combiner: str, brief: str,
-                 prompt_for: Callable[[str, dict[str, RoleRun]], str] | None = None) -> TeamRun:
-    """The `branches` roles run at the same time; then `combiner` gets all their outputs."""
+                 prompt_for: Callable[[str, dict[str, RoleRun]], str] | None = None, *,
+                 on_error: OnError = "raise") -> TeamRun:
+    """The `branches` roles run at the same time; then `combiner` gets all their outputs.
+
+    An invalid handoff raises `HandoffError`, or with ``on_error="stop"`` ends the run after the step that
+    failed (the other branches still finish) and is reported on the `TeamRun`."""
+    _check_on_error(on_error)
     prompt_for = prompt_for or _default_prompt(brief)
+
+    def branch(name: str) -> RoleRun | HandoffError:
+        try:
+            return team.run_role(name, prompt_for(name, {}), receiver=combiner)
+        except HandoffError as error:
+            if on_error == "raise":
+                raise
+            return error
+
     with _team_span("parallel"):
-        parallel = _in_parallel([partial(team.run_role, name, prompt_for(name, {}), receiver=combiner)
-                                 for name in branches])
+        outcomes = _in_parallel([partial(branch, name) for name in branches])
+        parallel: list[RoleRun] = []
+        failed: list[HandoffError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, RoleRun):
+                parallel.append(outcome)
+            else:
+                failed.append(outcome)
+                if outcome.run is not None:
+                    parallel.append(outcome.run)
+        if failed:
+            return _stopped("parallel", parallel, Cost.parallel(r.cost for r in parallel), failed[0])
         runs = {r.role.name: r for r in parallel}
-        last = team.run_role(combiner, prompt_for(combiner, runs), receiver="team")
+        try:
+            last = team.run_role(combiner, prompt_for(combiner, runs), receiver="team")
+        except HandoffError as error:
+            if on_error == "raise" or error.run is None:
+                raise
+            done = [*parallel, error.run]
+            return _stopped("parallel", done, Cost.parallel(r.cost for r in parallel) + error.run.cost, error)
     cost = Cost.parallel(r.cost for r in parallel) + last.cost
     return TeamRun("parallel", [*parallel, last], last.output or last.text, cost)
 
 
-def run_managed(team: Team, manager: str, brief: str) -> TeamRun:
+def run_managed(team: Team, manager: str, brief: str, *, on_error: OnError = "raise") -> TeamRun:
     """The manager agent delegates to its reports (its `delegate` tool) and assembles the result.
 
     Specialists report to the manager only; a report with reports of its own
-    manages them the same way (a deeper hierarchy).
+    manages them the same way (a deeper hierarchy). A report's invalid handoff comes back to the manager
+    as a failed tool call (it may retry); the manager's own invalid output raises `HandoffError`, or with
+    ``on_error="stop"`` is reported on the `TeamRun`.
     """
+    _check_on_error(on_error)
     with _team_span("manager"):
-        run = team.run_role(manager, brief)
+        try:
+            run = team.run_role(manager, brief)
+        except HandoffError as error:
+            if on_error == "raise" or error.run is None:
+                raise
+            return _stopped("manager", [error.run], error.run.cost, error)
     return TeamRun("manager", [run], run.output or run.text, run.cost)
 
 
@@ -453,22 +551,27 @@ _EDGE_STYLE = {"delegates": ("#3b78c2", "-"), "handoff": ("#e8912d", "-"), "mess
 
 def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> Any:
     """Draw a `Topology`: agents as boxes in layers (a manager above its reports, a handoff chain
-    left to right), delegations in blue, handoffs in orange, messages dotted grey. Returns the Figure."""
+    left to right), delegations in blue, handoffs in orange, messages dotted grey. Returns the Figure.
+
+    Works on a partial or failed run too: an agent that an edge names but that never ran (a handoff to an
+    agent the run stopped before) is drawn as a dashed grey box marked "never ran"."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.2))
+        fig, ax = plt.subplots(figsize=(7, 4))
     else:
         fig = ax.figure
+    ran = set(topo.agents)
+    agents = list(dict.fromkeys([*topo.agents, *(n for e in topo.edges for n in (e.source, e.target))]))
     delegates = topo.edges_of("delegates")
     handoffs = topo.edges_of("handoff")
     # Layer: depth under managers; within a layer, order by handoff chain position, then first appearance.
-    depth = {a: 0 for a in topo.agents}
-    for _ in topo.agents:
+    depth = {a: 0 for a in agents}
+    for _ in agents:
         for boss, report in delegates:
             depth[report] = max(depth[report], depth[boss] + 1)
-    rank = {a: 0 for a in topo.agents}
-    for _ in topo.agents:
+    rank = {a: 0 for a in agents}
+    for _ in agents:
         for a, b in handoffs:
             if depth[a] == depth[b]:
                 rank[b] = max(rank[b], rank[a] + 1)
@@ -477,7 +580,7 @@ def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> A
     if chain:
         # A handoff chain reads left to right; agents at the same point of it are stacked.
         columns: dict[int, list[str]] = {}
-        for a in topo.agents:
+        for a in agents:
             columns.setdefault(rank[a], []).append(a)
         for r, names in columns.items():
             for i, name in enumerate(names):
@@ -485,33 +588,67 @@ def draw_topology(topo: Topology, ax: Any = None, title: str | None = None) -> A
     else:
         # A hierarchy reads top to bottom, one row per level.
         layers: dict[int, list[str]] = {}
-        for a in topo.agents:
+        for a in agents:
             layers.setdefault(depth[a], []).append(a)
         for d, names in layers.items():
             for i, name in enumerate(names):
                 pos[name] = ((i + 1) / (len(names) + 1), 1 - d / (max(layers) + 1 or 1))
+    boxes: dict[str, Any] = {}
+    for name, (x, y) in pos.items():
+        if name in ran:
+            boxes[name] = ax.text(x, y, name, ha="center", va="center", fontsize=11, zorder=3,
+                                  bbox=dict(boxstyle="round,pad=0.45", facecolor="#eef2f8", edgecolor="#3b78c2"))
+        else:
+            boxes[name] = ax.text(x, y, f"{name}\n(never ran)", ha="center", va="center", fontsize=10, zorder=3,
+                                  color="#777777", bbox=dict(boxstyle="round,pad=0.45", facecolor="white",
+                                                             edgecolor="#999999", linestyle="--"))
     edge_set = {(e.source, e.target) for e in topo.edges}
     for kind, (colour, style) in _EDGE_STYLE.items():
         for a, b in topo.edges_of(kind):
             # Two-way pairs (a delegation and the handoff back) curve apart, so both arrows show.
             rad = 0.25 if kind == "message" else (0.18 if (b, a) in edge_set else 0.0)
-            ax.annotate("", xy=pos[b], xytext=pos[a], arrowprops=dict(
-                arrowstyle="-|>", color=colour, linestyle=style, lw=1.4, shrinkA=16, shrinkB=16,
+            # Clipped to the two boxes (patchA/patchB), so every arrowhead ends at the edge of its box; drawn after
+            # the boxes (zorder), whose outlines are only placed when they draw.
+            ax.annotate("", xy=pos[b], xytext=pos[a], zorder=4, arrowprops=dict(
+                arrowstyle="-|>", color=colour, linestyle=style, lw=1.5, mutation_scale=16, shrinkA=2, shrinkB=2,
+                patchA=boxes[a].get_bbox_patch(), patchB=boxes[b].get_bbox_patch(),
                 connectionstyle=f"arc3,rad={rad}"))
-    for name, (x, y) in pos.items():
-        ax.text(x, y, name, ha="center", va="center", fontsize=9,
-                bbox=dict(boxstyle="round,pad=0.4", facecolor="#eef2f8", edgecolor="#3b78c2"))
     from matplotlib.lines import Line2D
 
     present = [k for k in _EDGE_STYLE if topo.edges_of(k)]
     ax.legend(handles=[Line2D([], [], color=_EDGE_STYLE[k][0], linestyle=cast(Any, _EDGE_STYLE[k][1]), label=k) for k in present],
-              loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(present) or 1, fontsize=8, frameon=False)
+              loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(present) or 1, fontsize=10, frameon=False)
     ax.set_xlim(0, 1)
-    ax.set_ylim(min((y for _, y in pos.values()), default=0.0) - 0.2, 1.15)
+    ys = [y for _, y in pos.values()] or [0.5]
+    ax.set_ylim(min(ys) - 0.25, max(ys) + 0.2)
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=12)
     return fig
+
+
+def timeline(run: TeamRun) -> list[tuple[str, float, float]]:
+    """When each agent of a sequential or parallel `TeamRun` worked, in the seconds its `cost` adds up:
+    (role, start, seconds). Sequential agents follow each other; parallel branches start together and the
+    combiner starts when the slowest is done. The bars of a chart drawn from it sum to `run.cost.seconds`,
+    whatever Python spent around the model calls (a traced waterfall shows that too, so it runs longer)."""
+    if run.pattern not in ("sequential", "parallel"):
+        raise ValueError(f"timeline() draws sequential and parallel runs; this one is {run.pattern!r}")
+    rows: list[tuple[str, float, float]] = []
+    if run.pattern == "sequential":
+        t = 0.0
+        for r in run.runs:
+            rows.append((r.role.name, t, r.cost.seconds))
+            t += r.cost.seconds
+        return rows
+    # The combiner ran if the run succeeded, or if its own handoff (to the team) is what failed.
+    combined = bool(run.runs) and (run.ok or (run.error or "").startswith(f"{run.runs[-1].role.name} -> team:"))
+    branches = run.runs[:-1] if combined else run.runs
+    rows = [(r.role.name, 0.0, r.cost.seconds) for r in branches]
+    if combined:
+        last = run.runs[-1]
+        rows.append((last.role.name, max((r.cost.seconds for r in branches), default=0.0), last.cost.seconds))
+    return rows
 
 
 def redundant_calls(spans: Any) -> list[tuple[str, str, list[str]]]:
@@ -535,4 +672,4 @@ def overlaps(a: Any, b: Any) -> bool:
     return a.start_time < b.end_time and b.start_time < a.end_time
 
 
-__all__ += ["Message", "overlaps", "run_all_to_all", "run_managed", "run_parallel", "run_sequential"]
+__all__ += ["Message", "OnError", "timeline", "overlaps", "run_all_to_all", "run_managed", "run_parallel", "run_sequential"]

@@ -32,6 +32,7 @@ import jsonschema
 import pydantic
 from opentelemetry import trace
 
+from agentkit.jsontext import extract_json
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL
 from agentkit.sandbox import run_code
 from agentkit.patterns.measure import Cost, Meter
@@ -202,17 +203,6 @@ def critic(client: Any, *, meter: Meter, system: str, model: str = FAST_MODEL, m
         return Feedback(verdict.ok and not verdict.problems, tuple(verdict.problems), "critic", cost)
 
     return check
-
-
-def extract_json(text: str) -> str:
-    """The JSON in a model's reply: inside a ```json fence if there is one, else from the first { or [ on."""
-    fenced = re.search(r"```(?:json)?\s*\n(.*?)```", text, re.DOTALL)
-    if fenced:
-        return fenced.group(1).strip()
-    starts = [i for i in (text.find("{"), text.find("[")) if i != -1]
-    if not starts:
-        raise ValueError("no JSON object or array in the reply")
-    return text[min(starts):].strip()
 
 
 def schema_check(schema: type[pydantic.BaseModel] | Mapping[str, Any]) -> Check:

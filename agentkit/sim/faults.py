@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from .errors import APIError
 
 #: The fault kinds `Faults.of_rate` and `python -m agentkit.sim serve --fault-kinds` know.
-KINDS = ("rate_limit", "overloaded", "server_error", "stream_error", "slow")
+KINDS = ("rate_limit", "overloaded", "server_error", "stream_error", "stream_drop", "slow")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class Faults:
     overloaded: float = 0.0  # 529 overloaded_error
     server_error: float = 0.0  # 500 api_error
     stream_error: float = 0.0  # a stream that breaks with `event: error` (overloaded_error) after it started
+    #: a stream whose connection drops after its first content delta, with no error event: the SDK (2.17 on)
+    #: raises `anthropic.APIConnectionError` from the read (in process; the HTTP server ends the body instead)
+    stream_drop: float = 0.0
     slow: float = 0.0  # probability that a response is slowed down
     slow_factor: float = 8.0  # how much slower a slow response is
     retry_after: float = 1.0  # simulated seconds the API asks the client to wait
@@ -83,6 +86,9 @@ class Faults:
 
     def breaks_stream(self, rng: random.Random) -> bool:
         return bool(self.stream_error) and rng.random() < self.stream_error
+
+    def drops_stream(self, rng: random.Random) -> bool:
+        return bool(self.stream_drop) and rng.random() < self.stream_drop
 
     def slowdown(self, rng: random.Random) -> float:
         return self.slow_factor if self.slow and rng.random() < self.slow else 1.0

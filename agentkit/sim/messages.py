@@ -59,6 +59,8 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
     primary = req.without_fallbacks()
     match = sim._prefix.lookup(primary.body)
     validate.messages_request(primary, checked_prefix=match.reuse if match else 0)
+    validate.sampling(body, headers.get("anthropic-version"))
+    validate.version_rules(body, headers.get("anthropic-version"))
     check_features(sim, req)
     sim.requests.append(body)
 
@@ -82,8 +84,10 @@ def create(sim: Simulator, headers: dict[str, str], raw: bytes, request_id: str)
             **sim._limiter.charge(now, u["input_tokens"] + u["cache_creation_input_tokens"], u["output_tokens"])}
     if req.stream:
         broken = sim.faults.breaks_stream(rng)
+        dropped = not broken and sim.faults.drops_stream(rng)
         return SimResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache", **hdrs},
-                           chunks=list(sse.encode(message, timing, sim.scale(), broken)), delay=0.0)
+                           chunks=list(sse.encode(message, timing, sim.scale(), broken, dropped)), delay=0.0,
+                           dropped=dropped)
     return SimResponse(200, {"content-type": "application/json", **hdrs}, json.dumps(message).encode(),
                        delay=timing.total * sim.scale())
 
@@ -122,6 +126,8 @@ def answer(sim: Simulator, req: MessagesRequest, rng: random.Random,
         "stop_sequence": reply.stop_sequence,
         "usage": usage.as_dict(reply.output_tokens),
     }
+    if reply.stop_details is not None:
+        message["stop_details"] = reply.stop_details
     if reply.server_tool_use:
         message["usage"]["server_tool_use"] = reply.server_tool_use
     if reply.thinking_tokens:
@@ -129,10 +135,13 @@ def answer(sim: Simulator, req: MessagesRequest, rng: random.Random,
     return timing, message
 
 
-def answer_batched(sim: Simulator, params: dict[str, Any]) -> dict[str, Any]:
-    """One batched request answered as `/v1/messages` would answer it (no faults, no rate limit, no stream)."""
+def answer_batched(sim: Simulator, params: dict[str, Any], api_version: str | None = None) -> dict[str, Any]:
+    """One batched request answered as `/v1/messages` would answer it (no faults, no rate limit, no stream), under
+    the API version the batch was created with."""
     req = MessagesRequest.of(params)
     validate.messages_request(req)
+    validate.sampling(params, api_version)
+    validate.version_rules(params, api_version)
     check_features(sim, req)
     raw = json.dumps(params, sort_keys=True).encode()  # after the checks: an invalid request costs no encoding
     _, message = sim._answer(req.with_raw(raw), sim._rng(raw))

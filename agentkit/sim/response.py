@@ -16,13 +16,15 @@ from .errors import APIError
 @dataclass
 class SimResponse:
     """What to send back. `delay` is slept (real seconds) before the status line;
-    a streamed body is `chunks`, each slept for its delay before it is sent."""
+    a streamed body is `chunks`, each slept for its delay before it is sent. `dropped`: the connection is
+    lost after the last chunk (the in-process transport raises httpx's RemoteProtocolError there)."""
 
     status: int
     headers: dict[str, str]
     body: bytes = b""
     chunks: list[tuple[float, bytes]] | None = None
     delay: float = 0.0
+    dropped: bool = False
 
 
 def json_response(data: Any, request_id: str, status: int = 200) -> SimResponse:

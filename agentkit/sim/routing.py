@@ -56,6 +56,7 @@ def route(sim: Simulator, method: str, path: str, headers: dict[str, str], body:
     if method == "POST" and path == "/v1/messages/count_tokens":
         data = validate.parse_json(body)
         validate.count_tokens_body(data)
+        validate.sampling(data, headers.get("anthropic-version"))
         return json_response({"input_tokens": input_tokens(data)}, request_id)
     if method == "GET" and path == "/v1/models":
         return json_response(models_api.list_models(query), request_id)
@@ -64,7 +65,7 @@ def route(sim: Simulator, method: str, path: str, headers: dict[str, str], body:
         return json_response(models_api.get_model(m.group(1)), request_id)
     if path == "/v1/messages/batches":
         if method == "POST":
-            return _create_batch(sim, validate.parse_json(body), base_url, request_id)
+            return _create_batch(sim, validate.parse_json(body), base_url, request_id, headers.get("anthropic-version"))
         if method == "GET":
             return json_response(models_api.paginate([b.as_json(base_url) for b in sim._batches.newest_first()],
                                                      query), request_id)
@@ -78,8 +79,12 @@ def route(sim: Simulator, method: str, path: str, headers: dict[str, str], body:
             sim._batches.cancel(batch, sim.scale())
             return json_response(batch.as_json(base_url), request_id)
         if method == "GET" and action == "/results":
-            return SimResponse(200, {"content-type": "application/binary", "request-id": request_id},
-                               batch.results_jsonl())
+            body = batch.results_jsonl()
+            headers = {"content-type": "application/binary", "request-id": request_id}
+            if sim.faults.drops_stream(sim._rng(f"results:{batch.id}".encode())):
+                # the connection drops halfway through the results (SDK 2.17: anthropic.APIConnectionError)
+                return SimResponse(200, headers, chunks=[(0.0, body[: len(body) // 2])], dropped=True)
+            return SimResponse(200, headers, body)
         if method == "DELETE" and action is None:
             sim._batches.delete(batch)
             return json_response({"id": batch.id, "type": "message_batch_deleted"}, request_id)
@@ -87,9 +92,10 @@ def route(sim: Simulator, method: str, path: str, headers: dict[str, str], body:
                    "(messages, count_tokens, models, message batches).", "not_found_error")
 
 
-def _create_batch(sim: Simulator, data: dict[str, object], base_url: str, request_id: str) -> SimResponse:
+def _create_batch(sim: Simulator, data: dict[str, object], base_url: str, request_id: str,
+                  api_version: str | None = None) -> SimResponse:
     """POST /v1/messages/batches: every request answered now, the batch `in_progress` for its simulated while."""
-    results = batches.results_of(data, lambda params: messages.answer_batched(sim, params), request_id)
+    results = batches.results_of(data, lambda params: messages.answer_batched(sim, params, api_version), request_id)
     seconds = sim.batch_seconds + sim.batch_seconds_per_request * len(results)
     batch = sim._batches.add(sim._new_id("msgbatch"), results, seconds * sim.scale())
     return json_response(batch.as_json(base_url), request_id)

@@ -56,10 +56,11 @@ def _pieces(content: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any], li
 
 
 def encode(message: dict[str, Any], timing: Timing, scale: float,
-           broken: bool = False) -> Iterable[tuple[float, bytes]]:
+           broken: bool = False, dropped: bool = False) -> Iterable[tuple[float, bytes]]:
     """The real event sequence, with real delays (simulated seconds times `scale`): TTFT before the first delta,
     then output at the model's rate. `broken`: the stream stops after its first content delta with the API's
-    mid-stream `event: error`."""
+    mid-stream `event: error`. `dropped`: it stops there with nothing more (the transport then drops the
+    connection)."""
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
              "usage": {**message["usage"], "output_tokens": 1}}
     yield 0.0, event("message_start", {"type": "message_start", "message": start})
@@ -79,12 +80,15 @@ def encode(message: dict[str, Any], timing: Timing, scale: float,
             if broken:
                 yield per_delta, event("error", stream_error_event())
                 return
+            if dropped:
+                return
         yield 0.0, event("content_block_stop", {"type": "content_block_stop", "index": i})
     # The last share of output time comes before message_delta, so a stream takes ttft + output time in all,
     # the same total as the non-streamed reply.
     yield (timing.ttft * scale if first else per_delta), event("message_delta", {
         "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"],
+                  **({"stop_details": message["stop_details"]} if message.get("stop_details") else {})},
         "usage": {"output_tokens": message["usage"]["output_tokens"]},
     })
     yield 0.0, event("message_stop", {"type": "message_stop"})

@@ -43,7 +43,8 @@ _TYPES = ("adaptive", "between_tools", "disabled", "enabled")
 _DISPLAYS = ("summarized", "omitted")
 #: sentences of default thought per effort level: more effort, longer thinking (and more output tokens)
 _SENTENCES = {"low": 1, "medium": 2, "high": 3, "xhigh": 4, "max": 5}
-#: models whose thinking blocks only that model may read back (their "what's new" pages say so)
+#: models whose thinking blocks only that model may read back (their "what's new" pages say so). They read other
+#: models' blocks: only a block they produced is refused by another model.
 _TIED_FAMILIES_FROM = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1", "claude-fable-5-2")
 
 
@@ -151,8 +152,8 @@ def plan(req: MessagesRequest) -> Plan | None:
     thinking = req.thinking
     effort = ((req.output_config or {}).get("effort") or m.default_effort or "high")
     if thinking is None:
-        if m.thinking == "extended":
-            return None  # extended-thinking models think only when asked
+        if m.thinking == "extended" or m.thinking_default == "off":
+            return None  # these models think only when asked (extended thinking; Opus 4.8 and 4.7)
         return Plan(explicit=False, display=default_display(m), effort=effort)
     kind = thinking["type"]
     if kind in ("disabled", "between_tools"):
@@ -246,7 +247,7 @@ def check_history(req: MessagesRequest, ledger: Ledger) -> None:
             if opened is None or (b.get("thinking") and b.get("thinking") != opened.get("t")):
                 raise invalid(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block: the block was "
                               "modified or did not come from this API. Send thinking blocks back exactly as received.")
-            if opened.get("m") != model and (model in _TIED_FAMILIES_FROM or opened.get("m") in _TIED_FAMILIES_FROM):
+            if opened.get("m") != model and opened.get("m") in _TIED_FAMILIES_FROM:
                 raise invalid(f"messages.{i}.content.{j}: this thinking block was produced by {opened.get('m')} and "
                               f"cannot be sent to {model}; drop earlier turns' thinking blocks when switching models.")
     # The last assistant turn that called tools, answered by the final user message's tool results.

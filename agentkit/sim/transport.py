@@ -44,6 +44,11 @@ def _timed_out(request: httpx2.Request, waited: float) -> httpx2.ReadTimeout:
                               "timeout", request=request)
 
 
+def _dropped(request: httpx2.Request) -> httpx2.RemoteProtocolError:
+    return httpx2.RemoteProtocolError("peer closed connection without sending complete message body "
+                                      "(simulated: Faults.stream_drop)", request=request)
+
+
 def _simulated_seconds(result: SimResponse, scale: float) -> tuple[float, list[float] | None]:
     """The reply's wait before its headers and each streamed chunk's wait, in simulated seconds.
 
@@ -76,27 +81,33 @@ def _wait(seconds: float, limit: float | None, request: httpx2.Request) -> None:
 
 class _SyncChunks(httpx2.SyncByteStream):
     def __init__(self, chunks: list[tuple[float, bytes]], waits: list[float], request: httpx2.Request,
-                 decode: float) -> None:
+                 decode: float, dropped: bool = False) -> None:
         self._chunks, self._waits, self._request, self._decode = chunks, waits, request, decode
+        self._dropped = dropped
 
     def __iter__(self) -> Iterator[bytes]:
         limit = _read_timeout(self._request)
         for (_, chunk), wait in zip(self._chunks, self._waits):
             _wait(wait, limit, self._request)
             yield chunk
+        if self._dropped:
+            raise _dropped(self._request)
         clock.wait(self._decode)
 
 
 class _AsyncChunks(httpx2.AsyncByteStream):
     def __init__(self, chunks: list[tuple[float, bytes]], waits: list[float], request: httpx2.Request,
-                 decode: float) -> None:
+                 decode: float, dropped: bool = False) -> None:
         self._chunks, self._waits, self._request, self._decode = chunks, waits, request, decode
+        self._dropped = dropped
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         limit = _read_timeout(self._request)
         for (_, chunk), wait in zip(self._chunks, self._waits):
             _wait(wait, limit, self._request)
             yield chunk
+        if self._dropped:
+            raise _dropped(self._request)
         await clock.await_wait(self._decode)
 
 
@@ -156,7 +167,7 @@ class SimTransport(httpx2.BaseTransport):
         if waits is None:
             clock.wait(decode)
             return _response(result, request, None)
-        return _response(result, request, _SyncChunks(result.chunks or [], waits, request, decode))
+        return _response(result, request, _SyncChunks(result.chunks or [], waits, request, decode, result.dropped))
 
 
 class AsyncSimTransport(httpx2.AsyncBaseTransport):
@@ -178,4 +189,4 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         if waits is None:
             await clock.await_wait(decode)
             return _response(result, request, None)
-        return _response(result, request, _AsyncChunks(result.chunks or [], waits, request, decode))
+        return _response(result, request, _AsyncChunks(result.chunks or [], waits, request, decode, result.dropped))

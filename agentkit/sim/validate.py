@@ -78,9 +78,66 @@ def auth_headers(headers: dict[str, str]) -> None:
 
 
 # -- top-level fields, from the SDK's own request types ---------------------------------------------
-#: Sampling settings older models still accept: the SDK's 2.x request types no longer list them, but a learner
-#: passing them (through `extra_body`) to a model that takes them must not be refused.
+#: Sampling settings: the SDK's 2.x request types no longer list them. Whether a request may carry them depends on
+#: the API version it names (`sampling`, below), not on the field list.
 _LEGACY_FIELDS = frozenset({"temperature", "top_p", "top_k"})
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
+#: The API version that removed the sampling parameters (the 2.x SDKs send it on every request); the previous
+#: version, 2023-06-01, still takes them where the model does. Source: "Migrating to API version 2026-10-21",
+#: https://platform.claude.com/docs/en/api/migration-2026-10-21 (read 2026-12-07).
+SAMPLING_REMOVED_IN = "2026-10-21"
+LEGACY_API_VERSION = "2023-06-01"
+
+
+def version_rules(data: dict[str, Any], api_version: str | None) -> None:
+    """The 2026-10-21 version's rules beyond sampling: 400 for a document block directly in an assistant message,
+    and for non-empty `citations` on a text block in a user message (same migration guide as `sampling`).
+    2023-06-01 still accepts both."""
+    if (api_version or SAMPLING_REMOVED_IN).strip() < SAMPLING_REMOVED_IN:
+        return
+    messages = data.get("messages")
+    for i, m in enumerate(messages if isinstance(messages, list) else []):
+        content = m.get("content") if isinstance(m, dict) else None
+        for j, b in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(b, dict):
+                continue
+            if m.get("role") == "assistant" and b.get("type") == "document":
+                raise invalid(f"messages.{i}.content.{j}: document blocks are not allowed in assistant messages "
+                              f"in API version {SAMPLING_REMOVED_IN}; put the document in a user message")
+            if m.get("role") == "user" and b.get("type") == "text" and b.get("citations"):
+                raise invalid(f"messages.{i}.content.{j}.citations: citations on a text block in a user message "
+                              f"are not allowed in API version {SAMPLING_REMOVED_IN}; send the text without them")
+
+
+def sampling(data: dict[str, Any], api_version: str | None) -> None:
+    """400 for `temperature`, `top_p` or `top_k` where the API refuses them.
+
+    - Under `anthropic-version: 2026-10-21` (what the 2.x SDKs send) any of them, even at its default value, is
+      an unknown field: "temperature: Extra inputs are not permitted".
+    - Under 2023-06-01 the model decides: models from Opus 4.7 on (`sampling: false` in models.yaml) refuse a
+      non-default value ("`temperature` is deprecated for this model."); the others take them, but not
+      `temperature` and `top_p` together ("cannot both be specified for this model").
+    A request without an `anthropic-version` header (the in-process transport always has one) counts as the
+    SDK's own version.
+    """
+    sent = [name for name in SAMPLING_FIELDS if data.get(name) is not None]
+    if not sent:
+        return
+    version = (api_version or SAMPLING_REMOVED_IN).strip()
+    if version >= SAMPLING_REMOVED_IN:
+        raise invalid(f"{sent[0]}: Extra inputs are not permitted (API version {version} removed temperature, "
+                      f"top_p and top_k; send `anthropic-version: {LEGACY_API_VERSION}` to use them on a model "
+                      "that accepts them)")
+    try:
+        info = _models.info(str(data.get("model")))
+    except (_models.ModelNotFoundError, TypeError):
+        return  # the model check reports that
+    if not info.sampling:
+        non_default = [n for n in sent if not (n in ("temperature", "top_p") and data.get(n) == 1)]
+        if non_default:
+            raise invalid(f"`{non_default[0]}` is deprecated for this model.")
+    elif data.get("temperature") is not None and data.get("top_p") is not None:
+        raise invalid("`temperature` and `top_p` cannot both be specified for this model. Please use only one.")
 
 
 def _hints(typed_dict: Any) -> dict[str, Any]:
