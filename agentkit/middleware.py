@@ -267,7 +267,7 @@ class Ledger(anthropic.Middleware):
         header = http.headers.get(SIM_SECONDS_HEADER)
 
         def done(seen: _StreamUsage) -> None:
-            seconds = float(header) if header is not None else time.perf_counter() - started
+            seconds = float(header) if header is not None else kit_clock.monotonic() - started
             usage = seen.usage
             name = seen.model or model
             sent = sum(int(usage.get(k) or 0) for k in

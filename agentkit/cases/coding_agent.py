@@ -480,6 +480,13 @@ class CaseRun:
         return bool(runs) and " 0 failed" in str(runs[-1])
 
 
+@contextmanager
+def _untimed(client: Any) -> Iterator[None]:
+    """Formerly: skip the simulator's real (scaled) sleeping. Nothing sleeps any more (simulated seconds move the
+    kit's clock only), so this does nothing; kept for callers that still wrap a run in it."""
+    yield
+
+
 def run_case(client: Any, *, compress: bool = False, cache: bool = False, model: str = DEFAULT_MODEL,
              keep_last: int = 1) -> CaseRun:
     """Run the case study's task once and measure it (see `build_coding_agent` for the options)."""
