@@ -27,7 +27,6 @@ import asyncio
 import contextvars
 import inspect
 import json
-import time
 from dataclasses import dataclass, field
 from enum import Enum
 from collections.abc import Generator
@@ -43,6 +42,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from agentkit import clock
 from agentkit.models import DEFAULT_MODEL
 from agentkit.pools import SharedPool
 from agentkit.pricing import cost_of
@@ -224,7 +224,7 @@ class Agent:
     run (the model is going round in circles). Budgets are checked after each
     reply: a final answer is always kept, but no further tools run.
 
-    `deadline` limits the whole run to that many seconds of real time: each
+    `deadline` limits the whole run to that many seconds on the kit's clock (real time live, simulated offline): each
     model call gets the time that is left as its timeout, each tool call the
     smaller of its own timeout and the time left, and no step starts after it
     (stop reason ``deadline``; the completed steps are kept).
@@ -413,7 +413,7 @@ class Agent:
         return _tracer.start_span(f"execute_tool {call.name}", attributes=attributes)
 
     def _end_tool(self, step: Step, call: ToolCall, out: ToolOutput, started: float, span: Span | None) -> None:
-        call.duration = time.perf_counter() - started
+        call.duration = clock.monotonic() - started
         call.output, call.is_error, call.error_type, call.cached = out.content, out.is_error, out.error_type, out.cached
         if span is not None:
             if out.is_error:
@@ -429,7 +429,7 @@ class Agent:
     # -- helpers ---------------------------------------------------------------------
 
     def _fire(self, event: str, *args: Any) -> None:
-        started = time.perf_counter_ns()
+        started = clock.monotonic_ns()
         for fn in self._hooks.get(event, ()):
             fn(*args)
         # Hooks are the framework's own work (callbacks, state saving): an event with their duration on the
@@ -438,7 +438,7 @@ class Agent:
         if span.is_recording():
             step = args[0].index if args and isinstance(args[0], Step) else 0
             span.add_event("agentkit.hooks", {"agentkit.hook": event, "agentkit.step": step,
-                                              "agentkit.duration_ns": time.perf_counter_ns() - started})
+                                              "agentkit.duration_ns": clock.monotonic_ns() - started})
 
     def _span_attributes(self) -> dict[str, Any]:
         return {
@@ -474,7 +474,7 @@ class _Run:
         self.span: Span = trace.INVALID_SPAN
         self.traced = False  # whether the agent span records: tool spans and step events only then
         self.seen_calls: dict[str, int] = {}
-        self.started = self.step_started = time.perf_counter()
+        self.started = self.step_started = clock.monotonic()
         self.stop: StopReason | None = None  # why the run ends, once something has decided it
         self._span_cm: Any = None
         self._stepper: Generator[Step, None, None] | None = None
@@ -513,14 +513,14 @@ class _Run:
         self.stop = StopReason.MAX_STEPS
 
     def start_step(self, index: int) -> Step:
-        self.step_started = time.perf_counter()
-        built = time.perf_counter_ns()
+        self.step_started = clock.monotonic()
+        built = clock.monotonic_ns()
         # A shallow copy of the message list, so step.request shows exactly what was sent.
         step = Step(index, {**self.agent._base, "messages": list(self.messages)})
         self.steps_taken.append(step)
         if self.traced:  # how long building the request took ("context injection" in the latency lesson)
             self.span.add_event("agentkit.request_built", {"agentkit.step": index,
-                                                           "agentkit.duration_ns": time.perf_counter_ns() - built})
+                                                           "agentkit.duration_ns": clock.monotonic_ns() - built})
         if "model_start" in self.agent._hooks:
             self.agent._fire("model_start", step)
         return step
@@ -528,7 +528,7 @@ class _Run:
     def observe(self, step: Step) -> StopReason | None:
         """Read the model's reply; return why to stop, or None to run its tools."""
         agent, response = self.agent, step.reply
-        step.model_duration = time.perf_counter() - self.step_started
+        step.model_duration = clock.monotonic() - self.step_started
         self.usage.add(response.usage)
         if agent.cost_budget is not None:
             self.cost += cost_of(agent.model, response.usage)
@@ -587,10 +587,10 @@ class _Run:
         """Seconds left before the agent's deadline (None: no deadline)."""
         if self.agent.deadline is None:
             return None
-        return max(0.001, self.agent.deadline - (time.perf_counter() - self.started))
+        return max(0.001, self.agent.deadline - (clock.monotonic() - self.started))
 
     def out_of_time(self) -> bool:
-        return self.agent.deadline is not None and time.perf_counter() - self.started >= self.agent.deadline
+        return self.agent.deadline is not None and clock.monotonic() - self.started >= self.agent.deadline
 
     def fail(self, error: BaseException) -> RunResult:
         """End the run on an API error, keeping every completed step; the failed request is not a step."""
@@ -604,7 +604,7 @@ class _Run:
         return result
 
     def end_step(self, step: Step) -> None:
-        step.duration = time.perf_counter() - self.step_started
+        step.duration = clock.monotonic() - self.step_started
         if "step_end" in self.agent._hooks:
             self.agent._fire("step_end", step)
 
@@ -621,7 +621,7 @@ class _Run:
             usage=self.usage,
             messages=self.messages,
             model=self.agent.model,
-            duration=time.perf_counter() - self.started,
+            duration=clock.monotonic() - self.started,
         )
         if self.traced:
             self.span.set_attributes(
@@ -651,7 +651,7 @@ class _ToolRun:
     def __enter__(self) -> _ToolRun:
         if self.span is not None:  # attach/detach directly: trace.use_span's generator costs more per call
             self.token = otel_context.attach(trace.set_span_in_context(self.span))
-        self.started = time.perf_counter()
+        self.started = clock.monotonic()
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -43,7 +43,6 @@ timed event covers: the gaps) add up exactly to the wall clock.
 
 from __future__ import annotations
 
-import gc
 import statistics
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -325,31 +324,13 @@ class Run:
         return breakdown(self.trace)
 
 
-@contextmanager
-def no_gc_pauses() -> Iterator[None]:
-    """Collect garbage now and not during the block.
-
-    At a time scale of 0.02 every real pause is magnified 50 times in a trace: a 100 ms full collection
-    landing inside a span would read as 5 simulated seconds of latency.
-    """
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def profile(agent: Agent, prompt: str | Sequence[str], runs: int = 30, *,
             between: Callable[[int], None] | None = None) -> list[Run]:
     """Run `agent` `runs` times, each inside its own `capture()`; returns the runs with their traces.
 
     `prompt` is one prompt, or a list used in turn (run i gets prompt[i % len]).
     `between(i)`, if given, is called before run i (for example to move a
-    cache's clock on, as if requests arrived a minute apart). Garbage
-    collection is held off during each run so its pauses do not land in a span.
+    cache's clock on, as if requests arrived a minute apart).
     """
     if not hasattr(agent, "run"):
         raise TypeError(f"profile() takes an agent with .run(prompt), such as agentkit.Agent; got {type(agent).__name__}")
@@ -359,13 +340,12 @@ def profile(agent: Agent, prompt: str | Sequence[str], runs: int = 30, *,
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be a whole number of at least 1, got {runs!r}")
     out: list[Run] = []
-    with no_gc_pauses():  # one collection before the loop: a full collection per run costs more than the run
-        for i in range(runs):
-            if between is not None:
-                between(i)
-            with capture() as trace:
-                result = agent.run(prompts[i % len(prompts)])
-            out.append(Run(result, trace))
+    for i in range(runs):
+        if between is not None:
+            between(i)
+        with capture() as trace:
+            result = agent.run(prompts[i % len(prompts)])
+        out.append(Run(result, trace))
     return out
 
 

@@ -45,7 +45,6 @@ import hashlib
 import json
 import math
 import threading
-import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Hashable, Iterable, Iterator
@@ -54,6 +53,7 @@ import anthropic
 import httpx2
 from anthropic import APIRequest, APIResponse, AsyncAPIResponse
 
+from agentkit import clock as kit_clock
 from agentkit.pricing import cost_of
 from agentkit.redact import redact_headers
 
@@ -200,7 +200,7 @@ class Ledger(anthropic.Middleware):
     def handle(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
         if not _is_messages_call(request):
             return call_next(request)
-        started = time.perf_counter()
+        started = kit_clock.monotonic()
         try:
             result = call_next(request)
         except Exception as exc:
@@ -220,7 +220,7 @@ class Ledger(anthropic.Middleware):
     async def handle_async(self, request: APIRequest, call_next: Callable[[APIRequest], Any]) -> Any:
         if not _is_messages_call(request):
             return await call_next(request)
-        started = time.perf_counter()
+        started = kit_clock.monotonic()
         try:
             result = await call_next(request)
         except Exception as exc:
@@ -249,7 +249,7 @@ class Ledger(anthropic.Middleware):
         call_id, attempt, model = self._ids(request)
         status = getattr(getattr(exc, "response", None), "status_code", None)
         # a call an open breaker refused was never sent: it took no time (and no wall-clock noise)
-        seconds = 0.0 if isinstance(exc, CircuitOpenError) else time.perf_counter() - started
+        seconds = 0.0 if isinstance(exc, CircuitOpenError) else kit_clock.monotonic() - started
         self._record(Attempt(call_id, attempt, model, status, seconds, headers=self._headers(request)))
 
     def _from_memory(self, request: APIRequest, result: Any) -> Any:
@@ -267,7 +267,7 @@ class Ledger(anthropic.Middleware):
         header = http.headers.get(SIM_SECONDS_HEADER)
 
         def done(seen: _StreamUsage) -> None:
-            seconds = float(header) if header is not None else time.perf_counter() - started
+            seconds = float(header) if header is not None else kit_clock.monotonic() - started
             usage = seen.usage
             name = seen.model or model
             sent = sum(int(usage.get(k) or 0) for k in
@@ -286,7 +286,7 @@ class Ledger(anthropic.Middleware):
     def _answered(self, request: APIRequest, http: Any, message: Any, started: float) -> None:
         call_id, attempt, model = self._ids(request)
         header = http.headers.get(SIM_SECONDS_HEADER)
-        seconds = float(header) if header is not None else time.perf_counter() - started
+        seconds = float(header) if header is not None else kit_clock.monotonic() - started
         if message is not None:
             usage = message.usage
             sent = (usage.input_tokens or 0) + (usage.cache_read_input_tokens or 0) + \
@@ -462,12 +462,13 @@ class ResponseCache(anthropic.Middleware):
     (seconds) bounds how stale an answer can get; `version` (say, your data
     store's change counter) or `invalidate()` on every write makes a change a miss.
 
-    Only non-streamed, successful replies are stored. `clock` defaults to real
-    time; pass the simulated clock to expire entries in simulated seconds.
+    Only non-streamed, successful replies are stored. `clock` defaults to the
+    kit's clock (`agentkit.clock`: real time live; offline, simulated waits
+    count too); pass another, such as a ledger's, to expire entries on it.
     """
 
     def __init__(self, ttl: float | None = None, *, version: Callable[[], Hashable] | None = None,
-                 clock: Callable[[], float] = time.monotonic, max_entries: int = 10_000) -> None:
+                 clock: Callable[[], float] = kit_clock.monotonic, max_entries: int = 10_000) -> None:
         if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0):
             raise ValueError(f"ttl must be a positive number of seconds (or None for no expiry), got {ttl!r}")
         if not isinstance(max_entries, int) or max_entries < 1:
@@ -602,7 +603,7 @@ class CircuitBreaker(anthropic.Middleware):
     """
 
     def __init__(self, failure_threshold: int = 5, reset_after: float = 30.0, *, fallback_model: str | None = None,
-                 clock: Callable[[], float] = time.monotonic, statuses: Iterable[int] = CAPACITY_STATUSES) -> None:
+                 clock: Callable[[], float] = kit_clock.monotonic, statuses: Iterable[int] = CAPACITY_STATUSES) -> None:
         if not isinstance(failure_threshold, int) or failure_threshold < 1:
             raise ValueError(f"failure_threshold must be a whole number of at least 1, got {failure_threshold!r}")
         if not (isinstance(reset_after, (int, float)) and reset_after > 0):

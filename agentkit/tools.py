@@ -25,7 +25,6 @@ import inspect
 import json
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -33,6 +32,7 @@ import pydantic
 from anthropic import beta_async_tool, beta_tool
 from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool, ToolError
 
+from agentkit import clock
 from agentkit.timelimit import time_limit
 
 __all__ = ["Tool", "ToolOutput", "ToolError", "as_tool", "canonical_json", "tool", "unknown_tool_output"]
@@ -147,7 +147,7 @@ class Tool:
         key, hit = self._cache_get(input)
         if hit is not None:
             return hit
-        started = time.monotonic()
+        started = clock.monotonic()
         limit = self._limit(time_left)
         if self.is_async:
             out = _run_coroutine_blocking(self._ainvoke_once(input, limit))
@@ -163,7 +163,7 @@ class Tool:
         key, hit = self._cache_get(input)
         if hit is not None:
             return hit
-        started = time.monotonic()
+        started = clock.monotonic()
         limit = self._limit(time_left)
         if self.is_async:
             out = await self._ainvoke_once(input, limit)
@@ -273,7 +273,7 @@ class Tool:
         with self._cache_lock:
             entry = self._cache.get(key)
             if entry is not None:
-                if entry[0] > time.monotonic():
+                if entry[0] > clock.monotonic():
                     return key, ToolOutput(entry[1], cached=True)
                 del self._cache[key]
         return key, None
@@ -458,24 +458,36 @@ class _Limit:
 
 
 def _call_with_timeout(t: Tool, input: object, limit: _Limit) -> ToolOutput:
-    try:
-        with time_limit(limit.seconds, _ToolTimeout) as armed:
-            if armed:
-                # In the calling thread, under a timer signal: no thread hop per call (which doubled the loop's
-                # cost per step), and a hung tool is really stopped rather than left running in the background.
-                return t._call_sync(input)
-    except _ToolTimeout:
-        return t._timeout_output(limit)
-    ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
-    out = _WORKERS.run(lambda: ctx.run(t._call_sync, input), limit.seconds)
+    # Two limits: simulated waits (agentkit.sim.sleep) past the limit end at it on the kit's clock, and
+    # real time past it stops (or abandons) the call.
+    with clock.deadline(limit.seconds, _ToolTimeout):
+        try:
+            with time_limit(limit.seconds, _ToolTimeout) as armed:
+                if armed:
+                    # In the calling thread, under a timer signal: no thread hop per call (which doubled the loop's
+                    # cost per step), and a hung tool is really stopped rather than left running in the background.
+                    return t._call_sync(input)
+        except _ToolTimeout:
+            return t._timeout_output(limit)
+        ctx = contextvars.copy_context()  # so spans the tool opens nest under its execute_tool span
+        out = _WORKERS.run(lambda: ctx.run(_call_limited, t, input, limit), limit.seconds)
     return out if out is not None else t._timeout_output(limit)
 
 
-async def _await_with_timeout(t: Tool, call: Any, limit: _Limit) -> ToolOutput:
+def _call_limited(t: Tool, input: object, limit: _Limit) -> ToolOutput:
     try:
-        return await asyncio.wait_for(call, limit.seconds)
-    except asyncio.TimeoutError:
+        return t._call_sync(input)
+    except _ToolTimeout:  # a simulated wait ran past the limit
         return t._timeout_output(limit)
+
+
+async def _await_with_timeout(t: Tool, call: Any, limit: _Limit) -> ToolOutput:
+    with clock.deadline(limit.seconds, _ToolTimeout):
+        try:
+            return await asyncio.wait_for(call, limit.seconds)
+        except (asyncio.TimeoutError, _ToolTimeout):
+            return t._timeout_output(limit)
+
 
 
 def _run_coroutine_blocking(coro: Any) -> ToolOutput:

@@ -129,3 +129,27 @@ def test_each_shape_agent_shows_its_shape(shape):
 def test_unknown_shape():
     with pytest.raises(ValueError, match="healthy"):
         waterfall_agent("spiky", agentkit.client(quiet=True))
+
+
+# -- honest simulated time (issue 20): L3's figures come from the latency model, not from scaled real time ---------
+
+
+def test_l3_components_sum_to_the_wall_clock_and_serialisation_is_in_the_lessons_range():
+    """L3 states request serialisation is usually 5-50 ms a call; the case adds its audit-log middleware on top."""
+    import agentkit
+    from agentkit import latency
+    from agentkit.cases.crm_agent import AUDIT_SECONDS, QUESTION, build_crm_agent, crm_client
+
+    agentkit.setup_tracing()
+    runs = latency.profile(build_crm_agent(crm_client(live=False)), QUESTION, runs=3)
+    for run in runs:
+        b = run.breakdown
+        assert sum(b.seconds.values()) + b.unaccounted_s == pytest.approx(b.wall_s, rel=1e-9)
+        assert b.unaccounted_s < 0.05 * b.wall_s  # no magnified real overhead left to fall between the spans
+        per_call = b["request_serialization"] / b.model_calls - AUDIT_SECONDS
+        assert 0.005 <= per_call <= 0.050, per_call
+    plain = agentkit.Agent(agentkit.client(quiet=True, live=False), model=agentkit.FAST_MODEL, name="plain")
+    [run] = latency.profile(plain, "Say hello in five words.", runs=1)
+    b = run.breakdown
+    assert 0.005 <= b["request_serialization"] / b.model_calls <= 0.050
+    assert sum(b.seconds.values()) + b.unaccounted_s == pytest.approx(b.wall_s, rel=1e-9)

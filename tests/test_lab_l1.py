@@ -34,9 +34,10 @@ def code_span(result):
     return StatusCode.ERROR, {"error.type": result.error_type, "agentkit.code.partial_output": result.partial}
 
 
-TOOL = {"gen_ai.operation.name", "gen_ai.tool.name", "agentkit.step", "error.type"}
+# What the analysis reads, plus what Lesson 1's table asks every span to record (max_tokens, the tool's arguments).
+TOOL = {"gen_ai.operation.name", "gen_ai.tool.name", "gen_ai.tool.call.arguments", "agentkit.step", "error.type"}
 ESSENTIAL = {
-    "model": {"gen_ai.operation.name", "gen_ai.request.model", "agentkit.step", "error.type",
+    "model": {"gen_ai.operation.name", "gen_ai.request.model", "gen_ai.request.max_tokens", "agentkit.step", "error.type",
               "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens",
               "gen_ai.usage.cache_write.input_tokens", "gen_ai.response.time_to_first_chunk",
               "anthropic.message.stop_reason"},
@@ -108,6 +109,8 @@ def test_the_need_is_computed_by_running_the_analysis(monkeypatch):
     need = l1.needed_attributes()
     assert {g: set(a) for g, a in need.items()} == ESSENTIAL
     assert "time to first token" in need["model"]["gen_ai.response.time_to_first_chunk"]
+    assert need["model"]["gen_ai.request.max_tokens"] == (l1.LESSON_TABLE,)  # the lab agrees with the lesson
+    assert need["web_search"]["gen_ai.tool.call.arguments"] == (l1.LESSON_TABLE,)
     # Drop an analysis and its attributes stop being essential: the need is read, not typed.
     analysis = {k: v for k, v in l1.ANALYSIS.items() if k not in ("time to first token", "retrieval time per collection")}
     monkeypatch.setattr(l1, "ANALYSIS", analysis)
@@ -126,8 +129,10 @@ def test_essential_mistakes_are_named(lab):
     result = lab.check("essential", missing)
     assert result.status == "wrong"
     assert "retrieve: db.collection.name is read by retrieval time per collection" in result.message
-    extra = {**ESSENTIAL, "web_search": TOOL | {"gen_ai.tool.call.arguments"}}
+    extra = {**ESSENTIAL, "web_search": TOOL | {"gen_ai.tool.call.id"}}
     assert "nice to have" in lab.check("essential", extra).message
+    no_limit = {**ESSENTIAL, "model": ESSENTIAL["model"] - {"gen_ai.request.max_tokens"}}
+    assert "gen_ai.request.max_tokens is in Lesson 1's table" in lab.check("essential", no_limit).message
     unknown = {**ESSENTIAL, "model": {"gen_ai.usage.input_token"}}
     assert lab.check("essential", unknown).status == "invalid"
     assert lab.check("essential", {**ESSENTIAL, "model": "gen_ai.request.model"}).status == "invalid"
@@ -146,6 +151,30 @@ def test_finish_kind_mistakes_are_found_on_real_spans(lab):
     absent = lab.check("finish_kind", lambda a: a["gen_ai.response.finish_reasons"][0])
     assert absent.status == "wrong" and "KeyError" in absent.message and "anthropic.message.stop_reason" in absent.message
     assert "return one of" in lab.check("finish_kind", lambda a: "stop").message
+
+
+class _EqualsEverything(str):
+    """A str subclass claiming to equal anything: the cheat from issue 20."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = str.__hash__
+
+
+def test_finish_kind_refuses_a_function_returning_an_always_equal_object(lab):
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+    assert not lab.check("finish_kind", lambda a: Anything()).passed
+    assert not lab.check("finish_kind", lambda a: _EqualsEverything("other")).passed
 
 
 # -- task 4: code failures ------------------------------------------------------------------------------------

@@ -106,18 +106,65 @@ def test_other_wrong_fixes(lab, monkeypatch):
 
 def test_distribution_needs_enough_runs_of_the_right_agents(lab):
     client = l3.lab_client()
-    before = latency.breakdowns(latency.profile(l3.slow_agent(client, l3.DLPService()), l3.QUESTION, runs=6))
-    after = latency.breakdowns(latency.profile(scan_once(client, l3.DLPService()), l3.QUESTION, runs=6))
-    good = lab.check("distribution", latency.compare(before, after))
+    before = latency.profile(l3.slow_agent(client, l3.DLPService()), l3.QUESTION, runs=6)
+    after = latency.profile(scan_once(client, l3.DLPService()), l3.QUESTION, runs=6)
+    good = lab.check("distribution", (before, after))
     assert good.passed, good.message
-    few = lab.check("distribution", latency.compare(before.head(2), after.head(2)))
+    few = lab.check("distribution", (before[:2], after[:2]))
     assert few.status == "wrong" and "anecdote" in few.message
-    swapped = lab.check("distribution", latency.compare(after, before))
+    swapped = lab.check("distribution", (after, before))
     assert swapped.status == "wrong" and "slow agent" in swapped.message
-    same = lab.check("distribution", latency.compare(before, before))
+    same = lab.check("distribution", (before, before))
     assert same.status == "wrong" and "fixed agent" in same.message
+    repeated = lab.check("distribution", (before, [after[0]] * 6))
+    assert repeated.status == "wrong" and "same trace" in repeated.message
     assert lab.check("distribution", [1, 2]).status == "wrong"
     assert lab.check("distribution", ...).status == "not_attempted"
+
+
+def test_made_up_distributions_are_refused(lab):
+    """The cheat from issue 20: numbers typed in, nothing run. The check wants the runs and measures them."""
+    made_up = latency.compare([18.8] * 30, [9.4] * 30)
+    assert lab.check("distribution", made_up).status in ("wrong", "invalid")
+    assert lab.check("distribution", ([18.8] * 30, [9.4] * 30)).status in ("wrong", "invalid")
+    tables = (latency.breakdowns([l3.baseline()[0]]), latency.breakdowns([l3.baseline()[0]]))
+    assert lab.check("distribution", tables).status in ("wrong", "invalid")
+
+
+def test_a_fix_that_writes_the_scan_records_itself_is_refused(lab, monkeypatch):
+    """The cheat from issue 20: skip the DLP service, write the fingerprints into dlp.scanned."""
+    monkeypatch.setattr(l3, "FIX_RUNS", 3)
+
+    def forged(client, dlp):
+        def pretend(step):
+            for message in step.request["messages"]:
+                dlp.scanned.add(l3.message_key(message))  # a read-only copy: this cannot record a scan
+
+        return Agent(client, model=DEFAULT_MODEL, system=l3.SYSTEM, tools=l3.bookshop_tools(), name="bookshop",
+                     hooks={"model_start": pretend})
+
+    result = lab.check("fix", forged)
+    assert not result.passed
+    assert isinstance(l3.DLPService().scanned, frozenset)
+
+    def forged_private(client, dlp):
+        def pretend(step):
+            for message in step.request["messages"]:
+                dlp._scanned.add(l3.message_key(message))  # the service's own set: the check does not read it
+
+        return Agent(client, model=DEFAULT_MODEL, system=l3.SYSTEM, tools=l3.bookshop_tools(), name="bookshop",
+                     hooks={"model_start": pretend})
+
+    result = lab.check("fix", forged_private)
+    assert result.status == "wrong" and "without a DLP scan" in result.message
+
+
+def test_hints_stop_short_of_the_answer(lab):
+    """No hint holds the solution's key code."""
+    for task in lab.tasks:
+        for hint in task.hints:
+            assert "idxmax()" not in hint and "latency.compare(latency.breakdowns" not in hint
+            assert "runs=30)" not in hint and "dlp.scanned" not in hint
 
 
 def test_message_key_is_stable_for_dicts_and_sdk_blocks():

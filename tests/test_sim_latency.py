@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from agentkit import clock
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
 from agentkit.sim import (Faults, LatencyModel, ModelLatency, Scenario, Timing, set_time_scale, simulator_of, sleep,
                           time_scale)
@@ -94,39 +95,38 @@ def test_jitter_is_seeded_and_centred():
     assert min(ratios) < 0.85 and max(ratios) > 1.15  # it does spread
 
 
-def test_time_scale_is_checked_and_sleep_uses_it():
+def test_time_scale_is_checked_and_sleep_moves_the_clock_without_sleeping():
     with pytest.raises(ValueError, match="between 0 and 10"):
         set_time_scale(-1)
     with pytest.raises(ValueError):
         set_time_scale("fast")  # type: ignore[arg-type]
     set_time_scale(0.01)
-    t0 = time.perf_counter()
-    sleep(10)  # 10 simulated seconds
-    assert 0.1 <= time.perf_counter() - t0 < 0.1 + SLACK
-    set_time_scale(0)
-    t0 = time.perf_counter()
-    sleep(1000)
+    t0, c0 = time.perf_counter(), clock.monotonic()
+    sleep(1000)  # 1,000 simulated seconds
     assert time.perf_counter() - t0 < SLACK
+    assert 1000 <= clock.monotonic() - c0 < 1000 + SLACK
 
 
 # -- through the SDK ------------------------------------------------------------------------------------------------
 def simulated_seconds(c, **kwargs) -> tuple[float, anthropic.types.Message, float]:
-    t0 = time.perf_counter()
+    t0 = clock.monotonic()
     raw = c.messages.with_raw_response.create(model=DEFAULT_MODEL, max_tokens=300, **kwargs)
-    wall = time.perf_counter() - t0
+    wall = clock.monotonic() - t0
     return float(raw.headers["x-agentkit-simulated-seconds"]), raw.parse(), wall
 
 
-def test_non_streaming_call_waits_timing_times_scale():
+def test_a_call_moves_the_clock_by_its_simulated_seconds_and_serialisation():
     sim = RecordingSimulator(latency=steady(ttft=1.0, rate=50.0), scenarios=[FIXED])
     c = sim_client(simulator=sim)
-    set_time_scale(0)
     c.messages.count_tokens(model=DEFAULT_MODEL, messages=user("warm up the tokenizer"))
-    set_time_scale(0.1)
-    seconds, m, wall = simulated_seconds(c, messages=user("How long?"))
+    real0 = time.perf_counter()
+    seconds, m, on_clock = simulated_seconds(c, messages=user("How long?"))
+    real = time.perf_counter() - real0
     assert seconds == pytest.approx(1.0 + m.usage.output_tokens / 50.0, abs=1e-3)
-    assert seconds * 0.1 <= wall < seconds * 0.1 + SLACK
-    assert sim.clock == pytest.approx(seconds, abs=1e-3)  # the simulated clock moved by the same amount
+    ser = sim.latency.serialization
+    assert seconds + ser.encode_base + ser.decode_base <= on_clock < seconds + 0.05 + SLACK
+    assert real < SLACK  # nothing slept
+    assert sim.clock == pytest.approx(seconds, abs=1e-3)  # the simulator's own clock moved by the same amount
 
 
 def test_more_input_more_simulated_time_and_cache_reads_are_cheaper():
@@ -158,63 +158,65 @@ def test_slow_fault_multiplies_time_to_first_token():
 
 def test_streaming_ttft_is_what_the_sdk_span_reports():
     exporter, otel = traced()
-    ttft, rate, k = 2.0, 20.0, 0.1
+    ttft, rate = 2.0, 20.0
     c = sim_client(simulator=RecordingSimulator(latency=steady(ttft, rate), scenarios=[FIXED]), open_telemetry=otel)
-    set_time_scale(0)
     c.messages.count_tokens(model=DEFAULT_MODEL, messages=user("warm up the tokenizer"))
     exporter.clear()
-    set_time_scale(k)
-    t0 = time.perf_counter()
+    t0 = clock.monotonic()
     with c.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=user("Stream it")) as stream:
         first = next(iter(stream.text_stream))
-        first_at = time.perf_counter() - t0
+        first_at = clock.monotonic() - t0
         final = stream.get_final_message()
     [span] = exporter.get_finished_spans()
-    output_real = final.usage.output_tokens / rate * k
-    ttfc = span.attributes["gen_ai.response.time_to_first_chunk"]
-    assert first and ttft * k <= first_at < ttft * k + SLACK
-    assert ttft * k <= ttfc < ttft * k + SLACK
-    duration = (span.end_time - span.start_time) / 1e9
-    assert duration >= ttft * k + output_real * 0.5  # the rest really trickles out after the first chunk
-    assert ttfc < duration - output_real / 2
+    output = final.usage.output_tokens / rate
+    assert first and ttft <= first_at < ttft + SLACK
+    assert span.attributes["agentkit.sim.ttft_s"] == pytest.approx(ttft, abs=1e-3)
+    duration = (span.end_time - span.start_time) / 1e9  # spans are stamped with the kit's clock
+    assert ttft + output * 0.9 <= duration < ttft + output + SLACK
     assert span.attributes["gen_ai.request.stream"] is True
 
 
 def test_a_stream_takes_as_long_as_the_same_call_not_streamed():
-    k = 0.1
     short = Scenario.from_dict({"name": "short", "match": ".", "turns": ["OK."]})  # one delta
     c = sim_client(simulator=RecordingSimulator(latency=steady(0.5, 2.0), scenarios=[short]))
-    set_time_scale(0)
     seconds, m, _ = simulated_seconds(c, messages=user("Warm up"))
     assert seconds == pytest.approx(0.5 + m.usage.output_tokens / 2.0, abs=1e-3)
-    set_time_scale(k)
-    t0 = time.perf_counter()
+    t0 = clock.monotonic()
     with c.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=user("Go")) as stream:
         stream.get_final_message()
-    wall = time.perf_counter() - t0
-    assert seconds * k * 0.95 <= wall < seconds * k + SLACK
+    wall = clock.monotonic() - t0
+    assert seconds * 0.95 <= wall < seconds + SLACK
 
 
 def test_async_streaming_really_streams():
-    ttft, rate, k = 2.0, 20.0, 0.1
+    ttft, rate = 2.0, 20.0
 
     async def go():
         ac = async_sim_client(simulator=RecordingSimulator(latency=steady(ttft, rate), scenarios=[FIXED]))
-        set_time_scale(0)
         await ac.messages.count_tokens(model=DEFAULT_MODEL, messages=user("warm up"))
-        set_time_scale(k)
-        t0 = time.perf_counter()
+        t0 = clock.monotonic()
         stamps = []
         async with ac.messages.stream(model=DEFAULT_MODEL, max_tokens=300, messages=user("Stream it")) as stream:
             async for _ in stream.text_stream:
-                stamps.append(time.perf_counter() - t0)
+                stamps.append(clock.monotonic() - t0)
             final = await stream.get_final_message()
         return stamps, final
 
     stamps, final = asyncio.run(go())
-    output_real = final.usage.output_tokens / rate * k
-    assert ttft * k <= stamps[0] < ttft * k + SLACK
-    assert stamps[-1] - stamps[0] >= output_real * 0.5  # deltas arrive spread out, not in one lump
+    output = final.usage.output_tokens / rate
+    assert ttft <= stamps[0] < ttft + SLACK
+    assert stamps[-1] - stamps[0] >= output * 0.5  # deltas arrive spread out on the clock, not in one lump
+
+
+def test_concurrent_simulated_waits_overlap_on_the_clock():
+    from agentkit.sim import asleep
+
+    async def three():
+        await asyncio.gather(asleep(1.0), asleep(2.0), asleep(1.5))
+
+    t0 = clock.monotonic()
+    asyncio.run(three())
+    assert 2.0 <= clock.monotonic() - t0 < 2.0 + SLACK  # the longest, not the sum
 
 
 # -- the SDK's spans, unchanged ----------------------------------------------------------------------------------------

@@ -482,25 +482,15 @@ class CaseRun:
 
 @contextmanager
 def _untimed(client: Any) -> Iterator[None]:
-    """Offline, skip the simulator's sleeping: this case is about tokens, and its 20 long steps would
-    otherwise sleep for seconds. Token counts, cache hits and prices do not depend on it (the prompt
-    cache's lifetime runs on the simulator's own clock)."""
-    if is_live(client):
-        yield
-        return
-    before = sim.time_scale()
-    sim.set_time_scale(0)
-    try:
-        yield
-    finally:
-        sim.set_time_scale(before)
+    """Formerly: skip the simulator's real (scaled) sleeping. Nothing sleeps any more (simulated seconds move the
+    kit's clock only), so this does nothing; kept for callers that still wrap a run in it."""
+    yield
 
 
 def run_case(client: Any, *, compress: bool = False, cache: bool = False, model: str = DEFAULT_MODEL,
              keep_last: int = 1) -> CaseRun:
     """Run the case study's task once and measure it (see `build_coding_agent` for the options)."""
     agent, compressor = build_coding_agent(client, compress=compress, cache=cache, model=model, keep_last=keep_last)
-    with _untimed(client):
-        result = agent.run(TASK)
+    result = agent.run(TASK)  # offline nothing sleeps: simulated seconds move the kit's clock only
     extra = compressor.calls if compressor is not None else ()
     return CaseRun(result, measure_run(result, extra_usage=extra), compressor)

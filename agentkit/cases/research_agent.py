@@ -7,7 +7,7 @@ inference. This module rebuilds that agent so a learner can trace it and find
 the cause:
 
     agent = build_research_agent(agentkit.client(scenarios=["l1_research"]))
-    with agentkit.capture(time_scale=trace_time_scale(client)) as trace:
+    with agentkit.capture() as trace:
         agent.run(QUESTION)
     print(figures(trace))                       # ~47 s wall, ~34 s in vector_db.query
 
@@ -39,10 +39,9 @@ from typing import Any
 
 import yaml
 
-from agentkit import sim
+from agentkit import clock, sim
 from agentkit.agent import Agent, RunResult
 from agentkit.clients import is_live
-from agentkit.latency import no_gc_pauses
 from agentkit.models import FAST_MODEL
 from agentkit.pools import SharedPool
 from agentkit.sandbox import Sandbox
@@ -93,6 +92,8 @@ QUERY_SECONDS = 2.0  # one vector-DB query (a managed store across a region, no 
 QUERY_JITTER = 0.10  # sigma of the seeded log-normal spread of one query
 SEARCH_SECONDS = 3.8  # one call to the external web-search API
 SANDBOX_START_SECONDS = 4.0  # starting a fresh code sandbox
+#: Offline, how long (real seconds) a run waits for the next sandbox interpreter to finish starting
+WARM_UP_WAIT_OFFLINE = 0.08
 SECONDS_PER_STATEMENT = 0.4  # running one statement in it
 CODE_TIMEOUT_SECONDS = 30.0  # the sandbox is stopped after this long
 
@@ -135,26 +136,21 @@ _DOCUMENTS, _WEB = load_corpus(resources.files("agentkit").joinpath(CORPUS_FILE)
 
 
 def _sleeper(live: bool) -> Callable[[float], None]:
-    # Offline the tools sleep simulated seconds (x the simulator's time scale); against the real
-    # API they take real seconds, so a live trace (time_scale 1.0) shows the same shape.
+    # Offline the tools wait simulated seconds on the kit's clock (no real sleeping); against the real
+    # API they take real seconds, so a live trace shows the same shape.
     return time.sleep if live else sim.sleep
 
 
 def trace_time_scale(client: Any) -> float:
-    """The `time_scale` to capture this client's runs with: the simulator's, or 1.0 live."""
-    if is_live(client):
-        return 1.0
-    simulator = sim.simulator_of(client)  # the time scale belongs to the client's simulator
-    return simulator.scale() if simulator is not None else sim.time_scale()
+    """Always 1.0: spans are stamped with the kit's clock, so simulated seconds need no conversion.
+    Kept so older notebooks' `capture(time_scale=trace_time_scale(client))` still runs; use `capture()`."""
+    return 1.0
 
 
 def run_traced(agent: Agent, prompt: str) -> tuple[RunResult, Trace]:
-    """Run `agent` on `prompt` inside `capture()` at the right time scale; returns (result, trace).
-
-    The same as `with capture(time_scale=trace_time_scale(agent.client)) as trace: agent.run(prompt)`,
-    with garbage collection held off during the run (see `agentkit.latency.no_gc_pauses`).
-    """
-    with no_gc_pauses(), capture(time_scale=trace_time_scale(agent.client)) as trace:
+    """Run `agent` on `prompt` inside `capture()`; returns (result, trace): the same as
+    `with capture() as trace: result = agent.run(prompt)`."""
+    with capture() as trace:
         result = agent.run(prompt)
     return result, trace
 
@@ -395,7 +391,7 @@ class CodeExecutor:
 
     def _execute(self, code: str, statements: list[ast.stmt], crash_at: int | None,
                  syntax_error: SyntaxError | None) -> ExecutionResult:
-        started = time.perf_counter()
+        started = clock.monotonic()
         if syntax_error is not None:
             self._sleep(SANDBOX_START_SECONDS)
             return ExecutionResult(code, "", False, 0, 0, SANDBOX_START_SECONDS, "SyntaxError",
@@ -416,11 +412,10 @@ class CodeExecutor:
         # The real run's time counts against the simulated seconds, so the trace shows the same total.
         # The next run's interpreter starts meanwhile; waiting for it here, inside the simulated start-up
         # time, keeps its CPU burst out of the model call that follows.
-        scale = 1.0 if self.live else sim.time_scale()
         if self.sandbox.warm:
-            budget = SANDBOX_START_SECONDS * scale - (time.perf_counter() - started)
-            self.sandbox.warm_up(wait=budget)
-        spent = (time.perf_counter() - started) / scale if scale > 0 else 0.0
+            budget = SANDBOX_START_SECONDS if self.live else WARM_UP_WAIT_OFFLINE
+            self.sandbox.warm_up(wait=budget - (clock.monotonic() - started))
+        spent = clock.monotonic() - started  # real seconds, on the kit's clock
         self._sleep(max(result.seconds - spent, 0.0))
         return result
 

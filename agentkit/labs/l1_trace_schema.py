@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
@@ -33,7 +32,6 @@ from typing import Any, cast
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Status, StatusCode
 
-from agentkit import sim
 from agentkit.cases.research_agent import (
     CUTOFF_QUESTION,
     LAB_QUESTION,
@@ -104,19 +102,7 @@ MENU: dict[str, dict[str, str]] = {
 # Running the lab's agent
 # ---------------------------------------------------------------------------
 
-_RUN_LOCK = threading.Lock()
-
-
-@contextmanager
-def _quick() -> Iterator[None]:
-    """Checks read names and attributes, never durations: run them without simulated waits."""
-    with _RUN_LOCK:
-        before = sim.time_scale()
-        sim.set_time_scale(0.0)
-        try:
-            yield
-        finally:
-            sim.set_time_scale(before)
+_RUN_LOCK = threading.Lock()  # one lab run at a time: the checks' runs share the research tools' pool
 
 
 @dataclass
@@ -130,15 +116,15 @@ class LabRun:
 
 def run_agent(question: str = LAB_QUESTION, *, hooks: Mapping[str, Callable[..., Any]] | None = None,
               on_code_result: Callable[[Any, ExecutionResult], None] | None = None, crash_rate: float = 0.0,
-              seed: int = 0, quick: bool = True) -> LabRun:
-    """Run the research agent (offline, 8 steps at most, streaming so model spans carry TTFT) and trace it."""
+              seed: int = 0) -> LabRun:
+    """Run the research agent (offline, 8 steps at most, streaming so model spans carry TTFT) and trace it.
+    Simulated waits cost no real time (they move the kit's clock), so a check's runs are quick."""
     client = make_client(live=False, quiet=True, scenarios=["l1_research"])
     kit = research_tools(concurrent=True, seed=seed, crash_rate=crash_rate, on_code_result=on_code_result)
     agent = build_research_agent(client, tools=kit, max_steps=MAX_STEPS, stream=True)
     for event, fn in (hooks or {}).items():
         agent.add_hook(event, fn)
-    # capture() reads the time scale after _quick() has set it (with-items enter left to right).
-    with _quick() if quick else nullcontext(), capture(time_scale=sim.time_scale() or 1.0) as trace:
+    with _RUN_LOCK, capture() as trace:
         result = agent.run(question)
     return LabRun(result, trace, kit)
 
@@ -154,8 +140,8 @@ def _cutoff_run() -> LabRun:
 
 
 def sample_trace() -> Trace:
-    """A trace of the lab's agent at the normal time scale, to look at while you design the schema."""
-    return run_agent(quick=False).trace
+    """A trace of the lab's agent, to look at while you design the schema."""
+    return run_agent().trace
 
 
 @dataclass(frozen=True)
@@ -411,9 +397,17 @@ def _group(span: Any, by_id: dict[int, Any]) -> str | None:
     return None
 
 
+#: What Lesson 1's table ("What to put in span metadata") says every span of a kind must record, beyond what the
+#: analysis reads: the sampling settings of a model call, and a tool call's (redacted) inputs.
+LESSON_TABLE = "Lesson 1's table of what every span must record"
+RECORD_ALWAYS: dict[str, tuple[str, ...]] = {"model": ("gen_ai.request.max_tokens",),
+                                             "tool": ("gen_ai.tool.call.arguments",)}
+
+
 @functools.lru_cache(maxsize=1)
 def needed_attributes() -> dict[str, dict[str, tuple[str, ...]]]:
-    """group -> {attribute: the analyses that read it}, found by running `ANALYSIS` on a real run's trace."""
+    """group -> {attribute: why it is essential}: the analyses that read it, found by running `ANALYSIS` on a real
+    run's trace, and Lesson 1's table (`RECORD_ALWAYS`), so the lab and the lesson agree."""
     trace = _reference_run().trace
     by_id = {s.context.span_id: s for s in trace.spans}
     groups = {sid: _group(s, by_id) for sid, s in by_id.items()}
@@ -422,7 +416,7 @@ def needed_attributes() -> dict[str, dict[str, tuple[str, ...]]]:
         log: set[tuple[int, str]] = set()
         # A _SpanView stands in for the span it wraps (attribute reads logged, all else delegated), hence the cast.
         views = [cast(ReadableSpan, _SpanView(s, log)) for s in trace.spans]
-        analysis(Trace(views, time_scale=trace.time_scale))
+        analysis(Trace(views))
         for span_id, key in log:
             group = groups.get(span_id)
             # A read counts even where the span lacks the attribute (error.type on a call that did not
@@ -431,6 +425,10 @@ def needed_attributes() -> dict[str, dict[str, tuple[str, ...]]]:
                 readers = needed[group].setdefault(key, [])
                 if name not in readers:
                     readers.append(name)
+    for group in MENU:
+        for key in RECORD_ALWAYS["model" if group == "model" else "tool"]:
+            if key in MENU[group]:
+                needed[group].setdefault(key, []).append(LESSON_TABLE)
     return {g: {k: tuple(v) for k, v in sorted(attrs.items())} for g, attrs in needed.items()}
 
 
@@ -449,16 +447,21 @@ def check_essential(answer: Any) -> Verdict:
     problems: list[str] = []
     for group in MENU:
         for name in sorted(set(need[group]) - chosen[group]):
-            problems.append(f"{group}: {name} is read by {' and '.join(need[group][name])}, so without it that "
-                            "analysis cannot be done")
+            if need[group][name] == (LESSON_TABLE,):
+                problems.append(f"{group}: {name} is in {LESSON_TABLE}")
+            else:
+                problems.append(f"{group}: {name} is read by {' and '.join(r for r in need[group][name] if r != LESSON_TABLE)}, "
+                                "so without it that analysis cannot be done")
         for name in sorted(chosen[group] - set(need[group])):
-            problems.append(f"{group}: no part of the cost or latency analysis reads {name}; it is nice to have")
+            problems.append(f"{group}: neither the cost and latency analysis nor {LESSON_TABLE} needs {name}; it is "
+                            "nice to have")
     if problems:
         return wrong(f"{len(problems)} attribute{'s are' if len(problems) > 1 else ' is'} in the wrong pile. "
                      + "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "."))
     counts = ", ".join(f"{g} {len(need[g])} of {len(MENU[g])}" for g in MENU)
-    return passed(f"Right: essential attributes per group ({counts}) are exactly what the analysis reads. "
-                  "The rest (ids, arguments, limits) help when debugging one run, but no figure depends on them.")
+    return passed(f"Right: essential attributes per group ({counts}) are what the analysis reads plus what Lesson 1's "
+                  "table asks every span to record (max_tokens, the redacted tool arguments). The rest (ids, the "
+                  "response model) help when debugging one run.")
 
 
 # ---------------------------------------------------------------------------
@@ -482,7 +485,7 @@ def check_finish_kind(answer: Any) -> Verdict:
             if error is not None:
                 return wrong(f"finish_kind raised {error} on {where}. Its attributes are: "
                              f"{', '.join(sorted(attributes))}.")
-            if got not in FINISH_KINDS:
+            if type(got) is not str or got not in FINISH_KINDS:  # type-strict: no object that claims to equal all
                 return wrong(f"finish_kind gave {got!r} on {where}; return one of {', '.join(map(repr, FINISH_KINDS))}.")
             if got != truth[step]:
                 reason = attributes.get("anthropic.message.stop_reason")

@@ -40,6 +40,7 @@ from agentkit.agent import Agent
 from agentkit.clients import client as make_client
 from agentkit.clients import is_live
 from agentkit.course.lab import (
+    AnswerError,
     FunctionTask,
     Lab,
     Task,
@@ -97,15 +98,23 @@ def message_key(message: Any) -> str:
 class DLPService:
     """The external data-loss-prevention API (simulated): `scan(message)` takes about 0.7 s per message.
 
-    It keeps the fingerprints of what it scanned (`scanned`) and how many calls it served (`calls`), so a check
-    can tell whether every message was scanned before it was sent. `ascan` is the non-blocking twin.
+    `calls` is how many calls it served and `scanned` (read-only) the fingerprints of what it scanned. A lab check
+    passes its own `observer`, called with each scanned message's fingerprint, so the verdict rests on the scans
+    the check saw happen, not on a set the agent's code could write. `ascan` is the non-blocking twin.
     """
 
-    def __init__(self, *, seed: int = 0, live: bool = False) -> None:
+    def __init__(self, *, seed: int = 0, live: bool = False, observer: Callable[[str], None] | None = None) -> None:
         self.seed, self.live = seed, live
-        self.scanned: set[str] = set()
+        self._scanned: set[str] = set()
+        self._observer = observer
         self.calls = 0
         self._lock = threading.Lock()
+
+    @property
+    def scanned(self) -> frozenset[str]:
+        """The fingerprints (`message_key`) of the messages scanned so far: a read-only copy."""
+        with self._lock:
+            return frozenset(self._scanned)
 
     def _seconds(self) -> float:
         with self._lock:
@@ -114,8 +123,11 @@ class DLPService:
         return SCAN_SECONDS * math.exp(random.Random(f"{self.seed}:dlp:{n}").gauss(0.0, JITTER))
 
     def _record(self, message: Any) -> bool:
+        key = message_key(message)
         with self._lock:
-            self.scanned.add(message_key(message))
+            self._scanned.add(key)
+        if self._observer is not None:
+            self._observer(key)
         return True  # nothing in this shop's messages is blocked
 
     def scan(self, message: Any) -> bool:
@@ -209,7 +221,8 @@ _BASELINE: dict[int, tuple[list[latency.Run], DLPService]] = {}
 def _profile(build: Callable[[Any, DLPService], Agent], runs: int) -> tuple[list[latency.Run], DLPService, list[str]]:
     """Run an agent built by `build(client, dlp)` `runs` times; also return the DLP service and any message that
     went to the model without being scanned first."""
-    client, dlp = lab_client(), DLPService()
+    seen: set[str] = set()  # the check's own record of the scans it saw the DLP service make
+    client, dlp = lab_client(), DLPService(observer=seen.add)
     agent = build(client, dlp)
     if not isinstance(agent, Agent):
         raise TypeError(f"the function must return an agentkit Agent, it returned {type(agent).__name__}")
@@ -217,7 +230,7 @@ def _profile(build: Callable[[Any, DLPService], Agent], runs: int) -> tuple[list
 
     def verify(step: Any) -> None:  # registered last, so it runs after every scan the agent does at model_start
         for i, message in enumerate(step.request["messages"]):
-            if message_key(message) not in dlp.scanned:
+            if message_key(message) not in seen:
                 unscanned.append(f"step {step.index}, message {i + 1} ({message.get('role', '?')})")
 
     agent.add_hook("model_start", verify)
@@ -307,32 +320,45 @@ def check_fix(answer: Any) -> Verdict:
 # -- task 3: the distributions ---------------------------------------------------------------------------------
 
 
-def check_distribution(answer: Any) -> Verdict:
-    import pandas as pd
+def _runs(value: Any, what: str) -> list[latency.Run]:
+    """`value` as a list of profiled runs (type-strict), or an AnswerError saying what to hand in."""
+    if not isinstance(value, (list, tuple)) or not all(type(r) is latency.Run for r in value):
+        raise AnswerError(f"{what} must be the list latency.profile(...) returns (runs with their traces), not "
+                          f"{type(value).__name__}: the check re-derives every figure from the traces.")
+    return list(value)
 
-    if not isinstance(answer, pd.DataFrame):
-        return wrong(f"comparison is a {type(answer).__name__}; give the table latency.compare(before_table, after_table) "
-                     "returns.")
-    needed_rows, needed_cols = {"p50", "p95", "p99"}, {"before_s", "after_s"}
-    if not needed_rows <= set(answer.index) or not needed_cols <= set(answer.columns):
-        return wrong("That table is not a latency.compare result: it needs rows p50, p95, p99 and columns before_s, "
-                     "after_s. Build it with latency.compare(latency.breakdowns(before), latency.breakdowns(after)).")
-    runs = answer.attrs.get("runs")
-    if not (isinstance(runs, tuple) and len(runs) == 2):
-        return wrong("The table does not say how many runs it rests on; make it with latency.compare(...).")
-    if min(runs) < MIN_RUNS:
-        return wrong(f"{runs[0]} runs before and {runs[1]} after: one trace, or a handful, is an anecdote. Profile at "
-                     f"least {MIN_RUNS} runs of each (latency.profile(agent, question, runs={MIN_RUNS})).")
+
+def check_distribution(answer: Any) -> Verdict:
+    if not (type(answer) is tuple and len(answer) == 2):
+        return wrong("Give a pair (before, after): the runs latency.profile returned for the slow agent and for your "
+                     "fixed agent. The check measures them itself, from their traces.")
+    before, after = _runs(answer[0], "before"), _runs(answer[1], "after")
+    if min(len(before), len(after)) < MIN_RUNS:
+        return wrong(f"{len(before)} runs before and {len(after)} after: one trace, or a handful, is an anecdote. "
+                     f"Profile at least {MIN_RUNS} runs of each (latency.profile(agent, question, runs={MIN_RUNS})).")
+    for label, runs in (("before", before), ("after", after)):
+        roots = [r.trace.select(kind="agent") for r in runs]
+        if not all(len(x) == 1 and x[0].name == "invoke_agent bookshop" for x in roots):
+            return wrong(f"Some '{label}' runs are not single runs of the bookshop agent: profile "
+                         "s.slow_agent(...) for before and your fixed_agent(...) for after.")
+        if len({x[0].context.trace_id for x in roots}) != len(runs):
+            return wrong(f"The '{label}' runs repeat the same trace: profile separate runs.")
+    b, a = latency.breakdowns(before), latency.breakdowns(after)
     ref = latency.percentiles(latency.breakdowns(baseline())["wall_s"], (50,))["p50"]
-    p50_before, p50_after = float(answer.loc["p50", "before_s"]), float(answer.loc["p50", "after_s"])
+    p50_before, p50_after = float(b["wall_s"].median()), float(a["wall_s"].median())
     if not 0.7 * ref < p50_before < 1.4 * ref:
-        return wrong(f"Your 'before' p50 is {p50_before:.1f} s, but the slow agent's median run takes about {ref:.1f} s. "
-                     "Did you profile the slow agent (lab.scenario.slow_agent) for 'before'?")
+        return wrong(f"Your 'before' runs take {p50_before:.1f} s at the median, but the slow agent's median run takes "
+                     f"about {ref:.1f} s. Did you profile the slow agent (s.slow_agent) for 'before'?")
+    if {r.result.text for r in after} != {r.result.text for r in before}:
+        return wrong("The 'after' runs answer differently from the 'before' runs: profile your fixed agent, which keeps "
+                     "the answers.")
     if p50_after > (1 - MIN_IMPROVEMENT) * p50_before:
-        return wrong(f"After your fix the p50 is {p50_after:.1f} s against {p50_before:.1f} s before: profile the fixed "
-                     "agent for 'after'.")
-    rows = ", ".join(f"{q} {answer.loc[q, 'before_s']:.1f} -> {answer.loc[q, 'after_s']:.1f} s" for q in ("p50", "p95", "p99"))
-    return passed(f"Over {runs[0]} and {runs[1]} runs: {rows}. That is a measured improvement, not an anecdote.")
+        return wrong(f"After your fix the median run takes {p50_after:.1f} s against {p50_before:.1f} s before: profile "
+                     "the fixed agent for 'after'.")
+    table = latency.compare(b, a)
+    rows = ", ".join(f"{q} {table.loc[q, 'before_s']:.1f} -> {table.loc[q, 'after_s']:.1f} s" for q in ("p50", "p95", "p99"))
+    return passed(f"Measured from your {len(before)} and {len(after)} traces: {rows}. That is a measured improvement, "
+                  "not an anecdote.")
 
 
 #: Lesson content (hints, tutor notes) lives in l3_latency_profiling.yaml beside this module.
@@ -358,7 +384,7 @@ TASKS = [
         id="distribution",
         title="Show the distribution, not one trace",
         checker=check_distribution,
-        expects=f"the DataFrame latency.compare(before_table, after_table) returns, from at least {MIN_RUNS} runs each",
+        expects=f"a pair (before, after) of the run lists latency.profile returns, at least {MIN_RUNS} runs each",
         hints=_TEXT["hints"]["distribution"],
     ),
 ]

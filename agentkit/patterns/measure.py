@@ -23,12 +23,12 @@ counted in `seconds`: it takes milliseconds, while a model call takes seconds.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 import anthropic
 
+from agentkit import clock as kit_clock
 from agentkit.pricing import cost_of
 
 __all__ = ["Cost", "Meter", "SIMULATED_SECONDS_HEADER"]
@@ -101,18 +101,18 @@ class Meter(anthropic.Middleware):
         if request_id is None:
             return
         simulated = response.headers.get(SIMULATED_SECONDS_HEADER)
-        seconds = float(simulated) if simulated is not None else time.perf_counter() - started
+        seconds = float(simulated) if simulated is not None else kit_clock.monotonic() - started
         with self._lock:
             self._seconds[request_id] = seconds
 
     def handle(self, request: Any, call_next: Any) -> Any:
-        started = time.perf_counter()
+        started = kit_clock.monotonic()
         response = call_next(request)
         self._note(response, started)
         return response
 
     async def handle_async(self, request: Any, call_next: Any) -> Any:
-        started = time.perf_counter()
+        started = kit_clock.monotonic()
         response = await call_next(request)
         self._note(response, started)
         return response

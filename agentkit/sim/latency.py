@@ -6,22 +6,24 @@ output streams at a steady tokens-per-second rate (TPOT = 1 / rate). A seeded,
 log-normal jitter multiplies both, so repeated calls spread like production
 traffic while reruns give the same numbers.
 
-All figures are *simulated* seconds. A simulator really sleeps for
-`seconds * scale` so notebooks stay fast while every ratio holds. The scale
-belongs to each `Simulator` (`Simulator(time_scale=...)`); one left at None
-follows the process default below, which `set_time_scale` and the
-AGENTKIT_TIME_SCALE environment variable set, and which simulated tools'
-`sleep()` use.
+All figures are *simulated* seconds. In process, nothing sleeps: a simulated
+call, a simulated tool's `sleep()` and request serialisation move the kit's
+clock (`agentkit.clock`) on by their simulated seconds, so traces read the
+latency model's figures exactly and notebooks run in the time their Python
+code needs. Only a simulator served over HTTP (`python -m agentkit.sim serve`)
+really sleeps, `seconds * scale` of real time: the scale belongs to each
+`Simulator` (`Simulator(time_scale=...)`); one left at None follows the process
+default below, which `set_time_scale` and AGENTKIT_TIME_SCALE set.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import random
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .. import clock
 
 from ..models import DEFAULT_MODEL, FAST_MODEL, LARGEST_MODEL
 
@@ -46,8 +48,8 @@ _time_scale = _from_env()
 
 
 def time_scale() -> float:
-    """The process default time scale: real seconds slept per simulated second (default 0.02: a 5 s call takes
-    0.1 s). Simulators made without their own `time_scale` follow it."""
+    """The process default time scale of simulators served over HTTP: real seconds slept per simulated second
+    (default 0.02: a 5 s call takes 0.1 s). In process nothing sleeps (see the module docstring)."""
     return _time_scale
 
 
@@ -58,15 +60,33 @@ def set_time_scale(scale: float) -> None:
 
 
 def sleep(seconds: float) -> None:
-    """Sleep for `seconds` of simulated time (for simulated tools: a slow API, a vector DB)."""
-    if seconds > 0 and _time_scale > 0:
-        time.sleep(seconds * _time_scale)
+    """Wait `seconds` of simulated time (for simulated tools: a slow API, a vector DB): the kit's clock moves on
+    at once, so traces show the wait while no real time passes. Inside a tool with a timeout, a wait past it
+    ends at the timeout."""
+    clock.wait(seconds)
 
 
 async def asleep(seconds: float) -> None:
-    """The async twin of `sleep`, for async simulated tools."""
-    if seconds > 0 and _time_scale > 0:
-        await asyncio.sleep(seconds * _time_scale)
+    """The async twin of `sleep`, for async simulated tools: concurrent waits overlap on the clock."""
+    await clock.await_wait(seconds)
+
+
+@dataclass(frozen=True)
+class SerializationLatency:
+    """Client-side request serialisation, in simulated seconds: building and encoding the HTTP request (client
+    middleware, headers, JSON) and decoding the reply. A fixed part plus a part per KiB of body; the defaults put
+    an agent's requests (a few KiB to a few dozen) at about 5-50 ms per call, the usual range."""
+
+    encode_base: float = 0.004
+    encode_per_kib: float = 0.0006
+    decode_base: float = 0.002
+    decode_per_kib: float = 0.0003
+
+    def encode(self, nbytes: int) -> float:
+        return self.encode_base + self.encode_per_kib * nbytes / 1024
+
+    def decode(self, nbytes: int) -> float:
+        return self.decode_base + self.decode_per_kib * nbytes / 1024
 
 
 @dataclass(frozen=True)
@@ -143,6 +163,7 @@ class LatencyModel:
 
     models: dict[str, ModelLatency] | None = None
     load: LoadProfile | None = None
+    serialization: SerializationLatency = field(default_factory=SerializationLatency)
 
     def params(self, model: str) -> ModelLatency:
         table = self.models or DEFAULT_LATENCY

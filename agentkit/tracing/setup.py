@@ -12,7 +12,7 @@ import sys
 import threading
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from opentelemetry import trace as otel_trace
@@ -28,8 +28,12 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.trace import Tracer
 
-from agentkit.trace_context import CURRENT_STEP, SIM_TIME_SCALE_ATTRIBUTE, STEP_ATTRIBUTE
+from agentkit import clock
+from agentkit.trace_context import CURRENT_STEP, STEP_ATTRIBUTE
 from agentkit.tracing.view import Trace
+
+# Spans and events are stamped with the kit's clock: simulated waits at their simulated size, real time live.
+clock.use_for_spans()
 
 __all__ = ["TRACER_NAME", "MEMORY_LIMIT", "tracer", "setup_tracing", "finished_spans", "capture"]
 
@@ -241,11 +245,10 @@ def capture(time_scale: float | None = None) -> Iterator[Trace]:
     """Collect the spans started inside the `with` block into a `Trace`.
 
     The trace is filled when the block exits. Sets tracing up first if no
-    `setup_tracing()` call has yet. `time_scale` is the simulator's: spans took
-    `simulated seconds * time_scale` of real time, so the trace reports
-    durations divided by it. Left as None, it is read off the spans: the
-    simulator stamps `agentkit.sim.time_scale` on every model call it answers,
-    and a trace with no simulated call (live mode) uses 1.0.
+    `setup_tracing()` call has yet. Spans are stamped with the kit's clock
+    (`agentkit.clock`), so simulated waits show at their simulated size and
+    no conversion is needed; `time_scale` (default 1.0) is kept for spans
+    recorded by a clock that ran faster than real time.
     """
     result = Trace([], time_scale=1.0 if time_scale is None else time_scale, complete=False)  # validates time_scale before any work
     hub = _hub()
@@ -258,19 +261,7 @@ def capture(time_scale: float | None = None) -> Iterator[Trace]:
         # A span still open (e.g. a stream never read to its end) is kept as it stands now:
         # a frozen copy (the SDK's own snapshot method), so ending it later changes nothing here.
         spans = [collector.ended.get(sid) or _snapshot(live) for sid, live in collector.started.items()]
-        if time_scale is None:
-            result.time_scale = _simulated_time_scale(spans) or 1.0
         result._fill(spans)
-
-
-def _simulated_time_scale(spans: Iterable[ReadableSpan]) -> float | None:
-    """The time scale the simulator stamped on the model calls it answered, if any (0 means it slept nothing:
-    durations are then real overhead only, reported as they are)."""
-    for span in spans:
-        scale = (span.attributes or {}).get(SIM_TIME_SCALE_ATTRIBUTE)
-        if isinstance(scale, (int, float)) and scale > 0:
-            return float(scale)
-    return None
 
 
 def _snapshot(span: Span) -> ReadableSpan:

@@ -1,12 +1,11 @@
 """The `Trace` view: the spans of one capture as a tree of text, a table, a waterfall and a summary.
 
-Times are seconds from the trace's first span, divided by the simulator's time scale (1.0 live);
-a simulated model call lasts exactly the simulated seconds the simulator stamped on its span.
+Times are seconds from the trace's first span on the kit's clock (`agentkit.clock`): offline, real Python
+time plus the simulated waits (model calls, simulated tools, serialisation), each at its true size; live, real time.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from agentkit.trace_context import SIM_SECONDS_ATTRIBUTE, SIM_TTFT_ATTRIBUTE
+from agentkit import clock
+from agentkit.trace_context import SIM_TTFT_ATTRIBUTE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ def span_kind(span: ReadableSpan) -> str:
 
 @dataclass(frozen=True)
 class TraceSummary:
-    """Where one trace's wall-clock time and tokens went (seconds are simulated when time_scale != 1).
+    """Where one trace's wall-clock time and tokens went (offline: simulated waits plus real Python time).
 
     `model_s` and `tool_s` are the time covered by at least one model (tool)
     span, so concurrent tool calls count once; `other_s` is the wall-clock time
@@ -90,6 +90,41 @@ class TraceSummary:
         return "\n".join(lines)
 
 
+def _span_state(span: ReadableSpan) -> dict[str, Any]:
+    ctx, parent = span.context, span.parent
+    scope = span.instrumentation_scope
+    return {
+        "name": span.name, "trace_id": ctx.trace_id, "span_id": ctx.span_id, "flags": int(ctx.trace_flags),
+        "parent": (parent.trace_id, parent.span_id) if parent is not None else None,
+        "attributes": dict(span.attributes or {}), "kind": span.kind.value,
+        "events": [(e.name, dict(e.attributes or {}), e.timestamp) for e in span.events],
+        "status": (span.status.status_code.value, span.status.description),
+        "start": span.start_time, "end": span.end_time,
+        "scope": (scope.name, scope.version) if scope is not None else None,
+    }
+
+
+def _trace_from_state(time_scale: float, closed_at: int, states: list[dict[str, Any]]) -> Trace:
+    from opentelemetry.sdk.trace import Event
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanContext, SpanKind, Status, TraceFlags
+
+    spans = []
+    for st in states:
+        parent = (SpanContext(st["parent"][0], st["parent"][1], is_remote=False)
+                  if st["parent"] is not None else None)
+        spans.append(ReadableSpan(
+            name=st["name"], context=SpanContext(st["trace_id"], st["span_id"], is_remote=False,
+                                                trace_flags=TraceFlags(st["flags"])),
+            parent=parent, attributes=st["attributes"], kind=SpanKind(st["kind"]),
+            events=tuple(Event(name, attrs, timestamp) for name, attrs, timestamp in st["events"]),
+            status=Status(StatusCode(st["status"][0]), st["status"][1]), start_time=st["start"], end_time=st["end"],
+            instrumentation_scope=InstrumentationScope(*st["scope"]) if st["scope"] is not None else None))
+    trace = Trace(spans, time_scale=time_scale)
+    trace._closed_at = closed_at
+    return trace
+
+
 def union_length(intervals: Iterable[tuple[float, float]]) -> float:
     """The length of the union of [start, end] intervals: time covered by at least one of them."""
     total, cur_start, cur_end = 0.0, None, None
@@ -116,8 +151,9 @@ def _int_attr(attrs: Any, *names: str) -> int | None:
 class Trace:
     """The spans of one run: `str(trace)`, `.to_dataframe()`, `.waterfall()`, `.summary()`.
 
-    Times are reported in seconds from the trace's first span start, divided by
-    `time_scale` (the simulator's; 1.0 against the real API).
+    Times are reported in seconds from the trace's first span start. `time_scale`
+    (default 1.0) divides them, for spans recorded by a clock that ran faster than
+    real time; the kit's own spans never need it.
     """
 
     def __init__(self, spans: Iterable[ReadableSpan], time_scale: float = 1.0, *, complete: bool = True) -> None:
@@ -126,12 +162,18 @@ class Trace:
         self.time_scale = float(time_scale)
         self._spans: list[ReadableSpan] = []
         self._complete = complete
-        self._closed_at = time.time_ns()
+        self._closed_at = clock.time_ns()
         if complete:
             self._fill(spans)
 
+    # -- pickling: a trace handed in as a lab answer is judged again in a fresh process (sent with cloudpickle) --
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """A trace pickles as plain data (the SDK's spans hold locks, which do not pickle) and comes back as
+        frozen `ReadableSpan`s with the same names, ids, times, attributes, events and statuses."""
+        return _trace_from_state, (self.time_scale, self._closed_at, [_span_state(s) for s in self._ready()])
+
     def _fill(self, spans: Iterable[ReadableSpan]) -> None:
-        self._closed_at = time.time_ns()
+        self._closed_at = clock.time_ns()
         self._spans = sorted(spans, key=lambda s: (s.start_time or 0, s.context.span_id))
         self._complete = True
 
@@ -175,23 +217,18 @@ class Trace:
     def _interval(self, span: ReadableSpan) -> tuple[float, float]:
         origin, scale = self._origin, self.time_scale
         start = ((span.start_time or 0) - origin) / 1e9 / scale
-        simulated = (span.attributes or {}).get(SIM_SECONDS_ATTRIBUTE)
-        if isinstance(simulated, (int, float)) and scale != 1.0:
-            # A simulated model call lasts exactly its simulated seconds; wall time / scale would add the real
-            # overhead of the SDK and the simulator, magnified by 1/scale (seconds of noise at scale 0.02).
-            return start, start + float(simulated)
         return start, (self._end_ns(span) - origin) / 1e9 / scale
 
     def _ttft(self, attrs: Any) -> float | None:
         """A streamed model call's time to first token, in the trace's seconds (None if not streamed).
 
-        A simulated call's is the simulator's own figure, like its duration in `_interval`: the SDK's measured
-        time / scale would add real overhead x 1/scale, and could even exceed the call's simulated duration."""
+        A simulated call's is the simulator's own figure: the SDK measures the first chunk with its own
+        stopwatch (real time), which does not see the simulated waits."""
         measured = attrs.get("gen_ai.response.time_to_first_chunk")
         if not isinstance(measured, (int, float)):
             return None
         simulated = attrs.get(SIM_TTFT_ATTRIBUTE)
-        if isinstance(simulated, (int, float)) and self.time_scale != 1.0:
+        if isinstance(simulated, (int, float)):
             return float(simulated)
         return measured / self.time_scale
 
@@ -230,7 +267,7 @@ class Trace:
         spans = self._tree_order()
         if not spans:
             return "(no spans: was tracing set up and did the block run anything?)"
-        unit = "s" if self.time_scale == 1.0 else "s sim"
+        unit = "s"
         lines = []
         for span, depth in spans:
             start, end = self._interval(span)
