@@ -3,6 +3,7 @@ and plausible wrong attempts fail with the message meant for them."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -39,7 +40,8 @@ def test_partition_by_endpoint_three_ways():
         return {p: v for p, v in out.items() if v}
 
     result = lab.check("partition_by_endpoint", four_known)
-    assert result.status == "wrong" and "hidden partition" in result.message and "missing" in result.message
+    # which hidden partition fails first depends on the check's seed ("hidden partition", "hidden shuffled partition")
+    assert result.status == "wrong" and re.search(r"hidden (\w+ )?partition", result.message) and "missing" in result.message
     sorted_lines = lambda lines: {k: sorted(v) for k, v in _reference(lab, "partition_by_endpoint")(lines).items()}
     result = lab.check("partition_by_endpoint", sorted_lines)
     assert result.status == "wrong" and "original order" in result.message
