@@ -14,7 +14,7 @@ from agentkit.course.lab import TODO
 from agentkit.middleware import CircuitBreaker, ModelFallback
 from agentkit.models import DEFAULT_MODEL, FAST_MODEL
 
-TASKS = ["order_cache_key", "three_tiers", "outage_middleware"]
+TASKS = ["order_cache_key", "three_tiers", "outage_middleware", "in_flight"]
 
 
 @pytest.fixture
@@ -110,3 +110,14 @@ def test_hints_stop_short_of_the_solution(lab):
         lines = [line.strip() for line in lab.solutions[task.id].splitlines() if len(line.strip()) > 15]
         for hint in task.hints:
             assert not any(line in hint for line in lines), (task.id, hint)
+
+
+@pytest.mark.parametrize("fn, says", [
+    (lambda timings, span: sum(t.end - t.start for t in timings) / span, "from its arrival"),  # service time only
+    (lambda timings, span: len(timings) / span, "your answer is off"),  # arrival rate, not runs in flight
+    (lambda timings, span: str(sum(t.end - t.arrival for t in timings) / span), "return a number"),
+    (lambda timings, span: timings[0].missing, "raised AttributeError"),
+])
+def test_wrong_in_flight_is_explained(lab, fn, says):
+    result = lab.check("in_flight", fn)
+    assert result.status == "wrong" and says in result.message, result.message

